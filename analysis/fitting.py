@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from .curves import CurveBatch
-from .models import PARAMS, predict
+from .models import PARAMS, logistic, predict
 
 #: search bounds of the non-linear parameters
 ALPHA_BOUNDS = (0.02, 2.0)      # power exponent, per decade
 K_BOUNDS = (0.3, 30.0)          # sigmoid steepness: 10-90 % width 14.6 to 0.15 decades
 X0_MARGIN = 1.0                 # x0 may sit this many decades outside the data
 _MAX_CELLS = 4_000_000          # curves × grid × points evaluated per chunk
+_MAX_LM_CELLS = 2_000_000       # curves × points polished at once
+LN10 = np.log(10.0)
+FTOL = 1e-10                    # polish stops: a step gains less than this share of the objective,
+PTOL = 1e-12                    # or the local model promises less than this share
 
 
 @dataclass
@@ -122,8 +125,10 @@ def _grid_search(profile, lo, hi, sizes, zooms, n_points):
     take = np.arange(C)
     t_best, l_best, r_best, c_best = theta[take, best], lin[take, best], rss[take, best], clip[take, best]
     step = (hi - lo) / (np.asarray(sizes) - 1)
+    # the neighbours of the best cell (the cell itself is already known)
     offsets = np.stack(np.meshgrid(*[np.array([-1.0, 0.0, 1.0])] * D,
                                    indexing="ij"), -1).reshape(-1, D)
+    offsets = offsets[np.abs(offsets).sum(1) > 0]
     change = np.full(C, np.inf)
     for _ in range(zooms):
         cand = np.clip(t_best[:, None, :] + offsets[None] * step[:, None, :],
@@ -177,7 +182,7 @@ def _rss(a, b, s1, sz, szz, sy, szy, syy):
 
 
 # ---------------------------------------------------------------- power
-def fit_power(batch: CurveBatch, grid: int = 24, zooms: int = 20) -> ModelFit:
+def fit_power(batch: CurveBatch, grid: int = 24, zooms: int = 16) -> ModelFit:
     """y = a + b·10^(−alpha·(x − x_ref)), alpha > 0: scaling-law improvement (or decline)."""
     def run(b: CurveBatch):
         C = len(b)
@@ -187,7 +192,7 @@ def fit_power(batch: CurveBatch, grid: int = 24, zooms: int = 20) -> ModelFit:
         wy = w * b.y
 
         def profile(theta):
-            z = 10.0 ** (-np.exp(theta[..., 0])[..., None] * dx)          # (C, G, N)
+            z = np.exp(-LN10 * np.exp(theta[..., 0])[..., None] * dx)        # 10^(−alpha·dx): (C, G, N)
             aa, bb, r = _ls2(s1, _wsum(z, w), _wsum(z * z, w), sy, _wsum(z, wy), syy)
             return r, np.stack([aa, bb], -1), np.zeros(r.shape, bool)
 
@@ -218,6 +223,9 @@ def _sigmoid_linear(stats, s, w, wy, chance):
         # chance known: h alone
         h_k = np.clip((szy - c0 * sz) / szz, 0.0, 1.0 - c0)
         r_k = _rss(c0, h_k, s1, sz, szz, sy, szy, syy)
+    if known.all():
+        return np.broadcast_to(c0, sz.shape), h_k, r_k, (h_k <= 0) | (h_k >= 1 - c0)
+    with np.errstate(divide="ignore", invalid="ignore"):
         # chance unknown: interior, then the edges h = 0, c = 0, c + h = 1
         c_i, h_i, r_i = _ls2(s1, sz, szz, sy, szy, syy)
         feas = (h_i >= 0) & (c_i >= 0) & (c_i + h_i <= 1) & np.isfinite(r_i)
@@ -250,66 +258,109 @@ def _sigmoid_project(p, free_c, chance, lo_x0, hi_x0):
     return np.column_stack([c, h, k, x0])
 
 
-def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 60):
-    """Projected Levenberg-Marquardt on (c, h, k, x0), all curves at once.
+def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
+    """Damped Newton (Levenberg-Marquardt with the exact Hessian) on (c, h, k, x0).
 
-    Starts where the grid left off and polishes to the local optimum with the
-    analytic Jacobian; c stays at chance where chance is known.
+    All curves at once, from where the grid left off; c stays at chance where
+    chance is known. The exact Hessian matters: in the long flat valley along
+    which k and x0 trade off, Gauss-Newton zig-zags for hundreds of steps when
+    the residuals are not small. The damping follows Nielsen (1999); bounds
+    are kept by projection, holding a parameter on its bound while the
+    gradient pushes outward. A curve stops when a step gains less than `FTOL`
+    of its objective, or when the local model promises less than `PTOL` (an
+    optimum, possibly on a bound); the curves still moving are compacted so
+    that the work shrinks as they settle.
     """
     C = len(b)
     free_c = ~np.isfinite(b.chance)
     chance = np.where(free_c, 0.0, b.chance)
-    free = np.ones((C, 4), bool); free[:, 0] = free_c
-    x, y, w = b.x, b.y, b.w
-
-    def resid_jac(p, idx):
-        c, h, k, x0 = (p[:, i:i + 1] for i in range(4))
-        xx = x[idx]
-        s = expit(k * (xx - x0)); ds = s * (1 - s)
-        r = np.where(w[idx] > 0, y[idx] - c - h * s, 0.0)
-        J = np.stack([np.ones_like(s), s, h * ds * (xx - x0), -h * ds * k], -1) * free[idx][:, None, :]
-        return r, J
-
     p = _sigmoid_project(p0, free_c, chance, lo_x0, hi_x0)
-    r, J = resid_jac(p, np.arange(C))
-    rss = (w * r * r).sum(1)
-    lam = np.full(C, 1e-2)
-    converged = np.zeros(C, bool)
-    active = np.arange(C)                  # curves still moving: the work shrinks as they settle
+    out_p, out_rss, converged = p.copy(), np.full(C, np.inf), np.zeros(C, bool)
+    # the working set: the curves still moving, compacted as they settle
+    idx, x, y, w, fc, ch, lo, hi = np.arange(C), b.x, b.y, b.w, free_c, chance, lo_x0, hi_x0
+
+    def evaluate(p, x, y, w):
+        s = logistic(p[:, 2:3] * (x - p[:, 3:4]))
+        r = y - p[:, 0:1] - p[:, 1:2] * s
+        return s, r, np.einsum("cn,cn,cn->c", w, r, r)
+
+    def derivatives(p, s, r, x, w, fc):
+        """Gradient JᵀWr and Hessian JᵀWJ − Σ w·r·∇²f of the half objective."""
+        C, N = s.shape
+        h, k = p[:, 1:2], p[:, 2:3]
+        u = x - p[:, 3:4]
+        s1 = s * (1.0 - s)
+        s2 = s1 * (1.0 - 2.0 * s)
+        d = h * s1
+        Jt = np.empty((C, 4, N))              # columns ∂f/∂(c, h, k, x0), one row each
+        Jt[:, 0] = fc[:, None]
+        Jt[:, 1] = s
+        np.multiply(d, u, out=Jt[:, 2])
+        np.multiply(-k, d, out=Jt[:, 3])
+        JtW = Jt * w[:, None, :]
+        H = JtW @ Jt.transpose(0, 2, 1)
+        scale = np.diagonal(H, axis1=1, axis2=2).copy()
+        g = (JtW @ r[..., None])[..., 0]
+        T = np.empty((C, 5, N))               # second-derivative pieces, against w·r
+        np.multiply(s1, u, out=T[:, 0])
+        T[:, 1] = s1
+        np.multiply(s2, u * u, out=T[:, 2])
+        np.multiply(s2, u, out=T[:, 3])
+        T[:, 4] = s2
+        t = (T @ (w * r)[..., None])[..., 0]
+        h, k = h[:, 0], k[:, 0]
+        H[:, 1, 2] -= t[:, 0]
+        H[:, 1, 3] += k * t[:, 1]
+        H[:, 2, 2] -= h * t[:, 2]
+        H[:, 2, 3] += h * (k * t[:, 3] + t[:, 1])
+        H[:, 3, 3] -= h * k * k * t[:, 4]
+        H[:, 2, 1], H[:, 3, 1], H[:, 3, 2] = H[:, 1, 2], H[:, 1, 3], H[:, 2, 3]
+        return g, H, scale
+
+    s, r, rss = evaluate(p, x, y, w)
+    g, H, scale = derivatives(p, s, r, x, w, fc)
+    lam, nu = np.full(C, 1e-3), np.full(C, 2.0)
     eye = np.eye(4)[None]
     for _ in range(iters):
-        if len(active) == 0:
+        n = len(idx)
+        lower = np.column_stack([np.zeros(n), np.zeros(n), np.full(n, K_BOUNDS[0]), lo])
+        upper = np.column_stack([np.ones(n), 1.0 - p[:, 0], np.full(n, K_BOUNDS[1]), hi])
+        held = ((p <= lower + 1e-12) & (g < 0)) | ((p >= upper - 1e-12) & (g > 0))
+        held[:, 0] |= ~fc
+        keep = ~held
+        Hh = H * (keep[:, :, None] & keep[:, None, :])
+        gh = np.where(held, 0.0, g)
+        damp = lam[:, None] * np.maximum(scale, 1e-12) + held
+        step = np.linalg.solve(Hh + damp[:, :, None] * eye, gh[..., None])[..., 0]
+        step = np.where(np.isfinite(step), step, 0.0)
+        p_new = _sigmoid_project(p + step, fc, ch, lo, hi)
+        delta = p_new - p
+        # what the quadratic model promises, for the full and the projected step
+        promised = 2 * (step * gh).sum(1) - np.einsum("cp,cpq,cq->c", step, Hh, step)
+        predicted = 2 * (delta * gh).sum(1) - np.einsum("cp,cpq,cq->c", delta, Hh, delta)
+        s_new, r_new, rss_new = evaluate(p_new, x, y, w)
+        better = (rss_new < rss) & (predicted > 0)
+        gain = np.where(better, (rss - rss_new) / np.maximum(rss_new, 1e-300), 0.0)
+        rho = np.where(better, (rss - rss_new) / np.where(predicted > 0, predicted, 1.0), 0.0)
+        lam = np.clip(np.where(better, lam * np.maximum(1 / 3, 1 - (2 * rho - 1) ** 3), lam * nu), 1e-12, 1e12)
+        nu = np.where(better, 2.0, nu * 2.0)
+        if better.any():
+            p[better], rss[better] = p_new[better], rss_new[better]
+            s[better], r[better] = s_new[better], r_new[better]
+            g[better], H[better], scale[better] = derivatives(p[better], s[better], r[better], x[better],
+                                                              w[better], fc[better])
+        done = ((better & (gain < FTOL)) | (np.abs(promised) <= PTOL * rss + 1e-30)
+                | (~better & (lam >= 1e12)))
+        if done.any():
+            out_p[idx[done]], out_rss[idx[done]] = p[done], rss[done]
+            converged[idx[done]] = True
+            go = ~done
+            idx, x, y, w, fc, ch, lo, hi = idx[go], x[go], y[go], w[go], fc[go], ch[go], lo[go], hi[go]
+            p, rss, s, r, g, H, scale, lam, nu = (a[go] for a in (p, rss, s, r, g, H, scale, lam, nu))
+        if len(idx) == 0:
             break
-        a = active
-        g = np.einsum("cnp,cn,cn->cp", J[a], w[a], r[a])
-        # a parameter on a bound that the gradient pushes outward is held
-        # there for this step, so the others can still move
-        pa = p[a]
-        lower = np.column_stack([np.zeros(len(a)), np.zeros(len(a)), np.full(len(a), K_BOUNDS[0]), lo_x0[a]])
-        upper = np.column_stack([np.ones(len(a)), 1.0 - pa[:, 0], np.full(len(a), K_BOUNDS[1]), hi_x0[a]])
-        held = ~free[a] | ((pa <= lower + 1e-12) & (g < 0)) | ((pa >= upper - 1e-12) & (g > 0))
-        Ja = J[a] * ~held[:, None, :]
-        Jw = Ja.transpose(0, 2, 1) * w[a][:, None, :]
-        A = Jw @ Ja
-        g = np.where(held, 0.0, g)
-        diag = np.diagonal(A, axis1=1, axis2=2)
-        A_d = A + (lam[a, None] * np.maximum(diag, 1e-12))[:, :, None] * eye + eye * held[:, None, :]
-        step = np.linalg.solve(A_d, g[..., None])[..., 0]
-        p_new = _sigmoid_project(p[a] + np.where(np.isfinite(step), step, 0.0),
-                                 free_c[a], chance[a], lo_x0[a], hi_x0[a])
-        r_new, J_new = resid_jac(p_new, a)
-        rss_new = (w[a] * r_new * r_new).sum(1)
-        better = rss_new < rss[a]
-        gain = np.where(better, (rss[a] - rss_new) / np.maximum(rss_new, 1e-300), 0.0)
-        take = a[better]
-        p[take], r[take], J[take], rss[take] = p_new[better], r_new[better], J_new[better], rss_new[better]
-        lam[a] = np.clip(np.where(better, lam[a] / 3.0, lam[a] * 4.0), 1e-9, 1e9)
-        # settled: a step that gains almost nothing, or no step that helps even
-        # with a large damping (an optimum, possibly on a bound)
-        settled = (better & (gain < 1e-12)) | (~better & (lam[a] > 1e6))
-        converged[a[settled]] = True
-        active = a[~settled]
-    return p, rss, converged
+    out_p[idx], out_rss[idx] = p, rss
+    return out_p, out_rss, converged
 
 
 def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int = 2) -> ModelFit:
@@ -317,44 +368,60 @@ def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int 
 
     A global grid over (k, x0) with h (and c) profiled out; Levenberg-Marquardt
     from the best cell of each of the `starts` best steepness levels; the best
-    of these is kept. Only bounded metrics:
-    the floor and ceiling mean nothing for a perplexity.
+    of these is kept. The grid runs in slices that bound its memory; the
+    polish runs on far larger slices, since its cost is per iteration more
+    than per curve. Only bounded metrics: the floor and ceiling mean nothing
+    for a perplexity.
     """
-    def run(b: CurveBatch):
-        C = len(b)
-        xmin = np.where(b.mask, b.x, np.inf).min(1); xmax = np.where(b.mask, b.x, -np.inf).max(1)
-        w = b.w; wy = w * b.y; x = b.x[:, None, :]
-        stats = (w.sum(1)[:, None], wy.sum(1)[:, None], (wy * b.y).sum(1)[:, None])
+    C = len(batch)
+    lo_x0 = np.where(batch.mask, batch.x, np.inf).min(1) - X0_MARGIN
+    hi_x0 = np.where(batch.mask, batch.x, -np.inf).max(1) + X0_MARGIN
+    if C == 0:
+        p0 = np.zeros((0, starts, 4))
+    else:
+        p0, = _chunked(batch, grid[0] * grid[1], lambda b: (_sigmoid_starts(b, grid, starts),))
+    # every start of every curve in one polish
+    rep = batch.repeat(starts)
+    lo_r, hi_r = np.repeat(lo_x0, starts), np.repeat(hi_x0, starts)
 
-        def profile(theta):
-            k = np.exp(theta[..., 0])[..., None]
-            s = expit(k * (x - theta[..., 1][..., None]))
-            c, h, r, clipped = _sigmoid_linear(stats, s, w, wy, b.chance)
-            return r, np.stack([c, h], -1), clipped
+    def polish(sl):
+        return _sigmoid_lm(rep.take(sl), p0.reshape(-1, 4)[sl], lo_r[sl], hi_r[sl])
 
-        lo = np.column_stack([np.full(C, np.log(K_BOUNDS[0])), xmin - X0_MARGIN])
-        hi = np.column_stack([np.full(C, np.log(K_BOUNDS[1])), xmax + X0_MARGIN])
-        inits = _grid_starts(profile, lo, hi, grid, starts)
-        best_p, best_r, best_conv = None, np.full(C, np.inf), np.zeros(C, bool)
-        for p0 in inits:
-            p, r, conv = _sigmoid_lm(b, p0, lo[:, 1], hi[:, 1])
-            better = r < best_r
-            best_p = p if best_p is None else np.where(better[:, None], p, best_p)
-            best_conv = np.where(better, conv, best_conv)
-            best_r = np.where(better, r, best_r)
-        c, h, k, x0 = best_p.T
-        tol = 1e-6
-        at_b = ((k <= K_BOUNDS[0] * (1 + tol)) | (k >= K_BOUNDS[1] * (1 - tol))
-                | (x0 <= lo[:, 1] + tol) | (x0 >= hi[:, 1] - tol) | (h <= tol) | (c + h >= 1 - tol))
-        return best_p, best_r, best_conv, at_b
-
-    params, rss, conv, at_b = _chunked(batch, grid[0] * grid[1], run)
+    size = max(1, _MAX_LM_CELLS // max(1, rep.x.shape[1]))
+    parts = [polish(slice(i, i + size)) for i in range(0, len(rep), size)]
+    p, r, conv = (np.concatenate(a).reshape((C, starts) + a[0].shape[1:]) for a in zip(*parts)) \
+        if parts else (np.zeros((0, starts, 4)), np.zeros((0, starts)), np.zeros((0, starts), bool))
+    j = np.argmin(np.where(np.isfinite(r), r, np.inf), axis=1)
+    take = np.arange(C)
+    best_p, rss, conv = p[take, j], r[take, j], conv[take, j]
+    c, h, k, x0 = best_p.T
+    tol = 1e-6
+    at_b = ((k <= K_BOUNDS[0] * (1 + tol)) | (k >= K_BOUNDS[1] * (1 - tol))
+            | (x0 <= lo_x0 + tol) | (x0 >= hi_x0 - tol) | (h <= tol) | (c + h >= 1 - tol))
     bounded = batch.bounded
     rss = np.where(bounded, rss, np.nan)
-    params = np.where(bounded[:, None], params, np.nan)
+    params = np.where(bounded[:, None], best_p, np.nan)
     n_free = np.where(np.isfinite(batch.chance), 3, 4)
     return ModelFit("sigmoid", params, rss, batch.n, n_free, batch.known_noise,
                     conv & bounded, at_b & bounded)
+
+
+def _sigmoid_starts(b: CurveBatch, grid: tuple[int, int], starts: int) -> np.ndarray:
+    """Starting points (C, starts, 4) from the profiled grid over (log k, x0)."""
+    C = len(b)
+    xmin = np.where(b.mask, b.x, np.inf).min(1); xmax = np.where(b.mask, b.x, -np.inf).max(1)
+    w = b.w; wy = w * b.y; x = b.x[:, None, :]
+    stats = (w.sum(1)[:, None], wy.sum(1)[:, None], (wy * b.y).sum(1)[:, None])
+
+    def profile(theta):
+        k = np.exp(theta[..., 0])[..., None]
+        s = logistic(k * (x - theta[..., 1][..., None]))
+        c, h, r, clipped = _sigmoid_linear(stats, s, w, wy, b.chance)
+        return r, np.stack([c, h], -1), clipped
+
+    lo = np.column_stack([np.full(C, np.log(K_BOUNDS[0])), xmin - X0_MARGIN])
+    hi = np.column_stack([np.full(C, np.log(K_BOUNDS[1])), xmax + X0_MARGIN])
+    return np.stack(_grid_starts(profile, lo, hi, grid, starts), 1)
 
 
 def _grid_starts(profile, lo, hi, sizes, n):

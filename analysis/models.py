@@ -6,7 +6,6 @@ so one set of forms covers accuracies and losses alike.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 #: parameter names per model; `x_ref` (power) is a fixed reference, not fitted.
 PARAMS: dict[str, tuple[str, ...]] = {
@@ -28,6 +27,11 @@ DESCRIPTION = {
 WIDTH_10_90 = np.log(81.0)
 
 
+def logistic(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^−z), through tanh: several times faster than scipy's expit here."""
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
 def predict(model: str, params: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Model values at x. params has shape (..., P), x shape (..., N)."""
     p = [params[..., i:i + 1] for i in range(params.shape[-1])]
@@ -40,7 +44,7 @@ def predict(model: str, params: np.ndarray, x: np.ndarray) -> np.ndarray:
     if model == "power":
         return p[0] + p[1] * 10.0 ** (-p[2] * (x - p[3]))
     if model == "sigmoid":
-        return p[0] + p[1] * expit(p[2] * (x - p[3]))
+        return p[0] + p[1] * logistic(p[2] * (x - p[3]))
     raise KeyError(model)
 
 
