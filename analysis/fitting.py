@@ -21,8 +21,8 @@ from .models import PARAMS, logistic, predict
 ALPHA_BOUNDS = (0.02, 2.0)      # power exponent, per decade
 K_BOUNDS = (0.3, 30.0)          # sigmoid steepness: 10-90 % width 14.6 to 0.15 decades
 X0_MARGIN = 1.0                 # x0 may sit this many decades outside the data
-_MAX_CELLS = 4_000_000          # curves × grid × points evaluated per chunk
-_MAX_LM_CELLS = 2_000_000       # curves × points polished at once
+_MAX_CELLS = 500_000            # curves × grid × points evaluated per slice (cache-sized)
+_MAX_LM_CELLS = 150_000         # curves × points polished at once (cache-sized)
 LN10 = np.log(10.0)
 FTOL = 1e-10                    # polish stops: a step gains less than this share of the objective,
 PTOL = 1e-12                    # or the local model promises less than this share
@@ -110,50 +110,36 @@ def fit_linear(batch: CurveBatch, degree: int) -> ModelFit:
 
 
 # ---------------------------------------------------------------- profile search
-def _grid_search(profile, lo, hi, sizes, zooms, n_points):
-    """Minimise profile(theta) over a box per curve: global grid, then zoom.
+# The grids are shared by bootstrap replicates: a batch whose rows come in
+# blocks of `replicates` copies of one curve (same x, weights and chance)
+# evaluates each grid shape once per curve, and only the sums that involve y
+# per replicate, as one matrix product per curve.
+def _templates(batch: CurveBatch, replicates: int) -> tuple[CurveBatch, np.ndarray]:
+    """The distinct curves of a replicate batch and its scores as (curves, replicates, points)."""
+    if len(batch) % replicates:
+        raise ValueError(f"{len(batch)} rows are not blocks of {replicates} replicates")
+    return batch.take(slice(0, None, replicates)), batch.y.reshape(-1, replicates, batch.x.shape[1])
 
-    profile(theta (C, G, D)) -> (rss (C, G), linear (C, G, L), clipped (C, G)).
-    Returns best theta (C, D), linear (C, L), rss (C,), converged, clipped.
+
+def _template_slices(curves: int, replicates: int, points: int, cells: int) -> list[slice]:
+    """Slices of template curves whose grid arrays stay cache-sized."""
+    size = max(1, _MAX_CELLS // max(1, cells * max(points, replicates)))
+    return [slice(i, min(i + size, curves)) for i in range(0, curves, size)]
+
+
+def _grid_sums(z: np.ndarray, w: np.ndarray, Y: np.ndarray):
+    """Σw·z and Σw·z² per grid cell (shared), Σw·z·y per replicate and cell.
+
+    z (C, G, N), w (C, N), Y (C, R, N) -> (C, 1, G), (C, 1, G), (C, R, G).
     """
-    C, D = lo.shape
-    axes = [np.linspace(0.0, 1.0, s) for s in sizes]
-    unit = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, D)     # (G, D)
-    theta = lo[:, None, :] + unit[None] * (hi - lo)[:, None, :]
-    rss, lin, clip = profile(theta)
-    best = np.nanargmin(np.where(np.isfinite(rss), rss, np.inf), axis=1)
-    take = np.arange(C)
-    t_best, l_best, r_best, c_best = theta[take, best], lin[take, best], rss[take, best], clip[take, best]
-    step = (hi - lo) / (np.asarray(sizes) - 1)
-    # the neighbours of the best cell (the cell itself is already known)
-    offsets = np.stack(np.meshgrid(*[np.array([-1.0, 0.0, 1.0])] * D,
-                                   indexing="ij"), -1).reshape(-1, D)
-    offsets = offsets[np.abs(offsets).sum(1) > 0]
-    change = np.full(C, np.inf)
-    for _ in range(zooms):
-        cand = np.clip(t_best[:, None, :] + offsets[None] * step[:, None, :],
-                       lo[:, None, :], hi[:, None, :])
-        rss, lin, clip = profile(cand)
-        rss = np.where(np.isfinite(rss), rss, np.inf)
-        j = np.argmin(rss, axis=1)
-        r_new = rss[take, j]
-        better = r_new < r_best
-        change = np.where(better, r_best - r_new, 0.0)
-        t_best = np.where(better[:, None], cand[take, j], t_best)
-        l_best = np.where(better[:, None], lin[take, j], l_best)
-        c_best = np.where(better, clip[take, j], c_best)
-        r_best = np.where(better, r_new, r_best)
-        step = step / 2.0
-    converged = np.isfinite(r_best) & (change <= 1e-6 * r_best + 1e-9)
-    return t_best, l_best, r_best, converged, c_best
+    wz = z * w[:, None, :]
+    return wz.sum(2)[:, None, :], (wz * z).sum(2)[:, None, :], Y @ wz.transpose(0, 2, 1)
 
 
-def _chunked(batch: CurveBatch, grid_cells: int, fn):
-    """Run fn on slices of the batch small enough to keep memory bounded."""
-    C, N = batch.x.shape
-    size = max(1, _MAX_CELLS // max(1, grid_cells * N))
-    parts = [fn(batch.take(slice(i, i + size))) for i in range(0, C, size)]
-    return [np.concatenate(p) for p in zip(*parts)] if parts else None
+def _y_sums(Y: np.ndarray, w: np.ndarray):
+    """Σw, Σw·y, Σw·y² per replicate, (C, R, 1) each (Σw shared)."""
+    wY = Y * w[:, None, :]
+    return w.sum(1)[:, None, None], wY.sum(2)[..., None], (wY * Y).sum(2)[..., None]
 
 
 def _wsum(a: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -182,67 +168,116 @@ def _rss(a, b, s1, sz, szz, sy, szy, syy):
 
 
 # ---------------------------------------------------------------- power
-def fit_power(batch: CurveBatch, grid: int = 24, zooms: int = 16) -> ModelFit:
-    """y = a + b·10^(−alpha·(x − x_ref)), alpha > 0: scaling-law improvement (or decline)."""
-    def run(b: CurveBatch):
-        C = len(b)
-        x_ref = np.where(b.mask, b.x, np.inf).min(1)
-        w = b.w; dx = (b.x - x_ref[:, None])[:, None, :]
-        s1 = w.sum(1)[:, None]; sy = (w * b.y).sum(1)[:, None]; syy = (w * b.y ** 2).sum(1)[:, None]
-        wy = w * b.y
+def fit_power(batch: CurveBatch, grid: int = 48, zooms: int = 12, replicates: int = 1) -> ModelFit:
+    """y = a + b·10^(−alpha·(x − x_ref)), alpha > 0: scaling-law improvement (or decline).
+
+    a and b are profiled out in closed form; log alpha is searched on a
+    global grid, then zoomed in on (the neighbours of the best value, at half
+    the step each time).
+    """
+    C, N = batch.x.shape
+    x_ref = np.where(batch.mask, batch.x, np.inf).min(1)
+    lo, hi = np.log(ALPHA_BOUNDS[0]), np.log(ALPHA_BOUNDS[1])
+    cells = np.linspace(lo, hi, grid)
+    tmpl, Y = _templates(batch, replicates)
+    R = replicates
+    t_best, rss = np.empty(C), np.empty(C)
+    for sl in _template_slices(len(tmpl), R, N, grid):
+        t, y = tmpl.take(sl), Y[sl]
+        dx = t.x - x_ref[sl.start * R:sl.stop * R:R, None]
+        z = np.exp(-LN10 * np.exp(cells)[None, :, None] * dx[:, None, :])      # (c, G, N)
+        r = _power_grid(z, t.w, y)
+        j = r.argmin(2)
+        rows = slice(sl.start * R, sl.stop * R)
+        t_best[rows] = cells[j].ravel()
+        rss[rows] = np.take_along_axis(r, j[..., None], 2).ravel()
+    # zoom, on slices of rows
+    w, dx = batch.w, batch.x - x_ref[:, None]
+    wy = w * batch.y
+    lin = np.full((C, 2), np.nan)
+    change = np.full(C, np.inf)
+    size = max(1, _MAX_CELLS // (2 * N))
+    for i in range(0, C, size):
+        rows = slice(i, i + size)
+        ww, d, wyy = w[rows], dx[rows][:, None, :], wy[rows]
+        s1, sy, syy = ww.sum(1)[:, None], wyy.sum(1)[:, None], (wyy * batch.y[rows]).sum(1)[:, None]
 
         def profile(theta):
-            z = np.exp(-LN10 * np.exp(theta[..., 0])[..., None] * dx)        # 10^(−alpha·dx): (C, G, N)
-            aa, bb, r = _ls2(s1, _wsum(z, w), _wsum(z * z, w), sy, _wsum(z, wy), syy)
-            return r, np.stack([aa, bb], -1), np.zeros(r.shape, bool)
+            z = np.exp(-LN10 * np.exp(theta)[..., None] * d)
+            return _ls2(s1, _wsum(z, ww), _wsum(z * z, ww), sy, _wsum(z, wyy), syy)
 
-        lo = np.full((C, 1), np.log(ALPHA_BOUNDS[0])); hi = np.full((C, 1), np.log(ALPHA_BOUNDS[1]))
-        t, lin, rss, conv, _ = _grid_search(profile, lo, hi, (grid,), zooms, b.x.shape[1])
-        alpha = np.exp(t[:, 0])
-        at_b = (np.abs(t[:, 0] - lo[:, 0]) < 1e-9) | (np.abs(t[:, 0] - hi[:, 0]) < 1e-9)
-        return np.column_stack([lin, alpha, x_ref]), rss, conv, at_b
+        tb, rb = t_best[rows], rss[rows]
+        a, b, _ = profile(tb[:, None])
+        ab = np.column_stack([a[:, 0], b[:, 0]])
+        step, ch = (hi - lo) / (grid - 1), np.full(len(tb), np.inf)
+        for _ in range(zooms):
+            cand = np.clip(tb[:, None] + np.array([-step, step]), lo, hi)
+            a, b, r = profile(cand)
+            r = np.where(np.isfinite(r), r, np.inf)
+            j = r.argmin(1)
+            take = np.arange(len(tb))
+            r_new = r[take, j]
+            better = r_new < rb
+            ch = np.where(better, rb - r_new, 0.0)
+            tb = np.where(better, cand[take, j], tb)
+            ab = np.where(better[:, None], np.column_stack([a[take, j], b[take, j]]), ab)
+            rb = np.where(better, r_new, rb)
+            step /= 2.0
+        t_best[rows], rss[rows], lin[rows], change[rows] = tb, rb, ab, ch
+    rss = np.where(np.isfinite(rss), rss, np.nan)
+    conv = np.isfinite(rss) & (change <= 1e-6 * rss + 1e-9)
+    at_b = (np.abs(t_best - lo) < 1e-9) | (np.abs(t_best - hi) < 1e-9)
+    params = np.column_stack([lin, np.exp(t_best), x_ref])
+    return ModelFit("power", params, rss, batch.n, np.full(C, 3), batch.known_noise, conv, at_b)
 
-    params, rss, conv, at_b = _chunked(batch, grid, run)
-    return ModelFit("power", params, rss, batch.n, np.full(len(batch), 3), batch.known_noise,
-                    conv, at_b)
+
+def _power_grid(z, w, Y):
+    """Profiled RSS of the power model on every grid cell and replicate (C, R, G)."""
+    sz, szz, szy = _grid_sums(z, w, Y)
+    s1, sy, syy = _y_sums(Y, w)
+    r = _ls2(s1, sz, szz, sy, szy, syy)[2]
+    return np.where(np.isfinite(r), r, np.inf)
 
 
 # ---------------------------------------------------------------- sigmoid
-def _sigmoid_linear(stats, s, w, wy, chance):
+def _sigmoid_linear(stats, sz, szz, szy, chance):
     """Best (c, h) for a given logistic shape s, within 0 ≤ c, 0 ≤ h, c + h ≤ 1.
 
-    With chance known, c is fixed and only h is fitted (clipping the 1-D
-    solution is exact). With chance unknown the 2-D box-constrained problem is
-    solved exactly: the interior solution if feasible, else the best edge.
+    From the sums Σw, Σwy, Σwy² (`stats`) and Σw·s, Σw·s², Σw·s·y, all
+    broadcastable to one shape. With chance known, c is fixed and only h is
+    fitted (clipping the 1-D solution is exact). With chance unknown the 2-D
+    box-constrained problem is solved exactly: the interior solution if
+    feasible, else the best edge.
     """
     s1, sy, syy = stats
-    sz, szz, szy = _wsum(s, w), _wsum(s * s, w), _wsum(s, wy)
-    known = np.isfinite(chance)[:, None]
-    c0 = np.where(known, chance[:, None], 0.0)
+    known = np.isfinite(chance)
+    c0 = np.where(known, chance, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         # chance known: h alone
         h_k = np.clip((szy - c0 * sz) / szz, 0.0, 1.0 - c0)
         r_k = _rss(c0, h_k, s1, sz, szz, sy, szy, syy)
+    shape = h_k.shape
     if known.all():
-        return np.broadcast_to(c0, sz.shape), h_k, r_k, (h_k <= 0) | (h_k >= 1 - c0)
+        return np.broadcast_to(c0, shape), h_k, r_k, (h_k <= 0) | (h_k >= 1 - c0)
+    zero = np.zeros(shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         # chance unknown: interior, then the edges h = 0, c = 0, c + h = 1
         c_i, h_i, r_i = _ls2(s1, sz, szz, sy, szy, syy)
         feas = (h_i >= 0) & (c_i >= 0) & (c_i + h_i <= 1) & np.isfinite(r_i)
         cands = [(c_i, h_i, np.where(feas, r_i, np.inf))]
-        cands.append((np.clip(sy / s1, 0, 1) + 0 * sz, 0 * sz))
-        cands.append((0 * sz, np.clip(szy / szz, 0, 1)))
+        cands.append((np.clip(sy / s1, 0, 1) + zero, zero))
+        cands.append((zero, np.clip(szy / szz, 0, 1) + zero))
         c_e = np.clip((sy - szy - sz + szz) / (s1 - 2 * sz + szz), 0, 1)
-        cands.append((c_e, 1.0 - c_e))
-    best_r = np.full(sz.shape, np.inf); best_c = np.zeros_like(sz); best_h = np.zeros_like(sz)
-    for k, (cc, hh, *rr) in enumerate(cands):
+        cands.append((c_e + zero, 1.0 - c_e + zero))
+    best_r = np.full(shape, np.inf); best_c = zero.copy(); best_h = zero.copy()
+    for cc, hh, *rr in cands:
         r = rr[0] if rr else _rss(cc, hh, s1, sz, szz, sy, szy, syy)
         r = np.where(np.isfinite(r), r, np.inf)
         better = r < best_r
         best_r = np.where(better, r, best_r)
         best_c = np.where(better, cc, best_c)
         best_h = np.where(better, hh, best_h)
-    c = np.where(known, c0 + 0 * sz, best_c)
+    c = np.where(known, c0, best_c)
     h = np.where(known, h_k, best_h)
     r = np.where(known, r_k, best_r)
     clipped = np.where(known, (h <= 0) | (h >= 1 - c0), ~feas)
@@ -285,29 +320,39 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
         return s, r, np.einsum("cn,cn,cn->c", w, r, r)
 
     def derivatives(p, s, r, x, w, fc):
-        """Gradient JᵀWr and Hessian JᵀWJ − Σ w·r·∇²f of the half objective."""
+        """Gradient JᵀWr and Hessian JᵀWJ − Σ w·r·∇²f of the half objective.
+
+        The floor's column of J is 1 (or 0 when c is fixed at chance), so its
+        row of JᵀWJ is a plain weighted sum of the others: only the three
+        shape columns go through the matrix product.
+        """
         C, N = s.shape
         h, k = p[:, 1:2], p[:, 2:3]
         u = x - p[:, 3:4]
         s1 = s * (1.0 - s)
         s2 = s1 * (1.0 - 2.0 * s)
         d = h * s1
-        Jt = np.empty((C, 4, N))              # columns ∂f/∂(c, h, k, x0), one row each
-        Jt[:, 0] = fc[:, None]
-        Jt[:, 1] = s
-        np.multiply(d, u, out=Jt[:, 2])
-        np.multiply(-k, d, out=Jt[:, 3])
+        Jt = np.empty((C, 3, N))              # ∂f/∂(h, k, x0), one row each
+        Jt[:, 0] = s
+        np.multiply(d, u, out=Jt[:, 1])
+        np.multiply(-k, d, out=Jt[:, 2])
         JtW = Jt * w[:, None, :]
-        H = JtW @ Jt.transpose(0, 2, 1)
+        wr = w * r
+        H = np.zeros((C, 4, 4)); g = np.empty((C, 4))
+        H[:, 1:, 1:] = JtW @ Jt.transpose(0, 2, 1)
+        g[:, 1:] = (Jt @ wr[..., None])[..., 0]
+        f0 = fc.astype(float)
+        H[:, 0, 0] = f0 * w.sum(1)
+        H[:, 0, 1:] = H[:, 1:, 0] = f0[:, None] * JtW.sum(2)
+        g[:, 0] = f0 * wr.sum(1)
         scale = np.diagonal(H, axis1=1, axis2=2).copy()
-        g = (JtW @ r[..., None])[..., 0]
         T = np.empty((C, 5, N))               # second-derivative pieces, against w·r
         np.multiply(s1, u, out=T[:, 0])
         T[:, 1] = s1
         np.multiply(s2, u * u, out=T[:, 2])
         np.multiply(s2, u, out=T[:, 3])
         T[:, 4] = s2
-        t = (T @ (w * r)[..., None])[..., 0]
+        t = (T @ wr[..., None])[..., 0]
         h, k = h[:, 0], k[:, 0]
         H[:, 1, 2] -= t[:, 0]
         H[:, 1, 3] += k * t[:, 1]
@@ -363,7 +408,8 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
     return out_p, out_rss, converged
 
 
-def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int = 2) -> ModelFit:
+def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int = 2,
+                replicates: int = 1) -> ModelFit:
     """y = c + h·logistic(k·(x − x0)): chance floor c, rise h, emergence scale x0.
 
     A global grid over (k, x0) with h (and c) profiled out; Levenberg-Marquardt
@@ -376,10 +422,7 @@ def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int 
     C = len(batch)
     lo_x0 = np.where(batch.mask, batch.x, np.inf).min(1) - X0_MARGIN
     hi_x0 = np.where(batch.mask, batch.x, -np.inf).max(1) + X0_MARGIN
-    if C == 0:
-        p0 = np.zeros((0, starts, 4))
-    else:
-        p0, = _chunked(batch, grid[0] * grid[1], lambda b: (_sigmoid_starts(b, grid, starts),))
+    p0 = _sigmoid_starts(batch, grid, starts, replicates)
     # every start of every curve in one polish
     rep = batch.repeat(starts)
     lo_r, hi_r = np.repeat(lo_x0, starts), np.repeat(hi_x0, starts)
@@ -406,45 +449,43 @@ def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int 
                     conv & bounded, at_b & bounded)
 
 
-def _sigmoid_starts(b: CurveBatch, grid: tuple[int, int], starts: int) -> np.ndarray:
-    """Starting points (C, starts, 4) from the profiled grid over (log k, x0)."""
-    C = len(b)
-    xmin = np.where(b.mask, b.x, np.inf).min(1); xmax = np.where(b.mask, b.x, -np.inf).max(1)
-    w = b.w; wy = w * b.y; x = b.x[:, None, :]
-    stats = (w.sum(1)[:, None], wy.sum(1)[:, None], (wy * b.y).sum(1)[:, None])
+def _sigmoid_starts(batch: CurveBatch, grid: tuple[int, int], starts: int, replicates: int = 1) -> np.ndarray:
+    """Starting points (C, starts, 4): the best x0 cell of each of the best steepness levels.
 
-    def profile(theta):
-        k = np.exp(theta[..., 0])[..., None]
-        s = logistic(k * (x - theta[..., 1][..., None]))
-        c, h, r, clipped = _sigmoid_linear(stats, s, w, wy, b.chance)
-        return r, np.stack([c, h], -1), clipped
-
-    lo = np.column_stack([np.full(C, np.log(K_BOUNDS[0])), xmin - X0_MARGIN])
-    hi = np.column_stack([np.full(C, np.log(K_BOUNDS[1])), xmax + X0_MARGIN])
-    return np.stack(_grid_starts(profile, lo, hi, grid, starts), 1)
-
-
-def _grid_starts(profile, lo, hi, sizes, n):
-    """Starting points: the best x0 cell of each of the n best steepness levels."""
-    C, D = lo.shape
-    axes = [np.linspace(0.0, 1.0, s) for s in sizes]
-    unit = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, D)
-    theta = lo[:, None, :] + unit[None] * (hi - lo)[:, None, :]
-    rss, lin, _ = profile(theta)
-    rss = np.where(np.isfinite(rss), rss, np.inf).reshape(C, sizes[0], sizes[1])
-    # best x0 per steepness level, then the best levels
-    j = rss.argmin(2)
-    level_rss = np.take_along_axis(rss, j[..., None], 2)[..., 0]
-    order = np.argsort(level_rss, axis=1)
-    out = []
-    lin = lin.reshape(C, sizes[0], sizes[1], -1)
-    th = theta.reshape(C, sizes[0], sizes[1], D)
-    take = np.arange(C)
-    for r in range(min(n, sizes[0])):
-        kk = order[:, r]
-        xx = j[take, kk]
-        t = th[take, kk, xx]
-        out.append(np.column_stack([lin[take, kk, xx], np.exp(t[:, 0]), t[:, 1]]))
+    The grid over (log k, x0) spans the steepness bounds and the data's range
+    widened by X0_MARGIN; h (and c) are profiled out in closed form.
+    """
+    C, N = batch.x.shape
+    K, X = grid
+    unit = np.stack(np.meshgrid(np.linspace(0, 1, K), np.linspace(0, 1, X), indexing="ij"), -1).reshape(-1, 2)
+    tmpl, Y = _templates(batch, replicates)
+    R = replicates
+    out = np.empty((C, starts, 4))
+    for sl in _template_slices(len(tmpl), R, N, K * X):
+        t, y = tmpl.take(sl), Y[sl]
+        c = len(t)
+        xmin = np.where(t.mask, t.x, np.inf).min(1); xmax = np.where(t.mask, t.x, -np.inf).max(1)
+        lo = np.column_stack([np.full(c, np.log(K_BOUNDS[0])), xmin - X0_MARGIN])
+        hi = np.column_stack([np.full(c, np.log(K_BOUNDS[1])), xmax + X0_MARGIN])
+        theta = lo[:, None, :] + unit[None] * (hi - lo)[:, None, :]                  # (c, G, 2)
+        s = logistic(np.exp(theta[..., 0])[..., None] * (t.x[:, None, :] - theta[..., 1][..., None]))
+        sz, szz, szy = _grid_sums(s, t.w, y)
+        cc, hh, r, _ = _sigmoid_linear(_y_sums(y, t.w), sz, szz, szy, t.chance[:, None, None])
+        shape = (c * R, K, X)
+        r = np.where(np.isfinite(r), r, np.inf).reshape(shape)
+        cc, hh = (np.broadcast_to(v, (c, R, K * X)).reshape(shape) for v in (cc, hh))
+        th = np.broadcast_to(theta[:, None], (c, R, K * X, 2)).reshape(shape + (2,))
+        # best x0 per steepness level, then the best levels
+        j = r.argmin(2)
+        order = np.argsort(np.take_along_axis(r, j[..., None], 2)[..., 0], axis=1)
+        rows = np.arange(c * R)
+        block = np.empty((c * R, starts, 4))
+        for i in range(starts):
+            kk = order[:, min(i, K - 1)]
+            xx = j[rows, kk]
+            block[:, i] = np.column_stack([cc[rows, kk, xx], hh[rows, kk, xx],
+                                           np.exp(th[rows, kk, xx, 0]), th[rows, kk, xx, 1]])
+        out[sl.start * R:sl.stop * R] = block
     return out
 
 

@@ -217,8 +217,8 @@ def _draw(batch: CurveBatch, mean: np.ndarray, sd: np.ndarray, reps: int,
     return rep.with_y(y)
 
 
-def _smooth_rss(batch: CurveBatch) -> tuple[np.ndarray, ModelFit, ModelFit]:
-    ll, pw = fit_linear(batch, 1), fit_power(batch)
+def _smooth_rss(batch: CurveBatch, replicates: int = 1) -> tuple[np.ndarray, ModelFit, ModelFit]:
+    ll, pw = fit_linear(batch, 1), fit_power(batch, replicates=replicates)
     return np.fmin(ll.rss, pw.rss), ll, pw
 
 
@@ -242,21 +242,40 @@ def null_model(fits: dict[str, ModelFit]) -> tuple[np.ndarray, np.ndarray]:
     return use_power, np.where(use_power, 3, 2)
 
 
+def monte_carlo_looks(settings: Settings, extend: bool, first: int = 50) -> list[tuple[int, bool]]:
+    """When the sequential test looks at its exceedances: (replicates so far, extended curves only).
+
+    Looks double from `first` up to `bootstrap`, then (for curves that could
+    be emergent) go on doubling up to `bootstrap_max`.
+    """
+    B = settings.bootstrap
+    looks, t = [], first
+    while t < B:
+        looks.append((t, False))
+        t *= 2
+    looks.append((B, False))
+    t = B
+    while extend and t < settings.bootstrap_max:
+        t = min(t * 2, settings.bootstrap_max)
+        looks.append((t, True))
+    return looks
+
+
 def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str],
                    eligible: np.ndarray, settings: Settings, extend: np.ndarray | None = None,
-                   first_round: int = 99, stop_after: int = 10) -> pd.DataFrame:
+                   stop_after: int = 10) -> pd.DataFrame:
     """Parametric bootstrap of the likelihood ratio, sigmoid vs best smooth model.
 
     H0: the curve follows the best smooth model (by AICc) with the estimated
-    noise. Replicates are drawn from that fit and refitted with every model;
-    p = (1 + #{T* ≥ T}) / (1 + replicates). Monte-Carlo effort is sequential
-    (Besag & Clifford 1991): a curve stops after `stop_after` exceedances in
-    the first round, since its p-value is then clearly large; the rest get the
-    full `bootstrap` replicates; curves in `extend` (those whose point fit
-    meets the emergence effect criteria) go on, four times more each round,
-    up to `bootstrap_max`, while they have fewer than `stop_after`
-    exceedances. The number of replicates never depends on anything but the
-    data and the exceedances, which keeps the p-values valid.
+    noise. Replicates are drawn from that fit and refitted with every model.
+    Monte-Carlo effort is sequential (Besag & Clifford 1991): a curve stops at
+    its `stop_after`-th exceedance T* ≥ T, after l replicates, with p = h/l;
+    a curve that never gets there has p = (1 + #{T* ≥ T}) / (1 + n) after the
+    n = `bootstrap` replicates, or, for curves in `extend` (those whose point
+    fit meets the emergence effect criteria), up to `bootstrap_max`, so that
+    their p-values are fine enough to survive FDR across the run. Both are
+    valid p-values; replicates are drawn in rounds (`monte_carlo_looks`) and
+    those after the stopping one are discarded.
     """
     C, N = batch.x.shape
     rss0 = np.fmin(fits["loglinear"].rss, fits["power"].rss)
@@ -268,21 +287,11 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
     mu = np.where(use_power[:, None], fits["power"].predict(batch.x), fits["loglinear"].predict(batch.x))
     sd = point_sd(batch, noise_scale(batch, fits, settings, line_below_dof=1)[0], settings)
 
-    exceed = np.zeros(C); done = np.zeros(C, int)
+    exceed = np.zeros(C, int); done = np.zeros(C, int); stopped = np.zeros(C, bool)
     active = eligible & np.isfinite(t_obs)
-    B = settings.bootstrap
-    # Rounds of replicates: a first look, the configured count, then more for
-    # the curves that still have almost no exceedance and could be emergent,
-    # so that their p-values are fine enough to survive FDR across the run.
-    targets = [min(first_round, B), B]
-    if extend is not None:
-        t = B
-        while t < settings.bootstrap_max:
-            t = min(t * 4, settings.bootstrap_max)
-            targets.append(t)
-    for r, target in enumerate(targets):
-        want = active & (done < target) & (exceed < stop_after)
-        if r >= 2:
+    for target, extended_only in monte_carlo_looks(settings, extend is not None):
+        want = active & ~stopped & (done < target)
+        if extended_only:
             want &= extend
         todo = np.flatnonzero(want)
         if len(todo) == 0:
@@ -292,14 +301,19 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
         reps = target - start
         sub = batch.take(todo)
         rep = _draw(sub, mu[todo], sd[todo], reps, [keys[i] for i in todo], settings, 1, start)
-        r0, _, _ = _smooth_rss(rep)
-        r1 = fit_sigmoid(rep).rss
+        r0, _, _ = _smooth_rss(rep, reps)
+        r1 = fit_sigmoid(rep, replicates=reps).rss
         t_star = _lr_stat(r0, r1, rep.n, np.repeat(n_free1[todo], reps), rep.known_noise,
                           settings).reshape(len(todo), reps)
-        exceed[todo] += (t_star >= t_obs[todo, None] - 1e-12).sum(1)
-        done[todo] += reps
+        hits = np.cumsum(t_star >= t_obs[todo, None] - 1e-12, axis=1) + exceed[todo, None]
+        reached = hits[:, -1] >= stop_after
+        at = np.argmax(hits >= stop_after, axis=1)          # the stopping replicate
+        stopped[todo] = reached
+        done[todo] = np.where(reached, start + at + 1, target)
+        exceed[todo] = np.where(reached, stop_after, hits[:, -1])
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(done > 0, (1 + exceed) / (1 + done), np.nan)
+        p = np.where(stopped, stop_after / np.maximum(done, 1), (1 + exceed) / (1 + done))
+        p = np.where(done > 0, p, np.nan)
     return pd.DataFrame({"lr_stat": np.where(eligible, t_obs, np.nan), "p_emergence": p,
                          "bootstrap_replicates": done.astype(int),
                          "null_model": np.where(use_power, "power", "loglinear")})
@@ -351,7 +365,7 @@ def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
     mu = sigmoid.predict(batch.x)[idx]
     B = settings.bootstrap
     rep = _draw(sub, mu, sd, B, [keys[i] for i in idx], settings, 2, 0)
-    x0 = fit_sigmoid(rep).params[:, 3].reshape(len(idx), B)
+    x0 = fit_sigmoid(rep, replicates=B).params[:, 3].reshape(len(idx), B)
     a = (1 - level) / 2
     low[idx], high[idx] = np.nanquantile(x0, [a, 1 - a], axis=1)
     return low, high

@@ -21,7 +21,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import expit
 
 from analysis.curves import CurveBatch
-from analysis.fitting import K_BOUNDS, X0_MARGIN, _grid_starts, _sigmoid_linear, fit_sigmoid
+from analysis.fitting import K_BOUNDS, X0_MARGIN, _sigmoid_starts, fit_sigmoid
 from analysis.models import predict
 
 
@@ -40,19 +40,8 @@ def make_curves(n: int, points: int, seed: int = 0) -> CurveBatch:
 
 def starts(b: CurveBatch, n_starts: int = 2) -> list[np.ndarray]:
     """The engine's starting points (grid cells), to hand to the baseline."""
-    C = len(b)
-    w, wy = b.w, b.w * b.y
-    stats = (w.sum(1)[:, None], wy.sum(1)[:, None], (wy * b.y).sum(1)[:, None])
-    x = b.x[:, None, :]
-
-    def profile(theta):
-        s = expit(np.exp(theta[..., 0])[..., None] * (x - theta[..., 1][..., None]))
-        c, h, r, clipped = _sigmoid_linear(stats, s, w, wy, b.chance)
-        return r, np.stack([c, h], -1), clipped
-
-    lo = np.column_stack([np.full(C, np.log(K_BOUNDS[0])), b.x.min(1) - X0_MARGIN])
-    hi = np.column_stack([np.full(C, np.log(K_BOUNDS[1])), b.x.max(1) + X0_MARGIN])
-    return _grid_starts(profile, lo, hi, (8, 14), n_starts)
+    p0 = _sigmoid_starts(b, (8, 14), n_starts)
+    return [p0[:, i] for i in range(n_starts)]
 
 
 def baseline(b: CurveBatch, idx: np.ndarray, inits: list[np.ndarray]) -> np.ndarray:
