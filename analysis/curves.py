@@ -88,7 +88,10 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
 
     problems: list[Problem] = []
     bad_curves = set()
-    for cid, g in pts.groupby("curve_id", sort=False):
+    groups = pts.groupby("curve_id", sort=False)
+    mixed = (groups[["unit", "higher_is_better", "chance"]].nunique() > 1).any(axis=1)
+    for cid in mixed.index[mixed]:                 # only the inconsistent curves, one by one
+        g = pts[pts["curve_id"] == cid]
         for col in ("unit", "higher_is_better"):
             if g[col].nunique() > 1:
                 bad_curves.add(cid)
@@ -99,11 +102,10 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
                 break
         else:
             ch = g["chance"].dropna().unique()
-            if len(ch) > 1:
-                bad_curves.add(cid)
-                problems += [Problem(label, int(r), "chance", "chance differs between rows of one curve "
-                             f"({', '.join(f'{c:g}' for c in ch)}); give one chance level per task and metric")
-                             for r in g["row"]]
+            bad_curves.add(cid)
+            problems += [Problem(label, int(r), "chance", "chance differs between rows of one curve "
+                         f"({', '.join(f'{c:g}' for c in ch)}); give one chance level per task and metric")
+                         for r in g["row"]]
     pts = pts[~pts["curve_id"].isin(bad_curves)].reset_index(drop=True)
 
     bounded = pts["bounded"].to_numpy(bool)
@@ -111,16 +113,23 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
     pts["direction"] = np.where(bounded | pts["higher_is_better"], 1, -1)
     pts["y"] = np.where(flip, 1.0 - pts["score"], pts["direction"] * pts["score"])
 
-    agg = pts.groupby("curve_id", sort=False).agg(
+    src_ = pts["noise_source"]
+    agg = pts.assign(_known=src_ != "none", _binomial=src_ == "binomial", _stderr=src_ == "stderr").groupby(
+        "curve_id", sort=False).agg(
         **{c: (c, "first") for c in CURVE_COLUMNS},
         unit=("unit", "first"), bounded=("bounded", "first"),
         higher_is_better=("higher_is_better", "first"), direction=("direction", "first"),
         chance_raw=("chance", "max"),
         n_points=("x", "size"), n_scales=("x", "nunique"),
         scale_min=("scale", "min"), scale_max=("scale", "max"),
-        known_noise=("noise_source", lambda s: bool((s != "none").all())),
-        noise=("noise_source", lambda s: "+".join(sorted(set(s))) if (s != "none").all() else "residual"),
+        known_noise=("_known", "all"), _binomial=("_binomial", "any"), _stderr=("_stderr", "any"),
     ).reset_index()
+    # the noise sources of a curve, "+"-joined, or "residual" when any point has none
+    sources = np.where(agg["_binomial"], "binomial", "") + np.where(agg["_binomial"] & agg["_stderr"], "+", "") \
+        + np.where(agg["_stderr"], "stderr", "")
+    agg["noise"] = np.where(agg["known_noise"], sources, "residual")
+    agg["known_noise"] = agg["known_noise"].astype(bool)
+    agg = agg.drop(columns=["_binomial", "_stderr"])
     flip_c = agg["bounded"] & ~agg["higher_is_better"]
     agg["chance"] = np.where(flip_c, 1.0 - agg["chance_raw"], agg["chance_raw"])
     agg = agg.drop(columns="chance_raw")
@@ -134,23 +143,23 @@ def _empty_curves() -> pd.DataFrame:
 
 
 def to_batch(curves: pd.DataFrame, points: pd.DataFrame) -> CurveBatch:
-    """Pad the curves' points into arrays, in the order of `curves`."""
+    """Pad the curves' points into arrays, in the order of `curves`, each sorted by x."""
     C = len(curves)
-    points = points[points["curve_id"].isin(curves["curve_id"])]
-    groups = points.groupby("curve_id", sort=False)
-    sizes = groups.size().reindex(curves["curve_id"]).to_numpy()
-    N = int(sizes.max()) if C else 1
+    row_of = pd.Series(np.arange(C), index=curves["curve_id"].to_numpy())
+    points = points[points["curve_id"].isin(row_of.index)]
+    ci = row_of.reindex(points["curve_id"].to_numpy()).to_numpy()
+    order = np.lexsort((points["x"].to_numpy(float), ci))
+    ci = ci[order]
+    # position of each point within its curve
+    first = np.r_[0, np.flatnonzero(np.diff(ci)) + 1]
+    j = np.arange(len(ci)) - np.repeat(first, np.diff(np.r_[first, len(ci)]))
+    N = int(j.max()) + 1 if len(j) else 1
     x = np.zeros((C, N)); y = np.zeros((C, N)); sigma = np.ones((C, N)); w = np.zeros((C, N))
-    order = {cid: i for i, cid in enumerate(curves["curve_id"])}
-    for cid, g in groups:
-        i = order[cid]
-        g = g.sort_values("x")
-        k = len(g)
-        x[i, :k] = g["x"].to_numpy()
-        y[i, :k] = g["y"].to_numpy()
-        s = g["sigma"].to_numpy(float)
-        sigma[i, :k] = np.where(np.isfinite(s), s, 1.0)
-        w[i, :k] = 1.0
+    x[ci, j] = points["x"].to_numpy(float)[order]
+    y[ci, j] = points["y"].to_numpy(float)[order]
+    s = points["sigma"].to_numpy(float)[order]
+    sigma[ci, j] = np.where(np.isfinite(s), s, 1.0)
+    w[ci, j] = 1.0
     known = curves["known_noise"].to_numpy(bool)
     w = np.where(known[:, None] & (w > 0), 1.0 / sigma ** 2, w)
     sigma = np.where(known[:, None], sigma, 1.0)

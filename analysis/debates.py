@@ -138,19 +138,18 @@ def mirage_table(curves: pd.DataFrame) -> pd.DataFrame:
     """
     key = ["dataset", "family", "benchmark", "task", "shots"]
     c = curves.assign(kind=curves["metric"].map(metric_kind))
-    rows = []
-    for k, g in c.groupby(key, dropna=False, sort=True):
-        if g["metric"].nunique() < 2:
-            continue
-        emergent_disc = ((g["kind"] == "discontinuous") & (g["label"] == "emergent")).any()
-        smooth_cont = ((g["kind"] == "continuous") & (g["label"] == "smooth")).any()
-        rows.append({**dict(zip(key, k)),
-                     "labels": "; ".join(f"{m} ({kind}): {lab}" for m, kind, lab
-                                         in zip(g["metric"], g["kind"], g["label"])),
-                     "metrics": g["metric"].nunique(),
-                     "differ": g["label"].nunique() > 1,
-                     "mirage": bool(emergent_disc and smooth_cont)})
-    return pd.DataFrame(rows, columns=[*key, "labels", "metrics", "differ", "mirage"])
+    # only the (family, task) pairs with several metrics, found without a Python loop
+    several = c.groupby(key, dropna=False, sort=False)["metric"].transform("nunique") >= 2
+    c = c[several]
+    c = c.assign(desc=c["metric"].astype(str) + " (" + c["kind"] + "): " + c["label"].astype(str),
+                 emergent_disc=(c["kind"] == "discontinuous") & (c["label"] == "emergent"),
+                 smooth_cont=(c["kind"] == "continuous") & (c["label"] == "smooth"))
+    out = c.groupby(key, dropna=False, sort=True).agg(
+        labels=("desc", "; ".join), metrics=("metric", "nunique"), differ=("label", "nunique"),
+        emergent_disc=("emergent_disc", "any"), smooth_cont=("smooth_cont", "any")).reset_index()
+    out["differ"] = out["differ"] > 1
+    out["mirage"] = out["emergent_disc"] & out["smooth_cont"]
+    return out[[*key, "labels", "metrics", "differ", "mirage"]]
 
 
 # ---------------------------------------------------------------- chain of thought
@@ -183,9 +182,10 @@ def cot_gain(points: pd.DataFrame) -> pd.DataFrame:
     if m.empty:
         return pd.DataFrame()
     m["gain"] = m["score"] - m["score_plain"]
+    # mean gain per model size, for every curve at once (sorted by scale within each)
+    per_scale = m.groupby(["dataset", "family", "task", "metric", "scale"], sort=True)["gain"].mean().reset_index()
     rows = []
-    for (ds, fam, task, metric), g in m.groupby(["dataset", "family", "task", "metric"], sort=True):
-        g = g.groupby("scale", as_index=False)["gain"].mean().sort_values("scale")
+    for (ds, fam, task, metric), g in per_scale.groupby(["dataset", "family", "task", "metric"], sort=True):
         x, gain = np.log10(g["scale"].to_numpy()), g["gain"].to_numpy()
         row = {"dataset": ds, "family": fam, "task": task, "plain_task": _plain_task(task), "metric": metric,
                "models": len(g), "gain_smallest": gain[0], "gain_largest": gain[-1],

@@ -26,6 +26,7 @@ _MAX_LM_CELLS = 150_000         # curves × points polished at once (cache-sized
 LN10 = np.log(10.0)
 FTOL = 1e-10                    # polish stops: a step gains less than this share of the objective,
 PTOL = 1e-12                    # or the local model promises less than this share
+LAM0 = 1e-3
 
 
 @dataclass
@@ -364,7 +365,7 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
 
     s, r, rss = evaluate(p, x, y, w)
     g, H, scale = derivatives(p, s, r, x, w, fc)
-    lam, nu = np.full(C, 1e-3), np.full(C, 2.0)
+    lam, nu = np.full(C, LAM0), np.full(C, 2.0)
     eye = np.eye(4)[None]
     for _ in range(iters):
         n = len(idx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import io
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import jinja2
@@ -19,7 +20,11 @@ def _png(fig) -> tuple[bytes, str]:
     buf = io.BytesIO()
     plots.save(fig, buf)
     data = buf.getvalue()
-    return data, "data:image/png;base64," + base64.b64encode(data).decode()
+    return data, _data_uri(data)
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def _fmt(v, digits=3):
@@ -40,9 +45,17 @@ def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
                                          "compositional", "calibration") if k in inputs}
 
 
+def _curve_png(args) -> bytes:
+    """One flagged curve's figure as PNG (runs in a worker process)."""
+    return _png(plots.curve_figure(*args))[0]
+
+
 def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
-                 settings: dict) -> str:
-    """Render the report; write the figures (PNG) to figures_dir as well."""
+                 settings: dict, workers: int = 1) -> str:
+    """Render the report; write the figures (PNG) to figures_dir as well.
+
+    The per-curve figures are drawn by `workers` processes.
+    """
     figures_dir = Path(figures_dir)
     if figures_dir.exists():
         shutil.rmtree(figures_dir)
@@ -73,11 +86,17 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
         order = {lab: i for i, lab in enumerate(FLAGGED)}
         sel = curves[curves["label"].isin(FLAGGED)].copy()
         sel["_o"] = sel["label"].map(order)
-        for _, c in sel.sort_values(["_o", "q_value"]).iterrows():
+        sel = [c for _, c in sel.sort_values(["_o", "q_value"]).iterrows()]
+        jobs = [(c, pts_by.get(c["curve_id"], pd.DataFrame()), fits_by.get(c["curve_id"], pd.DataFrame()))
+                for c in sel]
+        if workers > 1 and len(jobs) > 1:
+            with ProcessPoolExecutor(workers) as pool:
+                pngs = list(pool.map(_curve_png, jobs, chunksize=4))
+        else:
+            pngs = [_curve_png(j) for j in jobs]
+        for c, (_, _, f), data in zip(sel, jobs, pngs):
             cid = c["curve_id"]
-            f = fits_by.get(cid, pd.DataFrame())
-            fig = plots.curve_figure(c, pts_by.get(cid, pd.DataFrame()), f)
-            data, uri = _png(fig)
+            uri = _data_uri(data)
             (figures_dir / plots.figure_name(cid)).write_bytes(data)
             model_rows = [{
                 "model": r["model"], "form": DESCRIPTION[r["model"]],
@@ -172,8 +191,9 @@ def _debates(tables: dict, curves: pd.DataFrame) -> dict:
     return out
 
 
-def run_report(inputs: dict, report: str, figures: str, settings: dict, log: str | None = None) -> None:
+def run_report(inputs: dict, report: str, figures: str, settings: dict, log: str | None = None,
+               workers: int = 1) -> None:
     logger = runlog.setup(log)
-    html = build_report(read_tables(inputs), figures, settings)
+    html = build_report(read_tables(inputs), figures, settings, workers=workers)
     Path(report).write_text(html, encoding="utf-8")
     logger.info(f"wrote {report} ({len(html) / 1e6:.1f} MB)")

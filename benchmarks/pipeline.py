@@ -40,7 +40,8 @@ def corpus(workdir: Path) -> dict:
     bench = [pd.read_csv(f, sep="\t").assign(rule=f.stem) for f in (workdir / "results" / "benchmarks").rglob("*.tsv")]
     peak = max(float(b["max_rss"].max()) for b in bench)
     curves = len(pd.read_csv(workdir / "results" / "curves.csv"))
-    return {"curves": curves, "cold_s": cold, "noop_s": noop, "peak_rss_mb": peak}
+    per_rule = {f"{b['rule'].iloc[0]}": float(b["s"].iloc[-1]) for b in bench}
+    return {"curves": curves, "cold_s": cold, "noop_s": noop, "peak_rss_mb": peak, "per_rule": per_rule}
 
 
 def scaling(sizes: list[int], workdir: Path) -> list[dict]:
@@ -67,6 +68,8 @@ def main() -> None:
             c = corpus(tmp / "corpus")
             print(f"corpus: {c['curves']} curves; cold {c['cold_s']:.1f} s; no-op rerun {c['noop_s']:.1f} s; "
                   f"peak job memory {c['peak_rss_mb']:.0f} MB")
+            print("per job (s): " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                              sorted(c["per_rule"].items(), key=lambda kv: -kv[1])))
         (tmp / "scaling").mkdir()
         rows = scaling(args.sizes, tmp / "scaling")
         for r in rows:

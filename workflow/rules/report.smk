@@ -36,5 +36,6 @@ rule report:
         RESULTS / "logs/report.log",
     benchmark:
         RESULTS / "benchmarks/report.tsv"
+    threads: 2  # the per-curve figures are drawn in parallel
     script:
         "../scripts/report.py"

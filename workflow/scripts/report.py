@@ -7,4 +7,5 @@ run_report(
     figures=snakemake.output.figures,
     settings=snakemake.params.settings,
     log=snakemake.log[0],
+    workers=snakemake.threads,
 )
