@@ -26,7 +26,8 @@ _MAX_LM_CELLS = 150_000         # curves × points polished at once (cache-sized
 LN10 = np.log(10.0)
 FTOL = 1e-10                    # polish stops: a step gains less than this share of the objective,
 PTOL = 1e-12                    # or the local model promises less than this share
-LAM0 = 1e-3
+LAM0 = 1e-3                     # initial damping
+STALL_EVERY = 10                # polish stops when this many steps gained < FTOL each on average
 
 
 @dataclass
@@ -294,7 +295,7 @@ def _sigmoid_project(p, free_c, chance, lo_x0, hi_x0):
     return np.column_stack([c, h, k, x0])
 
 
-def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
+def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, until_active: int = 0):
     """Damped Newton (Levenberg-Marquardt with the exact Hessian) on (c, h, k, x0).
 
     All curves at once, from where the grid left off; c stays at chance where
@@ -305,7 +306,9 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
     gradient pushes outward. A curve stops when a step gains less than `FTOL`
     of its objective, or when the local model promises less than `PTOL` (an
     optimum, possibly on a bound); the curves still moving are compacted so
-    that the work shrinks as they settle.
+    that the work shrinks as they settle. With `until_active`, it returns as
+    soon as no more curves than that are still moving (converged False), so
+    that the slow few of many slices can be polished together.
     """
     C = len(b)
     free_c = ~np.isfinite(b.chance)
@@ -367,7 +370,8 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
     g, H, scale = derivatives(p, s, r, x, w, fc)
     lam, nu = np.full(C, LAM0), np.full(C, 2.0)
     eye = np.eye(4)[None]
-    for _ in range(iters):
+    before = rss.copy()
+    for it in range(iters):
         n = len(idx)
         lower = np.column_stack([np.zeros(n), np.zeros(n), np.full(n, K_BOUNDS[0]), lo])
         upper = np.column_stack([np.ones(n), 1.0 - p[:, 0], np.full(n, K_BOUNDS[1]), hi])
@@ -397,13 +401,19 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
                                                               w[better], fc[better])
         done = ((better & (gain < FTOL)) | (np.abs(promised) <= PTOL * rss + 1e-30)
                 | (~better & (lam >= 1e12)))
+        if it % STALL_EVERY == STALL_EVERY - 1:
+            # stalled: a whole round of steps gained less than FTOL·STALL_EVERY
+            # (a direction along which the objective is flat, e.g. k of a step)
+            done |= (before - rss) <= FTOL * STALL_EVERY * rss
+            before = rss.copy()
         if done.any():
             out_p[idx[done]], out_rss[idx[done]] = p[done], rss[done]
             converged[idx[done]] = True
             go = ~done
             idx, x, y, w, fc, ch, lo, hi = idx[go], x[go], y[go], w[go], fc[go], ch[go], lo[go], hi[go]
-            p, rss, s, r, g, H, scale, lam, nu = (a[go] for a in (p, rss, s, r, g, H, scale, lam, nu))
-        if len(idx) == 0:
+            p, rss, s, r, g, H, scale, lam, nu, before = (a[go] for a in (p, rss, s, r, g, H, scale, lam, nu,
+                                                                          before))
+        if len(idx) <= until_active:
             break
     out_p[idx], out_rss[idx] = p, rss
     return out_p, out_rss, converged
@@ -428,13 +438,18 @@ def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int 
     rep = batch.repeat(starts)
     lo_r, hi_r = np.repeat(lo_x0, starts), np.repeat(hi_x0, starts)
 
-    def polish(sl):
-        return _sigmoid_lm(rep.take(sl), p0.reshape(-1, 4)[sl], lo_r[sl], hi_r[sl])
-
+    M = len(rep)
+    p, r, conv = p0.reshape(M, 4).copy(), np.full(M, np.inf), np.zeros(M, bool)
     size = max(1, _MAX_LM_CELLS // max(1, rep.x.shape[1]))
-    parts = [polish(slice(i, i + size)) for i in range(0, len(rep), size)]
-    p, r, conv = (np.concatenate(a).reshape((C, starts) + a[0].shape[1:]) for a in zip(*parts)) \
-        if parts else (np.zeros((0, starts, 4)), np.zeros((0, starts)), np.zeros((0, starts), bool))
+    for i in range(0, M, size):
+        sl = slice(i, min(i + size, M))
+        p[sl], r[sl], conv[sl] = _sigmoid_lm(rep.take(sl), p[sl], lo_r[sl], hi_r[sl],
+                                             until_active=(sl.stop - sl.start) // 50)
+    # the last few of every slice together: one tail of iterations instead of one per slice
+    rest = np.flatnonzero(~conv)
+    if len(rest):
+        p[rest], r[rest], conv[rest] = _sigmoid_lm(rep.take(rest), p[rest], lo_r[rest], hi_r[rest])
+    p, r, conv = p.reshape(C, starts, 4), r.reshape(C, starts), conv.reshape(C, starts)
     j = np.argmin(np.where(np.isfinite(r), r, np.inf), axis=1)
     take = np.arange(C)
     best_p, rss, conv = p[take, j], r[take, j], conv[take, j]
