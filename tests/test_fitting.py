@@ -108,3 +108,19 @@ def test_objective_at_least_as_good_as_curve_fit():
             mine = _objective(f, X, y[i], fit.params[i, cols])
             worse += mine > base * (1 + 1e-6) + 1e-12
     assert worse == 0
+
+
+@pytest.mark.parametrize("chance", [0.25, np.nan])
+def test_replicates_sharing_their_grid_fit_as_if_one_by_one(chance):
+    """fit_sigmoid / fit_power with replicates=R evaluate each grid shape once per
+    curve; the fits must be those of the rows fitted independently."""
+    rng = np.random.default_rng(7)
+    truth = np.array([[0.25, 0.5, 4.0, 9.5], [0.25, 0.1, 1.0, 9.0], [0.25, 0.0, 1.0, 9.0]])
+    R = 40
+    y = np.repeat(predict("sigmoid", truth, X[None]), R, axis=0) + rng.normal(0, 0.03, (3 * R, len(X)))
+    b = batch(X, y, chance=chance)
+    for fit in (fit_sigmoid, fit_power):
+        one, shared = fit(b), fit(b, replicates=R)
+        assert np.allclose(shared.rss, one.rss, rtol=1e-6, atol=1e-12), fit.__name__
+    with pytest.raises(ValueError, match="blocks of 7"):
+        fit_sigmoid(b, replicates=7)

@@ -95,3 +95,23 @@ def test_replicates_at_one_scale_are_kept_as_points(tmp_path):
     df = frame([0.3, 0.31, 0.4, 0.5, 0.6], [1e9, 1e9, 1e10, 1e11, 1e12])
     c = run(tmp_path, df).iloc[0]
     assert (c["n_points"], c["n_scales"]) == (5, 4)
+
+
+def test_sequential_monte_carlo_stops_at_the_tenth_exceedance_with_besag_clifford_p(tmp_path):
+    """A flat curve stops early with p = 10 / l; a clear sigmoid gets every replicate
+    (up to bootstrap_max when its fit meets the effect criteria), p = 1 / (n + 1)."""
+    from analysis.stats import monte_carlo_looks
+    assert monte_carlo_looks(Settings(bootstrap=1000, bootstrap_max=4000), True) == [
+        (50, False), (100, False), (200, False), (400, False), (800, False), (1000, False),
+        (2000, True), (4000, True)]
+    assert monte_carlo_looks(Settings(bootstrap=1000, bootstrap_max=4000), False)[-1] == (1000, False)
+    rng = np.random.default_rng(3)
+    flat = frame(np.round(0.26 + rng.normal(0, 0.01, 8), 3), np.logspace(8, 11, 8), n_items=1000, family="flat")
+    steep = frame([0.25, 0.25, 0.26, 0.25, 0.55, 0.80, 0.82, 0.83], np.logspace(8, 11, 8), n_items=1000,
+                  family="steep")
+    c = run(tmp_path, pd.concat([flat, steep]), bootstrap=400, bootstrap_max=800).set_index("family")
+    n_flat = c.loc["flat", "bootstrap_replicates"]
+    assert 10 <= n_flat < 400
+    assert c.loc["flat", "p_emergence"] == pytest.approx(10 / n_flat)
+    assert c.loc["steep", "bootstrap_replicates"] == 800
+    assert c.loc["steep", "p_emergence"] == pytest.approx(1 / 801)
