@@ -453,6 +453,7 @@ def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int 
     j = np.argmin(np.where(np.isfinite(r), r, np.inf), axis=1)
     take = np.arange(C)
     best_p, rss, conv = p[take, j], r[take, j], conv[take, j]
+    best_p, rss = _slide_steps(batch, best_p, rss, lo_x0, hi_x0)
     c, h, k, x0 = best_p.T
     tol = 1e-6
     at_b = ((k <= K_BOUNDS[0] * (1 + tol)) | (k >= K_BOUNDS[1] * (1 - tol))
@@ -463,6 +464,44 @@ def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int 
     n_free = np.where(np.isfinite(batch.chance), 3, 4)
     return ModelFit("sigmoid", params, rss, batch.n, n_free, batch.known_noise,
                     conv & bounded, at_b & bounded)
+
+
+def _slide_steps(b: CurveBatch, p: np.ndarray, rss: np.ndarray, lo_x0, hi_x0, iters: int = 40):
+    """Fits at the steepness bound: slide x0 with (c, h) profiled out exactly.
+
+    With k at its bound the sigmoid is a step between two sizes, and the
+    objective is nearly flat along a valley where x0 and h trade off (a step
+    just before the last size, say, whose height grows as it moves right);
+    the polish crawls there. A pattern search over x0 alone, (c, h) in closed
+    form, walks the valley to its end in a few dozen steps. It only ever
+    keeps a better objective.
+    """
+    sel = np.flatnonzero(np.isfinite(rss) & (p[:, 2] >= K_BOUNDS[1] * (1 - 1e-9)))
+    if len(sel) == 0:
+        return p, rss
+    sb = b.take(sel)
+    w, wy = sb.w, sb.w * sb.y
+    stats = (w.sum(1)[:, None], wy.sum(1)[:, None], (wy * sb.y).sum(1)[:, None])
+    k, chance = p[sel, 2:3], sb.chance[:, None]
+    x0, best, c_best, h_best = p[sel, 3], rss[sel], p[sel, 0], p[sel, 1]
+    step = np.full(len(sel), 0.01)
+    rows = np.arange(len(sel))
+    for _ in range(iters):
+        cand = np.clip(x0[:, None] + np.column_stack([-step, step]), lo_x0[sel, None], hi_x0[sel, None])
+        s = logistic(k[:, :, None] * (sb.x[:, None, :] - cand[..., None]))
+        c, h, r, _ = _sigmoid_linear(stats, _wsum(s, w), _wsum(s * s, w), _wsum(s, wy), chance)
+        r = np.where(np.isfinite(r), r, np.inf)
+        j = r.argmin(1)
+        better = r[rows, j] < best
+        x0 = np.where(better, cand[rows, j], x0)
+        c_best = np.where(better, np.broadcast_to(c, r.shape)[rows, j], c_best)
+        h_best = np.where(better, h[rows, j], h_best)
+        best = np.where(better, r[rows, j], best)
+        step = np.where(better, step * 2.0, step / 2.0)
+    p, rss = p.copy(), rss.copy()
+    p[sel] = np.column_stack([c_best, h_best, k[:, 0], x0])
+    rss[sel] = best
+    return p, rss
 
 
 def _sigmoid_starts(batch: CurveBatch, grid: tuple[int, int], starts: int, replicates: int = 1) -> np.ndarray:
