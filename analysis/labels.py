@@ -13,6 +13,8 @@ from .stats import Settings
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
+#: why a rising curve without a chance level was not tested for emergence (require_chance)
+NOT_ASSESSED = "emergence not assessed: chance level unknown (add a chance column)"
 
 TESTS = {
     "emergence": "parametric-bootstrap likelihood ratio, sigmoid vs best smooth model "
@@ -76,6 +78,8 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                       else "too few points for AICc to rank the models"))
             if r.q_emergence <= a:
                 why += "; the sigmoid fits better but is not emergence: " + _failed(r, settings)
+            elif settings.require_chance and r.bounded and not np.isfinite(r.chance):
+                why += "; " + NOT_ASSESSED
         elif flat.iat[i]:
             lab, test, p, q = "flat", trend, p_tr, q_tr
             why = (f"change {r.change:+.3g} across the range, 95% CI {r.change_low:+.3g} to "
@@ -106,8 +110,6 @@ def _failed(r, settings: Settings) -> str:
         why.append(f"rise only {r.rise_share:.0%} of headroom")
     if not r.transition_decades <= settings.max_transition_decades:
         why.append(f"transition {r.transition_decades:.2g} decades wide")
-    if r.chance_before is None or (isinstance(r.chance_before, float) and np.isnan(r.chance_before)):
-        why.append("chance level unknown (add a chance column to assess emergence)")
-    elif not r.chance_before:
+    if not r.chance_before:
         why.append("smaller models already above chance")
     return ", ".join(why) or "effect criteria not met"

@@ -102,8 +102,13 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     ushape = two_lines_test(batch, fits["quadratic"], noise, settings)
     sig = fits["sigmoid"]
     # the test needs the sigmoid to leave a residual dof: 4 points with a
-    # fitted floor (chance unknown) are matched exactly by any sigmoid
+    # fitted floor (chance unknown) are matched exactly by any sigmoid. And
+    # emergence is only assessed where it could be called: with
+    # require_chance, a curve without a chance level is not tested (nor
+    # counted in the FDR family), see labels.NOT_ASSESSED.
     eligible = batch.bounded & np.isfinite(sig.rss) & (batch.n > sig.n_free)
+    if settings.require_chance:
+        eligible &= np.isfinite(batch.chance)
     disp, _ = dispersion(sig.rss, batch.n - sig.n_free, batch.known_noise, settings)
     effect = emergence_effect(batch, sig, disp, settings)
     plausible = eligible & effect["effect_ok"].to_numpy(bool)

@@ -115,3 +115,16 @@ def test_sequential_monte_carlo_stops_at_the_tenth_exceedance_with_besag_cliffor
     assert c.loc["flat", "p_emergence"] == pytest.approx(10 / n_flat)
     assert c.loc["steep", "bootstrap_replicates"] == 800
     assert c.loc["steep", "p_emergence"] == pytest.approx(1 / 801)
+
+
+def test_without_a_chance_level_emergence_is_not_tested_unless_asked(tmp_path):
+    """require_chance (default): no chance level, no emergence test (and no place in its
+    FDR family); the reason says so. require_chance false: tested against the fitted floor."""
+    from analysis.labels import NOT_ASSESSED
+    df = frame([0.02, 0.02, 0.03, 0.02, 0.35, 0.62, 0.64, 0.65], np.logspace(8, 11, 8), n_items=1000,
+               chance="")
+    c = run(tmp_path, df).iloc[0]
+    assert np.isnan(c["p_emergence"]) and c["bootstrap_replicates"] == 0
+    assert c["label"] == "smooth" and NOT_ASSESSED in c["reason"]
+    c = run(tmp_path, df, require_chance=False).iloc[0]
+    assert c["p_emergence"] < 0.01 and c["label"] == "emergent"
