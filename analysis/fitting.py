@@ -345,10 +345,13 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
         H = np.zeros((C, 4, 4)); g = np.empty((C, 4))
         H[:, 1:, 1:] = JtW @ Jt.transpose(0, 2, 1)
         g[:, 1:] = (Jt @ wr[..., None])[..., 0]
-        f0 = fc.astype(float)
-        H[:, 0, 0] = f0 * w.sum(1)
-        H[:, 0, 1:] = H[:, 1:, 0] = f0[:, None] * JtW.sum(2)
-        g[:, 0] = f0 * wr.sum(1)
+        if fc.any():
+            f0 = fc.astype(float)
+            H[:, 0, 0] = f0 * w.sum(1)
+            H[:, 0, 1:] = H[:, 1:, 0] = f0[:, None] * JtW.sum(2)
+            g[:, 0] = f0 * wr.sum(1)
+        else:
+            g[:, 0] = 0.0
         scale = np.diagonal(H, axis1=1, axis2=2).copy()
         T = np.empty((C, 5, N))               # second-derivative pieces, against w·r
         np.multiply(s1, u, out=T[:, 0])
@@ -371,11 +374,11 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
     lam, nu = np.full(C, LAM0), np.full(C, 2.0)
     eye = np.eye(4)[None]
     before = rss.copy()
+    lower = np.column_stack([np.zeros(C), np.zeros(C), np.full(C, K_BOUNDS[0]), lo]) + 1e-12
+    upper = np.column_stack([np.ones(C), np.ones(C), np.full(C, K_BOUNDS[1]), hi]) - 1e-12
     for it in range(iters):
-        n = len(idx)
-        lower = np.column_stack([np.zeros(n), np.zeros(n), np.full(n, K_BOUNDS[0]), lo])
-        upper = np.column_stack([np.ones(n), 1.0 - p[:, 0], np.full(n, K_BOUNDS[1]), hi])
-        held = ((p <= lower + 1e-12) & (g < 0)) | ((p >= upper - 1e-12) & (g > 0))
+        upper[:, 1] = 1.0 - p[:, 0] - 1e-12
+        held = ((p <= lower) & (g < 0)) | ((p >= upper) & (g > 0))
         held[:, 0] |= ~fc
         keep = ~held
         Hh = H * (keep[:, :, None] & keep[:, None, :])
@@ -394,7 +397,10 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
         rho = np.where(better, (rss - rss_new) / np.where(predicted > 0, predicted, 1.0), 0.0)
         lam = np.clip(np.where(better, lam * np.maximum(1 / 3, 1 - (2 * rho - 1) ** 3), lam * nu), 1e-12, 1e12)
         nu = np.where(better, 2.0, nu * 2.0)
-        if better.any():
+        if better.all():
+            p, rss, s, r = p_new, rss_new, s_new, r_new
+            g, H, scale = derivatives(p, s, r, x, w, fc)
+        elif better.any():
             p[better], rss[better] = p_new[better], rss_new[better]
             s[better], r[better] = s_new[better], r_new[better]
             g[better], H[better], scale[better] = derivatives(p[better], s[better], r[better], x[better],
@@ -411,8 +417,8 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
             converged[idx[done]] = True
             go = ~done
             idx, x, y, w, fc, ch, lo, hi = idx[go], x[go], y[go], w[go], fc[go], ch[go], lo[go], hi[go]
-            p, rss, s, r, g, H, scale, lam, nu, before = (a[go] for a in (p, rss, s, r, g, H, scale, lam, nu,
-                                                                          before))
+            p, rss, s, r, g, H, scale, lam, nu, before, lower, upper = (
+                a[go] for a in (p, rss, s, r, g, H, scale, lam, nu, before, lower, upper))
         if len(idx) <= until_active:
             break
     out_p[idx], out_rss[idx] = p, rss
