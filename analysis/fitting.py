@@ -399,12 +399,9 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
         nu = np.where(better, 2.0, nu * 2.0)
         if better.all():
             p, rss, s, r = p_new, rss_new, s_new, r_new
-            g, H, scale = derivatives(p, s, r, x, w, fc)
         elif better.any():
             p[better], rss[better] = p_new[better], rss_new[better]
             s[better], r[better] = s_new[better], r_new[better]
-            g[better], H[better], scale[better] = derivatives(p[better], s[better], r[better], x[better],
-                                                              w[better], fc[better])
         done = ((better & (gain < FTOL)) | (np.abs(promised) <= PTOL * rss + 1e-30)
                 | (~better & (lam >= 1e12)))
         if it % STALL_EVERY == STALL_EVERY - 1:
@@ -412,6 +409,13 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
             # (a direction along which the objective is flat, e.g. k of a step)
             done |= (before - rss) <= FTOL * STALL_EVERY * rss
             before = rss.copy()
+        # new derivatives only where a step was taken and the curve goes on
+        moved = better & ~done
+        if moved.all():
+            g, H, scale = derivatives(p, s, r, x, w, fc)
+        elif moved.any():
+            g[moved], H[moved], scale[moved] = derivatives(p[moved], s[moved], r[moved], x[moved],
+                                                           w[moved], fc[moved])
         if done.any():
             out_p[idx[done]], out_rss[idx[done]] = p[done], rss[done]
             converged[idx[done]] = True
