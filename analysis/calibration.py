@@ -87,9 +87,8 @@ def run_calibration(settings: dict, output: str, log: str | None = None) -> pd.D
     from . import runlog
     logger = runlog.setup(log)
     n = int(settings.get("calibration_curves", 30))
-    s = Settings.from_config(settings)
-    s = replace(s, bootstrap=int(settings.get("calibration_bootstrap", 200)),
-                bootstrap_max=4 * int(settings.get("calibration_bootstrap", 200)))
+    b = int(settings.get("calibration_bootstrap", 200))
+    s = replace(Settings.from_config(settings), bootstrap=b, bootstrap_max=4 * b)
     table = calibrate(s, n, seed=s.seed) if n > 0 else pd.DataFrame()
     table.to_csv(output, index=False)
     logger.info(f"calibration: {len(table)} conditions, {n} curves per shape")

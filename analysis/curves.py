@@ -38,6 +38,16 @@ class CurveBatch:
         return self.w > 0
 
     @property
+    def x_min(self) -> np.ndarray:
+        """Smallest scale of each curve (log10)."""
+        return np.where(self.mask, self.x, np.inf).min(axis=1)
+
+    @property
+    def x_max(self) -> np.ndarray:
+        """Largest scale of each curve (log10)."""
+        return np.where(self.mask, self.x, -np.inf).max(axis=1)
+
+    @property
     def n(self) -> np.ndarray:
         return self.mask.sum(axis=1)
 
@@ -113,8 +123,8 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
     pts["direction"] = np.where(bounded | pts["higher_is_better"], 1, -1)
     pts["y"] = np.where(flip, 1.0 - pts["score"], pts["direction"] * pts["score"])
 
-    src_ = pts["noise_source"]
-    agg = pts.assign(_known=src_ != "none", _binomial=src_ == "binomial", _stderr=src_ == "stderr").groupby(
+    source = pts["noise_source"]
+    agg = pts.assign(_known=source != "none", _binomial=source == "binomial", _stderr=source == "stderr").groupby(
         "curve_id", sort=False).agg(
         **{c: (c, "first") for c in CURVE_COLUMNS},
         unit=("unit", "first"), bounded=("bounded", "first"),

@@ -3,9 +3,10 @@
 The models are linear in all but at most two parameters, so each fit profiles
 the linear parameters out in closed form (weighted least squares, with their
 bounds) and searches the remaining ones (power: alpha; sigmoid: k and x0) on a
-grid over the whole bounded region, then zooms in around the best cell. A
-global grid start means no curve is left in a local minimum, and everything is
-array arithmetic over (curves × grid × points): no per-curve Python loop.
+grid over the whole bounded region. The power fit then zooms in around its
+best cell; the sigmoid is polished from its best cells by a damped Newton
+method. Everything is array arithmetic over (curves × grid × points), and a
+curve's bootstrap replicates share its grid: no per-curve Python loop.
 """
 from __future__ import annotations
 
@@ -169,6 +170,31 @@ def _rss(a, b, s1, sz, szz, sy, szy, syy):
     return np.maximum(r, 0.0)
 
 
+def _pattern_search(profile, t, best, lin, step, lo, hi, iters: int, grow: float):
+    """Minimise a 1-D profiled objective around t: try t ± step, keep what is better.
+
+    profile(candidates (n, 2)) -> (rss (n, 2), linear parameters (n, 2, L)).
+    After a success the step is multiplied by `grow`, after a failure halved
+    (grow 0.5: a zoom; grow 2: a walk that can travel). Returns t, best,
+    lin and the gain of the last step.
+    """
+    rows = np.arange(len(t))
+    gain = np.full(len(t), np.inf)
+    for _ in range(iters):
+        cand = np.clip(t[:, None] + np.column_stack([-step, step]), lo, hi)
+        r, l = profile(cand)
+        r = np.where(np.isfinite(r), r, np.inf)
+        j = r.argmin(1)
+        r_new = r[rows, j]
+        better = r_new < best
+        gain = np.where(better, best - r_new, 0.0)
+        t = np.where(better, cand[rows, j], t)
+        lin = np.where(better[:, None], l[rows, j], lin)
+        best = np.where(better, r_new, best)
+        step = np.where(better, step * grow, step / 2.0)
+    return t, best, lin, gain
+
+
 # ---------------------------------------------------------------- power
 def fit_power(batch: CurveBatch, grid: int = 48, zooms: int = 12, replicates: int = 1) -> ModelFit:
     """y = a + b·10^(−alpha·(x − x_ref)), alpha > 0: scaling-law improvement (or decline).
@@ -178,7 +204,7 @@ def fit_power(batch: CurveBatch, grid: int = 48, zooms: int = 12, replicates: in
     the step each time).
     """
     C, N = batch.x.shape
-    x_ref = np.where(batch.mask, batch.x, np.inf).min(1)
+    x_ref = batch.x_min
     lo, hi = np.log(ALPHA_BOUNDS[0]), np.log(ALPHA_BOUNDS[1])
     cells = np.linspace(lo, hi, grid)
     tmpl, Y = _templates(batch, replicates)
@@ -186,7 +212,7 @@ def fit_power(batch: CurveBatch, grid: int = 48, zooms: int = 12, replicates: in
     t_best, rss = np.empty(C), np.empty(C)
     for sl in _template_slices(len(tmpl), R, N, grid):
         t, y = tmpl.take(sl), Y[sl]
-        dx = t.x - x_ref[sl.start * R:sl.stop * R:R, None]
+        dx = t.x - t.x_min[:, None]
         z = np.exp(-LN10 * np.exp(cells)[None, :, None] * dx[:, None, :])      # (c, G, N)
         r = _power_grid(z, t.w, y)
         j = r.argmin(2)
@@ -206,26 +232,13 @@ def fit_power(batch: CurveBatch, grid: int = 48, zooms: int = 12, replicates: in
 
         def profile(theta):
             z = np.exp(-LN10 * np.exp(theta)[..., None] * d)
-            return _ls2(s1, _wsum(z, ww), _wsum(z * z, ww), sy, _wsum(z, wyy), syy)
+            a, b, r = _ls2(s1, _wsum(z, ww), _wsum(z * z, ww), sy, _wsum(z, wyy), syy)
+            return r, np.stack([a, b], -1)
 
-        tb, rb = t_best[rows], rss[rows]
-        a, b, _ = profile(tb[:, None])
-        ab = np.column_stack([a[:, 0], b[:, 0]])
-        step, ch = (hi - lo) / (grid - 1), np.full(len(tb), np.inf)
-        for _ in range(zooms):
-            cand = np.clip(tb[:, None] + np.array([-step, step]), lo, hi)
-            a, b, r = profile(cand)
-            r = np.where(np.isfinite(r), r, np.inf)
-            j = r.argmin(1)
-            take = np.arange(len(tb))
-            r_new = r[take, j]
-            better = r_new < rb
-            ch = np.where(better, rb - r_new, 0.0)
-            tb = np.where(better, cand[take, j], tb)
-            ab = np.where(better[:, None], np.column_stack([a[take, j], b[take, j]]), ab)
-            rb = np.where(better, r_new, rb)
-            step /= 2.0
-        t_best[rows], rss[rows], lin[rows], change[rows] = tb, rb, ab, ch
+        tb = t_best[rows]
+        step = np.full(len(tb), (hi - lo) / (grid - 1))
+        t_best[rows], rss[rows], lin[rows], change[rows] = _pattern_search(
+            profile, tb, rss[rows], profile(tb[:, None])[1][:, 0], step, lo, hi, zooms, grow=0.5)
     rss = np.where(np.isfinite(rss), rss, np.nan)
     conv = np.isfinite(rss) & (change <= 1e-6 * rss + 1e-9)
     at_b = (np.abs(t_best - lo) < 1e-9) | (np.abs(t_best - hi) < 1e-9)
@@ -435,14 +448,13 @@ def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int 
 
     A global grid over (k, x0) with h (and c) profiled out; Levenberg-Marquardt
     from the best cell of each of the `starts` best steepness levels; the best
-    of these is kept. The grid runs in slices that bound its memory; the
-    polish runs on far larger slices, since its cost is per iteration more
-    than per curve. Only bounded metrics: the floor and ceiling mean nothing
-    for a perplexity.
+    of these is kept; steps at the steepness bound then slide along their
+    valley (`_slide_steps`). The grid and the polish run on cache-sized slices,
+    the polish's slowest few curves of all slices together. Only bounded
+    metrics: the floor and ceiling mean nothing for a perplexity.
     """
     C = len(batch)
-    lo_x0 = np.where(batch.mask, batch.x, np.inf).min(1) - X0_MARGIN
-    hi_x0 = np.where(batch.mask, batch.x, -np.inf).max(1) + X0_MARGIN
+    lo_x0, hi_x0 = batch.x_min - X0_MARGIN, batch.x_max + X0_MARGIN
     p0 = _sigmoid_starts(batch, grid, starts, replicates)
     # every start of every curve in one polish
     rep = batch.repeat(starts)
@@ -493,23 +505,16 @@ def _slide_steps(b: CurveBatch, p: np.ndarray, rss: np.ndarray, lo_x0, hi_x0, it
     w, wy = sb.w, sb.w * sb.y
     stats = (w.sum(1)[:, None], wy.sum(1)[:, None], (wy * sb.y).sum(1)[:, None])
     k, chance = p[sel, 2:3], sb.chance[:, None]
-    x0, best, c_best, h_best = p[sel, 3], rss[sel], p[sel, 0], p[sel, 1]
-    step = np.full(len(sel), 0.01)
-    rows = np.arange(len(sel))
-    for _ in range(iters):
-        cand = np.clip(x0[:, None] + np.column_stack([-step, step]), lo_x0[sel, None], hi_x0[sel, None])
-        s = logistic(k[:, :, None] * (sb.x[:, None, :] - cand[..., None]))
+
+    def profile(x0):
+        s = logistic(k[:, :, None] * (sb.x[:, None, :] - x0[..., None]))
         c, h, r, _ = _sigmoid_linear(stats, _wsum(s, w), _wsum(s * s, w), _wsum(s, wy), chance)
-        r = np.where(np.isfinite(r), r, np.inf)
-        j = r.argmin(1)
-        better = r[rows, j] < best
-        x0 = np.where(better, cand[rows, j], x0)
-        c_best = np.where(better, np.broadcast_to(c, r.shape)[rows, j], c_best)
-        h_best = np.where(better, h[rows, j], h_best)
-        best = np.where(better, r[rows, j], best)
-        step = np.where(better, step * 2.0, step / 2.0)
+        return r, np.stack([np.broadcast_to(c, r.shape), h], -1)
+
+    x0, best, floor_rise, _ = _pattern_search(profile, p[sel, 3], rss[sel], p[sel, :2], np.full(len(sel), 0.01),
+                                      lo_x0[sel, None], hi_x0[sel, None], iters, grow=2.0)
     p, rss = p.copy(), rss.copy()
-    p[sel] = np.column_stack([c_best, h_best, k[:, 0], x0])
+    p[sel] = np.column_stack([floor_rise, k[:, 0], x0])
     rss[sel] = best
     return p, rss
 
@@ -529,9 +534,8 @@ def _sigmoid_starts(batch: CurveBatch, grid: tuple[int, int], starts: int, repli
     for sl in _template_slices(len(tmpl), R, N, K * X):
         t, y = tmpl.take(sl), Y[sl]
         c = len(t)
-        xmin = np.where(t.mask, t.x, np.inf).min(1); xmax = np.where(t.mask, t.x, -np.inf).max(1)
-        lo = np.column_stack([np.full(c, np.log(K_BOUNDS[0])), xmin - X0_MARGIN])
-        hi = np.column_stack([np.full(c, np.log(K_BOUNDS[1])), xmax + X0_MARGIN])
+        lo = np.column_stack([np.full(c, np.log(K_BOUNDS[0])), t.x_min - X0_MARGIN])
+        hi = np.column_stack([np.full(c, np.log(K_BOUNDS[1])), t.x_max + X0_MARGIN])
         theta = lo[:, None, :] + unit[None] * (hi - lo)[:, None, :]                  # (c, G, 2)
         s = logistic(np.exp(theta[..., 0])[..., None] * (t.x[:, None, :] - theta[..., 1][..., None]))
         sz, szz, szy = _grid_sums(s, t.w, y)

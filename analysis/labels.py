@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .loading import format_size
-from .stats import Settings
+from .stats import Settings, emergence_assessable
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
@@ -78,7 +78,7 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                       else "too few points for AICc to rank the models"))
             if r.q_emergence <= a:
                 why += "; the sigmoid fits better but is not emergence: " + _failed(r, settings)
-            elif settings.require_chance and r.bounded and not np.isfinite(r.chance):
+            elif r.bounded and not emergence_assessable(r.bounded, r.chance, settings):
                 why += "; " + NOT_ASSESSED
         elif flat.iat[i]:
             lab, test, p, q = "flat", trend, p_tr, q_tr

@@ -20,8 +20,8 @@ from .fitting import fit_all
 from .labels import label_curves
 from .loading import DataError, Problem, check_models, read_scores, split_families, with_axis
 from .models import MODELS
-from .stats import (Settings, add_q_values, dispersion, emergence_effect, emergence_interval,
-                    emergence_test, noise_scale, trend_test, two_lines_test)
+from .stats import (Settings, add_q_values, dispersion, emergence_assessable, emergence_effect,
+                    emergence_interval, emergence_test, noise_scale, trend_test, two_lines_test)
 
 #: the stable head of results/curves.csv (other tools read it)
 CURVE_OUTPUT = ("dataset", "family", "benchmark", "task", "metric", "shots", "x_axis",
@@ -103,12 +103,10 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     sig = fits["sigmoid"]
     # the test needs the sigmoid to leave a residual dof: 4 points with a
     # fitted floor (chance unknown) are matched exactly by any sigmoid. And
-    # emergence is only assessed where it could be called: with
-    # require_chance, a curve without a chance level is not tested (nor
-    # counted in the FDR family), see labels.NOT_ASSESSED.
-    eligible = batch.bounded & np.isfinite(sig.rss) & (batch.n > sig.n_free)
-    if settings.require_chance:
-        eligible &= np.isfinite(batch.chance)
+    # emergence is only tested where it could be called (not counted in the
+    # FDR family elsewhere), see labels.NOT_ASSESSED.
+    eligible = (emergence_assessable(batch.bounded, batch.chance, settings)
+                & np.isfinite(sig.rss) & (batch.n > sig.n_free))
     disp, _ = dispersion(sig.rss, batch.n - sig.n_free, batch.known_noise, settings)
     effect = emergence_effect(batch, sig, disp, settings)
     plausible = eligible & effect["effect_ok"].to_numpy(bool)

@@ -16,11 +16,10 @@ from .labels import FLAGGED, LABELS, format_scale
 from .models import DESCRIPTION, MODELS
 
 
-def _png(fig) -> tuple[bytes, str]:
+def _png(fig) -> bytes:
     buf = io.BytesIO()
     plots.save(fig, buf)
-    data = buf.getvalue()
-    return data, _data_uri(data)
+    return buf.getvalue()
 
 
 def _data_uri(png: bytes) -> str:
@@ -47,7 +46,7 @@ def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
 
 def _curve_png(args) -> bytes:
     """One flagged curve's figure as PNG (runs in a worker process)."""
-    return _png(plots.curve_figure(*args))[0]
+    return _png(plots.curve_figure(*args))
 
 
 def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
@@ -68,16 +67,16 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
 
     overview = {}
     if len(curves):
-        data, uri = _png(plots.label_counts_figure(curves))
+        data = _png(plots.label_counts_figure(curves))
         (figures_dir / "labels.png").write_bytes(data)
-        overview["labels"] = uri
+        overview["labels"] = _data_uri(data)
         overview["maps"] = {}
         for axis in sorted(curves["x_axis"].dropna().unique()):
             fig = plots.capability_map_figure(curves, axis)
             if fig is not None:
-                data, uri = _png(fig)
+                data = _png(fig)
                 (figures_dir / f"capability_map_{axis}.png").write_bytes(data)
-                overview["maps"][axis] = uri
+                overview["maps"][axis] = _data_uri(data)
 
     flagged = []
     if len(curves):
@@ -96,7 +95,6 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
             pngs = [_curve_png(j) for j in jobs]
         for c, (_, _, f), data in zip(sel, jobs, pngs):
             cid = c["curve_id"]
-            uri = _data_uri(data)
             (figures_dir / plots.figure_name(cid)).write_bytes(data)
             model_rows = [{
                 "model": r["model"], "form": DESCRIPTION[r["model"]],
@@ -105,7 +103,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
                 "aicc": _fmt(r["aicc"], 4), "delta": _fmt(r["delta_aicc"], 3),
                 "flags": ("" if r["converged"] else "not converged ") + ("on a bound" if r["at_bound"] else ""),
             } for _, r in f.iterrows()]
-            flagged.append({"c": c, "img": uri, "models": model_rows, "anchor": plots.figure_name(cid)[:-4]})
+            flagged.append({"c": c, "img": _data_uri(data), "models": model_rows, "anchor": plots.figure_name(cid)[:-4]})
 
     emergent = curves[curves["label"] == "emergent"].sort_values("emergence_scale") if len(curves) else curves
     cap_map = [{"x_axis": r["x_axis"], "family": r["family"], "task": f"{r['benchmark']} · {r['task']}", "metric": r["metric"],

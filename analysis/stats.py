@@ -125,7 +125,7 @@ def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: tuple, settings: S
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(scale / sxx)
         t = loglinear.params[:, 1] / se
-    span = np.where(batch.mask, x, -np.inf).max(1) - np.where(batch.mask, x, np.inf).min(1)
+    span = batch.x_max - batch.x_min
     change = loglinear.params[:, 1] * span
     half = _crit(dof_t) * se * span
     return pd.DataFrame({
@@ -167,9 +167,8 @@ def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, setting
     q = quadratic.params[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         vertex = -quadratic.params[:, 1] / (2 * q)
-    xmin = np.where(mask, x, np.inf).min(1, keepdims=True)
-    xmax = np.where(mask, x, -np.inf).max(1, keepdims=True)
-    interior = mask & (x > xmin + 1e-9) & (x < xmax - 1e-9)
+    xmin, xmax = batch.x_min, batch.x_max
+    interior = mask & (x > xmin[:, None] + 1e-9) & (x < xmax[:, None] - 1e-9)
     dist = np.where(interior, np.abs(x - np.nan_to_num(vertex, nan=np.inf)[:, None]), np.inf)
     j = np.argmin(dist, axis=1)
     ok = np.isfinite(dist[np.arange(C), j]) & np.isfinite(q)
@@ -190,8 +189,8 @@ def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, setting
         "u_direction": np.where(u_shape, "u_shaped", "inverted_u"),
         "u_break": np.where(ok, xb, nan),
         "u_slope_low": np.where(ok, b1, nan), "u_slope_high": np.where(ok, b2, nan),
-        "u_change_low": np.where(ok, b1 * (xb - xmin[:, 0]), nan),
-        "u_change_high": np.where(ok, b2 * (xmax[:, 0] - xb), nan),
+        "u_change_low": np.where(ok, b1 * (xb - xmin), nan),
+        "u_change_high": np.where(ok, b2 * (xmax - xb), nan),
         "p_ushape": np.where(ok, np.maximum(p1, p2), nan),
     })
 
@@ -217,9 +216,9 @@ def _draw(batch: CurveBatch, mean: np.ndarray, sd: np.ndarray, reps: int,
     return rep.with_y(y)
 
 
-def _smooth_rss(batch: CurveBatch, replicates: int = 1) -> tuple[np.ndarray, ModelFit, ModelFit]:
-    ll, pw = fit_linear(batch, 1), fit_power(batch, replicates=replicates)
-    return np.fmin(ll.rss, pw.rss), ll, pw
+def _smooth_rss(loglinear: ModelFit, power: ModelFit) -> np.ndarray:
+    """The objective of the best smooth model, the null of the emergence test."""
+    return np.fmin(loglinear.rss, power.rss)
 
 
 def _lr_stat(rss0, rss1, n, n_free1, known, settings):
@@ -234,6 +233,12 @@ def _lr_stat(rss0, rss1, n, n_free1, known, settings):
     scale = np.where(np.isfinite(scale), scale, np.where(known, 1.0, settings.noise_floor ** 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         return (rss0 - rss1) / scale
+
+
+def emergence_assessable(bounded: np.ndarray, chance: np.ndarray, settings: Settings) -> np.ndarray:
+    """Where emergence could be called at all: a bounded metric, with a chance
+    level unless `require_chance` is off. Elsewhere it is not tested."""
+    return np.asarray(bounded, bool) & (np.isfinite(chance) | (not settings.require_chance))
 
 
 def null_model(fits: dict[str, ModelFit]) -> tuple[np.ndarray, np.ndarray]:
@@ -278,7 +283,7 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
     those after the stopping one are discarded.
     """
     C, N = batch.x.shape
-    rss0 = np.fmin(fits["loglinear"].rss, fits["power"].rss)
+    rss0 = _smooth_rss(fits["loglinear"], fits["power"])
     rss1 = fits["sigmoid"].rss
     n = batch.n
     n_free1 = fits["sigmoid"].n_free
@@ -301,7 +306,7 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
         reps = target - start
         sub = batch.take(todo)
         rep = _draw(sub, mu[todo], sd[todo], reps, [keys[i] for i in todo], settings, 1, start)
-        r0, _, _ = _smooth_rss(rep, reps)
+        r0 = _smooth_rss(fit_linear(rep, 1), fit_power(rep, replicates=reps))
         r1 = fit_sigmoid(rep, replicates=reps).rss
         t_star = _lr_stat(r0, r1, rep.n, np.repeat(n_free1[todo], reps), rep.known_noise,
                           settings).reshape(len(todo), reps)
@@ -324,7 +329,7 @@ def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
     """The effect criteria: x0 inside the data, a large and sharp rise from chance."""
     c, h, k, x0 = sigmoid.params.T
     mask = batch.mask
-    xmin = np.where(mask, batch.x, np.inf).min(1); xmax = np.where(mask, batch.x, -np.inf).max(1)
+    xmin, xmax = batch.x_min, batch.x_max
     fitted = sigmoid.predict(np.column_stack([xmin, xmax]))
     headroom = 1.0 - c
     with np.errstate(divide="ignore", invalid="ignore"):

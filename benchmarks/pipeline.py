@@ -41,7 +41,7 @@ def corpus(workdir: Path, config: list[str] = ()) -> dict:
     bench = [pd.read_csv(f, sep="\t").assign(rule=f.stem) for f in (workdir / "results" / "benchmarks").rglob("*.tsv")]
     peak = max(float(b["max_rss"].max()) for b in bench)
     curves = len(pd.read_csv(workdir / "results" / "curves.csv"))
-    per_rule = {f"{b['rule'].iloc[0]}": float(b["s"].iloc[-1]) for b in bench}
+    per_rule = {b["rule"].iloc[0]: float(b["s"].iloc[-1]) for b in bench}
     return {"curves": curves, "cold_s": cold, "noop_s": noop, "peak_rss_mb": peak, "per_rule": per_rule}
 
 

@@ -4,8 +4,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from analysis.labels import NOT_ASSESSED
 from analysis.pipeline import analyse_dataset, combine
-from analysis.stats import Settings
+from analysis.stats import Settings, monte_carlo_looks
 
 
 def run(tmp_path, df, **settings):
@@ -100,7 +101,6 @@ def test_replicates_at_one_scale_are_kept_as_points(tmp_path):
 def test_sequential_monte_carlo_stops_at_the_tenth_exceedance_with_besag_clifford_p(tmp_path):
     """A flat curve stops early with p = 10 / l; a clear sigmoid gets every replicate
     (up to bootstrap_max when its fit meets the effect criteria), p = 1 / (n + 1)."""
-    from analysis.stats import monte_carlo_looks
     assert monte_carlo_looks(Settings(bootstrap=1000, bootstrap_max=4000), True) == [
         (50, False), (100, False), (200, False), (400, False), (800, False), (1000, False),
         (2000, True), (4000, True)]
@@ -120,7 +120,6 @@ def test_sequential_monte_carlo_stops_at_the_tenth_exceedance_with_besag_cliffor
 def test_without_a_chance_level_emergence_is_not_tested_unless_asked(tmp_path):
     """require_chance (default): no chance level, no emergence test (and no place in its
     FDR family); the reason says so. require_chance false: tested against the fitted floor."""
-    from analysis.labels import NOT_ASSESSED
     df = frame([0.02, 0.02, 0.03, 0.02, 0.35, 0.62, 0.64, 0.65], np.logspace(8, 11, 8), n_items=1000,
                chance="")
     c = run(tmp_path, df).iloc[0]

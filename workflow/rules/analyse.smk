@@ -37,7 +37,7 @@ rule analyse_dataset:
     input:
         csv=lambda wildcards: dataset_csv(wildcards.dataset),
         import_problems=lambda wildcards: import_problems(wildcards.dataset),
-        code=ANALYSIS_SOURCES + analysis_sources("debates"),
+        code=ANALYSIS_SOURCES,
     output:
         curves=RESULTS / "datasets/{dataset}/curves.csv",
         fits=RESULTS / "datasets/{dataset}/fits.csv",
@@ -60,7 +60,7 @@ rule combine:
         fits=dataset_outputs("fits"),
         points=dataset_outputs("points"),
         problems=dataset_outputs("problems"),
-        code=ANALYSIS_SOURCES + analysis_sources("debates"),
+        code=ANALYSIS_SOURCES,
     output:
         curves=RESULTS / "curves.csv",
         fits=RESULTS / "fits.csv",

@@ -29,9 +29,11 @@ def analysis_sources(*modules):
     return [os.path.join(workflow.basedir, "analysis", f"{m}.py") for m in ("__init__", "runlog", *modules)]
 
 
+ANALYSIS_MODULES = ("loading", "curves", "models", "fitting", "stats", "labels", "debates", "pipeline")
 IMPORT_SOURCES = analysis_sources("importers", "loading")
-ANALYSIS_SOURCES = analysis_sources("loading", "curves", "models", "fitting", "stats", "labels", "pipeline")
-REPORT_SOURCES = analysis_sources("plots", "report", "labels", "models")
+ANALYSIS_SOURCES = analysis_sources(*ANALYSIS_MODULES)
+CALIBRATION_SOURCES = analysis_sources(*ANALYSIS_MODULES, "synthetic", "calibration")
+REPORT_SOURCES = analysis_sources("plots", "report", "labels", "models", "debates")
 TEMPLATES = sorted(glob.glob(os.path.join(workflow.basedir, "analysis", "templates", "*")))
 
 

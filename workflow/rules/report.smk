@@ -1,7 +1,7 @@
 rule calibrate:
     """False positive rates and power of every label on curves with known truth."""
     input:
-        code=ANALYSIS_SOURCES + analysis_sources("debates", "synthetic", "calibration"),
+        code=CALIBRATION_SOURCES,
     output:
         RESULTS / "calibration.csv",
     params:
