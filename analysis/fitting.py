@@ -558,6 +558,40 @@ def _sigmoid_starts(batch: CurveBatch, grid: tuple[int, int], starts: int, repli
     return out
 
 
+# ---------------------------------------------------------------- monotone bound
+def monotone_rss(batch: CurveBatch) -> np.ndarray:
+    """Weighted RSS of the best non-decreasing fit between the floor and 1, per curve.
+
+    Every sigmoid the engine can fit (h ≥ 0, k > 0, floor at chance when it
+    is known, ceiling ≤ 1) is such a fit, so this is a lower bound on the
+    sigmoid's objective, at a fraction of its cost: the bootstrap test uses it
+    to skip replicates that cannot reach the observed statistic. Weighted
+    isotonic regression by its max-min formula (Robertson, Wright & Dykstra
+    1988): fit_i = max over j ≤ i of min over k ≥ i of the weighted mean of
+    points j..k, clipped to [floor, 1] (exact for bounds that are the same at
+    every point).
+    """
+    C, N = batch.x.shape
+    order = np.argsort(np.where(batch.mask, batch.x, np.inf), axis=1, kind="stable")
+    y, w = np.take_along_axis(batch.y, order, 1), np.take_along_axis(batch.w, order, 1)
+    floor = np.where(np.isfinite(batch.chance), batch.chance, 0.0)
+    upper = np.triu(np.ones((N, N), bool))                       # [j, k]: k ≥ j
+    out = np.empty(C)
+    size = max(1, _MAX_CELLS // (N * N))
+    for a in range(0, C, size):
+        yy, ww = y[a:a + size], w[a:a + size]
+        zero = np.zeros((len(yy), 1))
+        cw, cy = np.hstack([zero, ww.cumsum(1)]), np.hstack([zero, (ww * yy).cumsum(1)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = (cy[:, None, 1:] - cy[:, :-1, None]) / (cw[:, None, 1:] - cw[:, :-1, None])
+        mean = np.where(upper & np.isfinite(mean), mean, np.inf)
+        low_after = np.minimum.accumulate(mean[..., ::-1], axis=-1)[..., ::-1]   # [j, i]: min over k ≥ i
+        fit = np.where(upper, low_after, -np.inf).max(1)                          # max over j ≤ i
+        r = yy - np.clip(fit, floor[a:a + size, None], 1.0)
+        out[a:a + size] = np.where(ww > 0, ww * r * r, 0.0).sum(1)
+    return out
+
+
 # ---------------------------------------------------------------- all together
 def fit_all(batch: CurveBatch, with_se: bool = True) -> dict[str, ModelFit]:
     """Every candidate model on every curve of the batch."""

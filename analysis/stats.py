@@ -19,7 +19,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from .curves import CurveBatch
-from .fitting import ModelFit, fit_linear, fit_power, fit_sigmoid
+from .fitting import ModelFit, fit_linear, fit_power, fit_sigmoid, monotone_rss
 from .models import predict, transition_width
 
 
@@ -227,12 +227,37 @@ def _lr_stat(rss0, rss1, n, n_free1, known, settings):
     The drop in weighted RSS divided by the noise variance of the sigmoid
     fit, the larger model, as in an F test (overdispersion for known noise,
     residual variance floored at noise_floor² otherwise): wiggles smaller
-    than the noise floor cannot make a curve look emergent.
+    than the noise floor cannot make a curve look emergent. It falls as rss1
+    grows (the scale grows, the drop shrinks): `_replicate_stat` relies on it.
     """
     scale, _ = dispersion(rss1, n - n_free1, known, settings)
     scale = np.where(np.isfinite(scale), scale, np.where(known, 1.0, settings.noise_floor ** 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         return (rss0 - rss1) / scale
+
+
+def _replicate_stat(rep: CurveBatch, reps: int, rss0: np.ndarray, n_free1: np.ndarray,
+                    t_obs: np.ndarray, settings: Settings) -> np.ndarray:
+    """T* of each replicate, or a bound below T where the sigmoid cannot reach T.
+
+    The sigmoid's objective is at least that of the best monotone fit
+    (`monotone_rss`), and T* falls as that objective grows: where even the
+    monotone fit gives T* < T, the replicate is no exceedance whatever the
+    sigmoid fit, and it is not fitted. The exceedances, hence p, are the same
+    as with every replicate fitted; strongly emergent curves need almost no
+    sigmoid fits.
+    """
+    def stat(rss1, rows=slice(None)):
+        return _lr_stat(rss0[rows], rss1, rep.n[rows], n_free1[rows], rep.known_noise[rows], settings)
+
+    t_star = stat(monotone_rss(rep))
+    need = ~(t_star < t_obs - 1e-12)
+    if need.all():          # then the replicates of a curve share the sigmoid's grid
+        return stat(fit_sigmoid(rep, replicates=reps).rss)
+    if need.any():
+        sel = np.flatnonzero(need)
+        t_star[sel] = stat(fit_sigmoid(rep.take(sel)).rss, sel)
+    return t_star
 
 
 def emergence_assessable(bounded: np.ndarray, chance: np.ndarray, settings: Settings) -> np.ndarray:
@@ -307,9 +332,8 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
         sub = batch.take(todo)
         rep = _draw(sub, mu[todo], sd[todo], reps, [keys[i] for i in todo], settings, 1, start)
         r0 = _smooth_rss(fit_linear(rep, 1), fit_power(rep, replicates=reps))
-        r1 = fit_sigmoid(rep, replicates=reps).rss
-        t_star = _lr_stat(r0, r1, rep.n, np.repeat(n_free1[todo], reps), rep.known_noise,
-                          settings).reshape(len(todo), reps)
+        t_star = _replicate_stat(rep, reps, r0, np.repeat(n_free1[todo], reps),
+                                 np.repeat(t_obs[todo], reps), settings).reshape(len(todo), reps)
         hits = np.cumsum(t_star >= t_obs[todo, None] - 1e-12, axis=1) + exceed[todo, None]
         reached = hits[:, -1] >= stop_after
         at = np.argmax(hits >= stop_after, axis=1)          # the stopping replicate

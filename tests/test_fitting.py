@@ -1,11 +1,11 @@
 """The batched fits recover known parameters and are at least as good as curve_fit."""
 import numpy as np
 import pytest
-from scipy.optimize import curve_fit
+from scipy.optimize import curve_fit, isotonic_regression
 from scipy.special import expit
 
 from analysis.curves import CurveBatch
-from analysis.fitting import fit_all, fit_linear, fit_power, fit_sigmoid
+from analysis.fitting import fit_all, fit_linear, fit_power, fit_sigmoid, monotone_rss
 from analysis.models import predict
 
 
@@ -124,3 +124,29 @@ def test_replicates_sharing_their_grid_fit_as_if_one_by_one(chance):
         assert np.allclose(shared.rss, one.rss, rtol=1e-6, atol=1e-12), fit.__name__
     with pytest.raises(ValueError, match="blocks of 7"):
         fit_sigmoid(b, replicates=7)
+
+
+@pytest.mark.parametrize("chance", [0.25, np.nan])
+def test_monotone_fit_is_isotonic_regression_and_bounds_the_sigmoid_from_below(chance):
+    """monotone_rss equals scipy's weighted isotonic regression clipped to [floor, 1],
+    whatever the order of the points and the padding; and no sigmoid fits better."""
+    rng = np.random.default_rng(11)
+    C = 300
+    truth = np.column_stack([np.full(C, 0.25), rng.uniform(0, 0.7, C), rng.uniform(0.3, 30, C),
+                             rng.uniform(8, 11, C)])
+    y = predict("sigmoid", truth, X[None]) + rng.normal(0, 0.05, (C, 8)) * rng.uniform(0.1, 2, (C, 1))
+    b = batch(X, y, sigma=0.03, chance=chance)
+    b.w = b.w * rng.uniform(0.2, 3, b.w.shape)
+    b.w[::3, -2:] = 0.0                                   # shorter curves, padded
+    b.y = np.where(b.w > 0, b.y, 0.0)
+    order = rng.permuted(np.tile(np.arange(8), (C, 1)), axis=1)   # points in any order
+    b.x, b.y, b.w = (np.take_along_axis(a, order, 1) for a in (b.x, b.y, b.w))
+    bound = monotone_rss(b)
+    floor = 0.25 if np.isfinite(chance) else 0.0
+    for i in range(C):
+        keep = b.w[i] > 0
+        o = np.argsort(b.x[i][keep])
+        yy, ww = b.y[i][keep][o], b.w[i][keep][o]
+        iso = np.clip(isotonic_regression(yy, weights=ww).x, floor, 1.0)
+        assert bound[i] == pytest.approx((ww * (yy - iso) ** 2).sum(), rel=1e-9, abs=1e-12)
+    assert (fit_sigmoid(b).rss >= bound * (1 - 1e-12)).all()
