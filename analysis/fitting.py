@@ -332,8 +332,7 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
     idx, x, y, w, fc, ch, lo, hi = np.arange(C), b.x, b.y, b.w, free_c, chance, lo_x0, hi_x0
 
     def evaluate(p, x, y, w):
-        s = logistic(p[:, 2:3] * (x - p[:, 3:4]))
-        r = y - p[:, 0:1] - p[:, 1:2] * s
+        s, r = _sigmoid_residuals(p, x, y)
         return s, r, np.einsum("cn,cn,cn->c", w, r, r)
 
     def derivatives(p, s, r, x, w, fc):
@@ -446,16 +445,36 @@ def fit_sigmoid(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int 
                 replicates: int = 1) -> ModelFit:
     """y = c + h·logistic(k·(x − x0)): chance floor c, rise h, emergence scale x0.
 
-    A global grid over (k, x0) with h (and c) profiled out; Levenberg-Marquardt
-    from the best cell of each of the `starts` best steepness levels; the best
-    of these is kept; steps at the steepness bound then slide along their
-    valley (`_slide_steps`). The grid and the polish run on cache-sized slices,
-    the polish's slowest few curves of all slices together. Only bounded
-    metrics: the floor and ceiling mean nothing for a perplexity.
+    A global grid over (k, x0) with h (and c) profiled out (`sigmoid_starts`),
+    then `polish_sigmoid` from the best cell of each of the `starts` best
+    steepness levels. Only bounded metrics: the floor and ceiling mean nothing
+    for a perplexity.
     """
-    C = len(batch)
+    return polish_sigmoid(batch, sigmoid_starts(batch, grid, starts, replicates))
+
+
+def _sigmoid_residuals(p: np.ndarray, x: np.ndarray, y: np.ndarray):
+    """The logistic s and the residuals y − c − h·s at parameters p (C, 4)."""
+    s = logistic(p[:, 2:3] * (x - p[:, 3:4]))
+    return s, y - p[:, 0:1] - p[:, 1:2] * s
+
+
+def sigmoid_objective(batch: CurveBatch, params: np.ndarray) -> np.ndarray:
+    """The weighted RSS at parameters (C, 4), computed as the polish computes it."""
+    r = _sigmoid_residuals(params, batch.x, batch.y)[1]
+    return np.einsum("cn,cn,cn->c", batch.w, r, r)
+
+
+def polish_sigmoid(batch: CurveBatch, p0: np.ndarray) -> ModelFit:
+    """Damped Newton from every start (C, starts, 4); the best of these is kept.
+
+    Steps at the steepness bound then slide along their valley
+    (`_slide_steps`). The polish runs on cache-sized slices, the slowest few
+    curves of all slices together. The result is never worse than the best
+    start.
+    """
+    C, starts = p0.shape[:2]
     lo_x0, hi_x0 = batch.x_min - X0_MARGIN, batch.x_max + X0_MARGIN
-    p0 = _sigmoid_starts(batch, grid, starts, replicates)
     # every start of every curve in one polish
     rep = batch.repeat(starts)
     lo_r, hi_r = np.repeat(lo_x0, starts), np.repeat(hi_x0, starts)
@@ -519,11 +538,13 @@ def _slide_steps(b: CurveBatch, p: np.ndarray, rss: np.ndarray, lo_x0, hi_x0, it
     return p, rss
 
 
-def _sigmoid_starts(batch: CurveBatch, grid: tuple[int, int], starts: int, replicates: int = 1) -> np.ndarray:
+def sigmoid_starts(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: int = 2,
+                   replicates: int = 1) -> np.ndarray:
     """Starting points (C, starts, 4): the best x0 cell of each of the best steepness levels.
 
     The grid over (log k, x0) spans the steepness bounds and the data's range
-    widened by X0_MARGIN; h (and c) are profiled out in closed form.
+    widened by X0_MARGIN; h (and c) are profiled out in closed form. The
+    first start is the grid's best cell.
     """
     C, N = batch.x.shape
     K, X = grid
@@ -555,7 +576,13 @@ def _sigmoid_starts(batch: CurveBatch, grid: tuple[int, int], starts: int, repli
             block[:, i] = np.column_stack([cc[rows, kk, xx], hh[rows, kk, xx],
                                            np.exp(th[rows, kk, xx, 0]), th[rows, kk, xx, 1]])
         out[sl.start * R:sl.stop * R] = block
-    return out
+    # inside the bounds exactly as the polish keeps them, so that a start's
+    # objective is where the polish begins
+    lo_x0, hi_x0 = (np.repeat(v, starts) for v in (batch.x_min - X0_MARGIN, batch.x_max + X0_MARGIN))
+    chance = np.repeat(batch.chance, starts)
+    free_c = ~np.isfinite(chance)
+    flat = _sigmoid_project(out.reshape(-1, 4), free_c, np.where(free_c, 0.0, chance), lo_x0, hi_x0)
+    return flat.reshape(C, starts, 4)
 
 
 # ---------------------------------------------------------------- monotone bound
@@ -572,21 +599,23 @@ def monotone_rss(batch: CurveBatch) -> np.ndarray:
     every point).
     """
     C, N = batch.x.shape
-    order = np.argsort(np.where(batch.mask, batch.x, np.inf), axis=1, kind="stable")
+    order = np.argsort(np.where(batch.mask, batch.x, np.inf), axis=1, kind="stable")   # padding last
     y, w = np.take_along_axis(batch.y, order, 1), np.take_along_axis(batch.w, order, 1)
     floor = np.where(np.isfinite(batch.chance), batch.chance, 0.0)
-    upper = np.triu(np.ones((N, N), bool))                       # [j, k]: k ≥ j
+    later = np.tril(np.ones((N, N), bool), -1)                  # [j, i]: j > i, left out of the max
     out = np.empty(C)
     size = max(1, _MAX_CELLS // (N * N))
     for a in range(0, C, size):
         yy, ww = y[a:a + size], w[a:a + size]
         zero = np.zeros((len(yy), 1))
         cw, cy = np.hstack([zero, ww.cumsum(1)]), np.hstack([zero, (ww * yy).cumsum(1)])
+        # mean[j, k] of points j..k; only k ≥ i ≥ j is read below, and a j in the
+        # padding (nan) reaches padding positions only, which have no weight
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = (cy[:, None, 1:] - cy[:, :-1, None]) / (cw[:, None, 1:] - cw[:, :-1, None])
-        mean = np.where(upper & np.isfinite(mean), mean, np.inf)
         low_after = np.minimum.accumulate(mean[..., ::-1], axis=-1)[..., ::-1]   # [j, i]: min over k ≥ i
-        fit = np.where(upper, low_after, -np.inf).max(1)                          # max over j ≤ i
+        low_after[:, later] = -np.inf
+        fit = low_after.max(1)                                                    # max over j ≤ i
         r = yy - np.clip(fit, floor[a:a + size, None], 1.0)
         out[a:a + size] = np.where(ww > 0, ww * r * r, 0.0).sum(1)
     return out

@@ -19,7 +19,8 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from .curves import CurveBatch
-from .fitting import ModelFit, fit_linear, fit_power, fit_sigmoid, monotone_rss
+from .fitting import (ModelFit, fit_linear, fit_power, fit_sigmoid, monotone_rss, polish_sigmoid,
+                      sigmoid_objective, sigmoid_starts)
 from .models import predict, transition_width
 
 
@@ -236,27 +237,50 @@ def _lr_stat(rss0, rss1, n, n_free1, known, settings):
         return (rss0 - rss1) / scale
 
 
-def _replicate_stat(rep: CurveBatch, reps: int, rss0: np.ndarray, n_free1: np.ndarray,
-                    t_obs: np.ndarray, settings: Settings) -> np.ndarray:
-    """T* of each replicate, or a bound below T where the sigmoid cannot reach T.
+def _replicate_stat(rep: CurveBatch, reps: int, n_free1: np.ndarray, t_obs: np.ndarray,
+                    settings: Settings) -> np.ndarray:
+    """T* of each replicate, or a bound on the same side of T as T* is.
 
-    The sigmoid's objective is at least that of the best monotone fit
-    (`monotone_rss`), and T* falls as that objective grows: where even the
-    monotone fit gives T* < T, the replicate is no exceedance whatever the
-    sigmoid fit, and it is not fitted. The exceedances, hence p, are the same
-    as with every replicate fitted; strongly emergent curves need almost no
-    sigmoid fits.
+    Only whether T* ≥ T matters, and bounds often settle it without the
+    power fit or the sigmoid's polish. T* grows with the smooth objective
+    (at most the line's) and falls as the sigmoid's grows. The sigmoid's is
+    at least that of the best monotone fit (`monotone_rss`), and at most that
+    of the grid's best cell, where the polish starts and which it only ever
+    improves on (a margin of 1e-12 covers rounding). Only replicates between
+    the bounds are fitted in full; the exceedances, hence p, are those of
+    fitting every replicate.
     """
-    def stat(rss1, rows=slice(None)):
+    tol = 1e-12
+    rss0, rss_low = fit_linear(rep, 1).rss, monotone_rss(rep)
+
+    def stat(rss1, rows):
         return _lr_stat(rss0[rows], rss1, rep.n[rows], n_free1[rows], rep.known_noise[rows], settings)
 
-    t_star = stat(monotone_rss(rep))
-    need = ~(t_star < t_obs - 1e-12)
-    if need.all():          # then the replicates of a curve share the sigmoid's grid
-        return stat(fit_sigmoid(rep, replicates=reps).rss)
-    if need.any():
-        sel = np.flatnonzero(need)
-        t_star[sel] = stat(fit_sigmoid(rep.take(sel)).rss, sel)
+    rows = np.arange(len(rep))
+    sub, R = rep, reps
+
+    def narrow(keep):
+        """Keep the replicates still undecided; a curve's replicates share grids while all are kept."""
+        nonlocal rows, sub, R
+        if not keep.all():
+            rows, sub, R = rows[keep], sub.take(keep), 1
+        return len(rows) > 0
+
+    # from above, with the line for the smooth objective, then with the power fit too
+    t_star = stat(rss_low, rows)
+    if not narrow(~(t_star < t_obs - tol)):
+        return t_star
+    rss0[rows] = np.fmin(rss0[rows], fit_power(sub, replicates=R).rss)
+    t_star[rows] = stat(rss_low[rows], rows)
+    if not narrow(~(t_star[rows] < t_obs[rows] - tol)):
+        return t_star
+    # from below, with the grid's best cell
+    p0 = sigmoid_starts(sub, replicates=R)
+    t_star[rows] = stat(sigmoid_objective(sub, p0[:, 0]) * (1 + tol), rows)
+    keep = ~(t_star[rows] >= t_obs[rows] - tol)
+    p0 = p0[keep]
+    if narrow(keep):
+        t_star[rows] = stat(polish_sigmoid(sub, p0).rss, rows)
     return t_star
 
 
@@ -331,9 +355,8 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
         reps = target - start
         sub = batch.take(todo)
         rep = _draw(sub, mu[todo], sd[todo], reps, [keys[i] for i in todo], settings, 1, start)
-        r0 = _smooth_rss(fit_linear(rep, 1), fit_power(rep, replicates=reps))
-        t_star = _replicate_stat(rep, reps, r0, np.repeat(n_free1[todo], reps),
-                                 np.repeat(t_obs[todo], reps), settings).reshape(len(todo), reps)
+        t_star = _replicate_stat(rep, reps, np.repeat(n_free1[todo], reps), np.repeat(t_obs[todo], reps),
+                                 settings).reshape(len(todo), reps)
         hits = np.cumsum(t_star >= t_obs[todo, None] - 1e-12, axis=1) + exceed[todo, None]
         reached = hits[:, -1] >= stop_after
         at = np.argmax(hits >= stop_after, axis=1)          # the stopping replicate

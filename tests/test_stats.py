@@ -129,25 +129,27 @@ def test_without_a_chance_level_emergence_is_not_tested_unless_asked(tmp_path):
     assert c["p_emergence"] < 0.01 and c["label"] == "emergent"
 
 
-def test_replicates_that_cannot_reach_t_are_skipped_without_changing_p(tmp_path, monkeypatch):
-    """The monotone bound only skips sigmoid fits that could not be exceedances: with
-    the bound switched off (every replicate fitted), p and the replicate counts are
-    the same, and the bound does skip fits."""
+def test_bounds_settle_replicates_without_changing_p(tmp_path, monkeypatch):
+    """The monotone bound (from above) and the grid (from below) only skip fits whose
+    outcome they settle: with both switched off (every replicate fitted in full), p
+    and the replicate counts are the same, and the bounds do skip most polishes."""
     import analysis.stats as st
     rng = np.random.default_rng(5)
     x = np.logspace(8, 11, 8)
-    curves = [frame(np.round(0.25 + (0.5 if i % 2 else 0.03) * rng.random() / (1 + np.exp(-rng.uniform(1, 12) * (np.log10(x) - 9.6)))
+    curves = [frame(np.round(0.25 + (0.5 if i % 2 else 0.03) * rng.random()
+                             / (1 + np.exp(-rng.uniform(1, 12) * (np.log10(x) - 9.6)))
                              + rng.normal(0, 0.02, 8), 3), x, n_items=1000, family=f"F{i}") for i in range(12)]
     df = pd.concat(curves)
-    fitted = []
-    real_fit = st.fit_sigmoid
-    monkeypatch.setattr(st, "fit_sigmoid", lambda b, **k: fitted.append(len(b)) or real_fit(b, **k))
+    polished = []
+    real_polish = st.polish_sigmoid
+    monkeypatch.setattr(st, "polish_sigmoid", lambda b, p0: polished.append(len(b)) or real_polish(b, p0))
     cols = ["family", "p_emergence", "bootstrap_replicates"]
-    with_bound = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
-    n_with = sum(fitted)
-    fitted.clear()
+    with_bounds = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
+    n_with = sum(polished)
+    polished.clear()
     monkeypatch.setattr(st, "monotone_rss", lambda b: np.zeros(len(b)))
+    monkeypatch.setattr(st, "sigmoid_objective", lambda b, p: np.full(len(b), np.inf))
     without = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
-    pd.testing.assert_frame_equal(with_bound, without)
-    assert (with_bound["p_emergence"] < 0.01).sum() >= 3 and (with_bound["p_emergence"] > 0.05).sum() >= 3
-    assert n_with < 0.7 * sum(fitted)
+    pd.testing.assert_frame_equal(with_bounds, without)
+    assert (with_bounds["p_emergence"] < 0.01).sum() >= 3 and (with_bounds["p_emergence"] > 0.05).sum() >= 3
+    assert n_with < 0.5 * sum(polished)
