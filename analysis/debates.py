@@ -14,7 +14,6 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from .curves import CurveBatch
 from .fitting import fit_linear, fit_power, prediction_se
@@ -220,6 +219,8 @@ def compositional_check(points: pd.DataFrame, groups: dict[str, dict[str, int]])
     predicted score per L. When p rises smoothly with scale while p^L looks
     abrupt, the apparent emergence is compositional.
     """
+    from scipy import optimize      # here: half a second to import, for the run-wide step only
+
     rows = []
     for group, steps in groups.items():
         p = points[points["task"].isin(steps) & points["bounded"].astype(bool)]

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from statsmodels.stats.multitest import multipletests
+from scipy import special
 
 from .curves import CurveBatch
 from .fitting import (ModelFit, fit_linear, fit_power, fit_sigmoid, monotone_rss, polish_sigmoid,
@@ -77,12 +76,12 @@ def point_sd(batch: CurveBatch, scale: np.ndarray, settings: Settings) -> np.nda
 
 def _sf(t: np.ndarray, dof: np.ndarray) -> np.ndarray:
     """Upper tail of t (normal where dof is inf)."""
-    out = np.where(np.isinf(dof), sps.norm.sf(t), sps.t.sf(t, np.where(np.isinf(dof), 1, dof)))
+    out = np.where(np.isinf(dof), special.ndtr(-t), special.stdtr(np.where(np.isinf(dof), 1, dof), -t))
     return np.where(np.isfinite(t) & ~np.isnan(dof), out, np.nan)
 
 
 def _crit(dof: np.ndarray, level: float = 0.975) -> np.ndarray:
-    return np.where(np.isinf(dof), sps.norm.ppf(level), sps.t.ppf(level, np.where(np.isinf(dof), 1, dof)))
+    return np.where(np.isinf(dof), special.ndtri(level), special.stdtrit(np.where(np.isinf(dof), 1, dof), level))
 
 
 # ---------------------------------------------------------------- trend
@@ -429,6 +428,9 @@ P_COLUMNS = ("p_emergence", "p_rise", "p_decline", "p_ushape")
 
 def add_q_values(curves: pd.DataFrame) -> pd.DataFrame:
     """Benjamini-Hochberg q-values across every curve of the run, per test."""
+    # imported here: statsmodels costs about a second to import, and only the
+    # run-wide step needs it (not the per-dataset jobs)
+    from statsmodels.stats.multitest import multipletests
     out = curves.copy()
     for col in P_COLUMNS:
         q = np.full(len(out), np.nan)
