@@ -308,6 +308,24 @@ def _sigmoid_project(p, free_c, chance, lo_x0, hi_x0):
     return np.column_stack([c, h, k, x0])
 
 
+def _solve_step(A: np.ndarray, g: np.ndarray, free_c: np.ndarray) -> np.ndarray:
+    """A⁻¹g per curve (C, 4), 0 where singular. With the floor fixed at chance
+    everywhere, the floor's row is inert and the symmetric (h, k, x0) block is
+    solved in closed form, several times faster than LAPACK's batched 4×4."""
+    if free_c.any():
+        step = np.linalg.solve(A, g[..., None])[..., 0]
+    else:
+        a, b, c = A[:, 1, 1], A[:, 1, 2], A[:, 1, 3]
+        d, e, f = A[:, 2, 2], A[:, 2, 3], A[:, 3, 3]
+        ad = [d * f - e * e, c * e - b * f, b * e - c * d, a * f - c * c, b * c - a * e, a * d - b * b]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            det = a * ad[0] + b * ad[1] + c * ad[2]
+            g1, g2, g3 = (g[:, i] / det for i in (1, 2, 3))
+        step = np.column_stack([np.zeros(len(a)), ad[0] * g1 + ad[1] * g2 + ad[2] * g3,
+                                ad[1] * g1 + ad[3] * g2 + ad[4] * g3, ad[2] * g1 + ad[4] * g2 + ad[5] * g3])
+    return np.where(np.isfinite(step), step, 0.0)
+
+
 def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, until_active: int = 0):
     """Damped Newton (Levenberg-Marquardt with the exact Hessian) on (c, h, k, x0).
 
@@ -396,8 +414,7 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
         Hh = H * (keep[:, :, None] & keep[:, None, :])
         gh = np.where(held, 0.0, g)
         damp = lam[:, None] * np.maximum(scale, 1e-12) + held
-        step = np.linalg.solve(Hh + damp[:, :, None] * eye, gh[..., None])[..., 0]
-        step = np.where(np.isfinite(step), step, 0.0)
+        step = _solve_step(Hh + damp[:, :, None] * eye, gh, fc)
         p_new = _sigmoid_project(p + step, fc, ch, lo, hi)
         delta = p_new - p
         # what the quadratic model promises, for the full and the projected step

@@ -26,7 +26,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import expit
 
 from analysis.curves import CurveBatch, to_batch
-from analysis.fitting import K_BOUNDS, X0_MARGIN, _sigmoid_starts, fit_sigmoid
+from analysis.fitting import K_BOUNDS, X0_MARGIN, sigmoid_starts, fit_sigmoid
 from analysis.models import predict
 from analysis.pipeline import prepare_points
 
@@ -48,7 +48,7 @@ def make_curves(n: int, points: int, seed: int = 0) -> CurveBatch:
 
 def starts(b: CurveBatch, n_starts: int = 2) -> list[np.ndarray]:
     """The engine's starting points (grid cells), to hand to the baseline."""
-    p0 = _sigmoid_starts(b, (8, 14), n_starts)
+    p0 = sigmoid_starts(b, (8, 14), n_starts)
     return [p0[:, i] for i in range(n_starts)]
 
 
