@@ -80,10 +80,11 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
 
     flagged = []
     if len(curves):
-        fits_by = dict(tuple(fits.groupby("curve_id"))) if len(fits) else {}
-        pts_by = dict(tuple(points.groupby("curve_id"))) if len(points) else {}
         order = {lab: i for i, lab in enumerate(FLAGGED)}
         sel = curves[curves["label"].isin(FLAGGED)].copy()
+        # only the flagged curves' rows: grouping every curve's costs seconds
+        fits_by, pts_by = ({cid: g for cid, g in t[t["curve_id"].isin(sel["curve_id"])].groupby("curve_id")}
+                           if len(t) else {} for t in (fits, points))
         sel["_o"] = sel["label"].map(order)
         sel = [c for _, c in sel.sort_values(["_o", "q_value"]).iterrows()]
         jobs = [(c, pts_by.get(c["curve_id"], pd.DataFrame()), fits_by.get(c["curve_id"], pd.DataFrame()))
