@@ -29,6 +29,7 @@ FTOL = 1e-10                    # polish stops: a step gains less than this shar
 PTOL = 1e-12                    # or the local model promises less than this share
 LAM0 = 1e-3                     # initial damping
 STALL_EVERY = 10                # polish stops when this many steps gained < FTOL each on average
+POINT_FIT_STARTS = 3            # sigmoid starts for a curve's own fit (replicates: 2 for the test)
 
 
 @dataclass
@@ -646,7 +647,7 @@ def fit_all(batch: CurveBatch, with_se: bool = True) -> dict[str, ModelFit]:
         "loglinear": fit_linear(batch, 1),
         "quadratic": fit_linear(batch, 2),
         "power": fit_power(batch),
-        "sigmoid": fit_sigmoid(batch),
+        "sigmoid": fit_sigmoid(batch, starts=POINT_FIT_STARTS),
     }
     if with_se:
         for f in fits.values():

@@ -405,7 +405,10 @@ def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
 def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
                        keys: list[str], which: np.ndarray, settings: Settings,
                        level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of x0 from a parametric bootstrap of the sigmoid fit."""
+    """Percentile interval of x0 from a parametric bootstrap of the sigmoid fit.
+
+    The replicates are drawn from the fitted sigmoid with the curve's noise.
+    """
     C = len(batch)
     low = np.full(C, np.nan); high = np.full(C, np.nan)
     idx = np.flatnonzero(which)
@@ -416,7 +419,9 @@ def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
     mu = sigmoid.predict(batch.x)[idx]
     B = settings.bootstrap
     rep = _draw(sub, mu, sd, B, [keys[i] for i in idx], settings, 2, 0)
-    x0 = fit_sigmoid(rep, replicates=B).params[:, 3].reshape(len(idx), B)
+    # one start, the grid's best cell: a second changed x0 in 0.16 % of the Pythia
+    # replicates and the endpoints by at most 0.0008 decades, at twice the cost
+    x0 = fit_sigmoid(rep, starts=1, replicates=B).params[:, 3].reshape(len(idx), B)
     a = (1 - level) / 2
     low[idx], high[idx] = np.nanquantile(x0, [a, 1 - a], axis=1)
     return low, high

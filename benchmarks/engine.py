@@ -4,14 +4,15 @@
 
 Both fit the sigmoid (floor at chance, weighted by the points' noise) to the
 same curves: generated ones (noisy sigmoids, lines and flat curves at 8
-sizes) and every bundled real curve with a chance level and 4+ sizes. The
+sizes) and every bundled real curve with a chance level and 4+ sizes, with
+the starts of a curve's own fit in the pipeline (POINT_FIT_STARTS). The
 baseline gets the same starting points as the engine (the best cells of its
 coarse grid) and keeps the better of its fits, so the comparison is of the
 fitting itself. The baseline runs on a random subset of each set (it is
 slow); rates are per curve. Agreement: share of curves whose engine
 objective is within 1e-6 relative of the baseline's or better. Last, the
 pipeline's own workload: 1,000 bootstrap replicates of 100 real curves,
-fitted at once with the grid shared per curve.
+fitted at once with the grid shared per curve (2 starts, as in the test).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import expit
 
 from analysis.curves import CurveBatch, to_batch
-from analysis.fitting import K_BOUNDS, X0_MARGIN, sigmoid_starts, fit_sigmoid
+from analysis.fitting import K_BOUNDS, POINT_FIT_STARTS, X0_MARGIN, fit_sigmoid, sigmoid_starts
 from analysis.models import predict
 from analysis.pipeline import prepare_points
 
@@ -46,7 +47,7 @@ def make_curves(n: int, points: int, seed: int = 0) -> CurveBatch:
                       np.ones(n, bool))
 
 
-def starts(b: CurveBatch, n_starts: int = 2) -> list[np.ndarray]:
+def starts(b: CurveBatch, n_starts: int = POINT_FIT_STARTS) -> list[np.ndarray]:
     """The engine's starting points (grid cells), to hand to the baseline."""
     p0 = sigmoid_starts(b, (8, 14), n_starts)
     return [p0[:, i] for i in range(n_starts)]
@@ -97,7 +98,7 @@ def compare(name: str, b: CurveBatch, n_baseline: int, repeats: int) -> None:
     engine_times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        fit = fit_sigmoid(b)
+        fit = fit_sigmoid(b, starts=POINT_FIT_STARTS)      # as a curve's own fit in the pipeline
         engine_times.append(time.perf_counter() - t)
     idx = np.random.default_rng(1).choice(len(b), size=min(n_baseline, len(b)), replace=False)
     inits = starts(b)
