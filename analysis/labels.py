@@ -13,6 +13,10 @@ from .stats import Settings, emergence_assessable
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
+#: one colour per label, shared by the figures and the report's badges
+LABEL_COLOURS = {"emergent": "#0173b2", "smooth": "#029e73", "inverse": "#d55e00",
+                 "u_shaped": "#cc78bc", "inverted_u": "#ca9161", "flat": "#949494",
+                 "insufficient": "#bbbbbb"}
 #: why a rising curve without a chance level was not tested for emergence (require_chance)
 NOT_ASSESSED = "emergence not assessed: chance level unknown (add a chance column)"
 

@@ -1,9 +1,6 @@
 """Figures: one per flagged curve, plus the run's overview figures."""
 from __future__ import annotations
 
-import hashlib
-import re
-
 import matplotlib
 import matplotlib.ticker
 
@@ -13,20 +10,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .labels import LABELS, format_scale  # noqa: E402
+from .labels import LABEL_COLOURS, LABELS, format_scale  # noqa: E402
 from .models import MODELS, PARAMS, predict  # noqa: E402
 
-#: one colour per label, shared by the figures and the report's badges
-LABEL_COLOURS = {"emergent": "#0173b2", "smooth": "#029e73", "inverse": "#d55e00",
-                 "u_shaped": "#cc78bc", "inverted_u": "#ca9161", "flat": "#949494",
-                 "insufficient": "#bbbbbb"}
 MODEL_STYLE = {"flat": ":", "loglinear": "--", "quadratic": "-.", "power": "--", "sigmoid": "-"}
-
-
-def figure_name(curve_id: str) -> str:
-    """A file name that is readable and unique per curve."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", curve_id).strip("-")[:60]
-    return f"{slug}-{hashlib.sha1(curve_id.encode()).hexdigest()[:8]}.png"
 
 
 def to_score(curve: pd.Series, y: np.ndarray) -> np.ndarray:

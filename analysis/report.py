@@ -1,29 +1,26 @@
-"""The self-contained HTML report: summary, capability map, every curve, evidence."""
+"""The self-contained HTML report: summary, capability map, every curve, evidence.
+
+The figures are drawn beforehand (`figures`); the report embeds them.
+"""
 from __future__ import annotations
 
 import base64
-import io
-import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import jinja2
 import numpy as np
 import pandas as pd
 
-from . import plots, runlog
-from .labels import FLAGGED, LABELS, format_scale
-from .models import DESCRIPTION, MODELS
+from . import runlog
+from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves
+from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
+from .loading import read_results_table
+from .models import DESCRIPTION, MODELS, PARAMS
 
 
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    plots.save(fig, buf)
-    return buf.getvalue()
-
-
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()
+def _data_uri(path: Path) -> str | None:
+    """A PNG as a data URI, None when the figure is missing."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode() if path.exists() else None
 
 
 def _fmt(v, digits=3):
@@ -35,30 +32,13 @@ def _fmt(v, digits=3):
 
 
 def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
-    def read(path):
-        try:
-            return pd.read_csv(path, dtype={"shots": str}, keep_default_na=True)
-        except pd.errors.EmptyDataError:
-            return pd.DataFrame()
-    return {k: read(inputs[k]) for k in ("curves", "fits", "points", "problems", "mirage", "cot_gain",
-                                         "compositional", "calibration") if k in inputs}
+    return {k: read_results_table(inputs[k]) for k in ("curves", "fits", "points", "problems", "mirage", "cot_gain",
+                                                       "compositional", "calibration") if k in inputs}
 
 
-def _curve_png(args) -> bytes:
-    """One flagged curve's figure as PNG (runs in a worker process)."""
-    return _png(plots.curve_figure(*args))
-
-
-def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
-                 settings: dict, workers: int = 1) -> str:
-    """Render the report; write the figures (PNG) to figures_dir as well.
-
-    The per-curve figures are drawn by `workers` processes.
-    """
+def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, settings: dict) -> str:
+    """Render the report, embedding the figures drawn in figures_dir."""
     figures_dir = Path(figures_dir)
-    if figures_dir.exists():
-        shutil.rmtree(figures_dir)
-    figures_dir.mkdir(parents=True)
     curves, fits, points, problems = (tables[k] for k in ("curves", "fits", "points", "problems"))
     if len(curves):
         curves["shots"] = curves["shots"].fillna("")
@@ -67,44 +47,27 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
 
     overview = {}
     if len(curves):
-        data = _png(plots.label_counts_figure(curves))
-        (figures_dir / "labels.png").write_bytes(data)
-        overview["labels"] = _data_uri(data)
-        overview["maps"] = {}
-        for axis in sorted(curves["x_axis"].dropna().unique()):
-            fig = plots.capability_map_figure(curves, axis)
-            if fig is not None:
-                data = _png(fig)
-                (figures_dir / f"capability_map_{axis}.png").write_bytes(data)
-                overview["maps"][axis] = _data_uri(data)
+        overview["labels"] = _data_uri(figures_dir / LABEL_COUNTS)
+        overview["maps"] = {axis: uri for axis in sorted(curves["x_axis"].dropna().unique())
+                            if (uri := _data_uri(figures_dir / capability_map_name(axis)))}
 
     flagged = []
     if len(curves):
-        order = {lab: i for i, lab in enumerate(FLAGGED)}
-        sel = curves[curves["label"].isin(FLAGGED)].copy()
-        # only the flagged curves' rows: grouping every curve's costs seconds
-        fits_by, pts_by = ({cid: g for cid, g in t[t["curve_id"].isin(sel["curve_id"])].groupby("curve_id")}
-                           if len(t) else {} for t in (fits, points))
-        sel["_o"] = sel["label"].map(order)
-        sel = [c for _, c in sel.sort_values(["_o", "q_value"]).iterrows()]
-        jobs = [(c, pts_by.get(c["curve_id"], pd.DataFrame()), fits_by.get(c["curve_id"], pd.DataFrame()))
-                for c in sel]
-        if workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                pngs = list(pool.map(_curve_png, jobs, chunksize=4))
-        else:
-            pngs = [_curve_png(j) for j in jobs]
-        for c, (_, _, f), data in zip(sel, jobs, pngs):
+        sel = flagged_curves(curves)
+        fits_by = ({cid: g for cid, g in fits[fits["curve_id"].isin(sel["curve_id"])].groupby("curve_id")}
+                   if len(fits) else {})
+        for _, c in sel.iterrows():
             cid = c["curve_id"]
-            (figures_dir / plots.figure_name(cid)).write_bytes(data)
+            f = fits_by.get(cid, pd.DataFrame())
             model_rows = [{
                 "model": r["model"], "form": DESCRIPTION[r["model"]],
                 "params": ", ".join(f"{p}={_fmt(r[p])}" + (f" ± {_fmt(r['se_' + p], 2)}" if np.isfinite(r.get('se_' + p, np.nan)) else "")
-                                    for p in plots.PARAMS[r["model"]] if np.isfinite(r.get(p, np.nan))),
+                                    for p in PARAMS[r["model"]] if np.isfinite(r.get(p, np.nan))),
                 "aicc": _fmt(r["aicc"], 4), "delta": _fmt(r["delta_aicc"], 3),
                 "flags": ("" if r["converged"] else "not converged ") + ("on a bound" if r["at_bound"] else ""),
             } for _, r in f.iterrows()]
-            flagged.append({"c": c, "img": _data_uri(data), "models": model_rows, "anchor": plots.figure_name(cid)[:-4]})
+            flagged.append({"c": c, "img": _data_uri(figures_dir / figure_name(cid)), "models": model_rows,
+                            "anchor": figure_name(cid)[:-4]})
 
     emergent = curves[curves["label"] == "emergent"].sort_values("emergence_scale") if len(curves) else curves
     cap_map = [{"x_axis": r["x_axis"], "family": r["family"], "task": f"{r['benchmark']} · {r['task']}", "metric": r["metric"],
@@ -119,7 +82,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
         "p": _fmt(r["p_value"], 2), "q": _fmt(r["q_value"], 2),
         "x0": format_scale(r["emergence_scale"]), "noise": r["noise"], "reason": r["reason"],
         "L": _fmt(r.get("linearity"), 2), "B": _fmt(r.get("breakthroughness"), 2),
-        "anchor": plots.figure_name(r["curve_id"])[:-4] if r["label"] in FLAGGED else "",
+        "anchor": figure_name(r["curve_id"])[:-4] if r["label"] in FLAGGED else "",
     } for _, r in curves.iterrows()]
 
     debates = _debates(tables, curves)
@@ -132,7 +95,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path,
         rows=rows, flagged=flagged, problems=problems.to_dict("records") if len(problems) else [],
         datasets=sorted(curves["dataset"].unique()) if len(curves) else [],
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
-        colours=plots.LABEL_COLOURS, debates=debates,
+        colours=LABEL_COLOURS, debates=debates,
         n_points=len(points),
     )
 
@@ -190,9 +153,9 @@ def _debates(tables: dict, curves: pd.DataFrame) -> dict:
     return out
 
 
-def run_report(inputs: dict, report: str, figures: str, settings: dict, log: str | None = None,
-               workers: int = 1) -> None:
+def run_report(inputs: dict, report: str, figures: str, settings: dict, log: str | None = None) -> None:
+    """Workflow step: the HTML report from the run's tables and figures."""
     logger = runlog.setup(log)
-    html = build_report(read_tables(inputs), figures, settings, workers=workers)
+    html = build_report(read_tables(inputs), figures, settings)
     Path(report).write_text(html, encoding="utf-8")
     logger.info(f"wrote {report} ({len(html) / 1e6:.1f} MB)")

@@ -85,6 +85,14 @@ def test_report_is_self_contained_and_escaped(finished_run):
     assert len(figures) >= 5   # 2 emergent + 2 inverse + overview figures
 
 
+def planned_jobs(work, *config) -> dict[str, int]:
+    """Jobs per rule that a dry run plans."""
+    dry = snakemake(work, "--dry-run", "--quiet", "rules", config=list(config))
+    assert dry.returncode == 0, dry.stderr
+    return {line.split()[0]: int(line.split()[1]) for line in (dry.stdout + dry.stderr).splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
 def test_rerun_after_adding_a_csv_recomputes_only_that_dataset(finished_run):
     work, _ = finished_run
     calibration = pd.read_csv(work / "results" / "calibration.csv")
@@ -92,13 +100,15 @@ def test_rerun_after_adding_a_csv_recomputes_only_that_dataset(finished_run):
     noop = snakemake(work, "--dry-run", config=["calibration_curves=1"])
     assert noop.returncode == 0 and "Nothing to be done" in noop.stdout + noop.stderr
     simulate("smooth", 1, seed=9).to_csv(work / "data" / "new.csv", index=False)
-    dry = snakemake(work, "--dry-run", "--quiet", "rules", config=["calibration_curves=1"])
-    assert dry.returncode == 0, dry.stderr
-    text = dry.stdout + dry.stderr
-    jobs = {line.split()[0]: int(line.split()[1]) for line in text.splitlines()
-            if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert jobs.get("analyse_dataset") == 1, text
-    assert jobs.get("combine") == 1 and jobs.get("report") == 1
+    jobs = planned_jobs(work, "calibration_curves=1")
+    assert jobs.get("analyse_dataset") == 1, jobs
+    assert jobs.get("combine") == 1 and jobs.get("figures") == 1 and jobs.get("report") == 1
+    assert "calibrate" not in jobs
+    # a calibration setting reruns the calibration and the report, not the data's analysis or figures
+    (work / "data" / "new.csv").unlink()
+    jobs = planned_jobs(work, "calibration_curves=2")
+    assert jobs.get("calibrate") == 1 and jobs.get("report") == 1, jobs
+    assert not {"analyse_dataset", "combine", "figures"} & set(jobs), jobs
 
 
 def test_strict_mode_fails_on_bad_rows(tmp_path):

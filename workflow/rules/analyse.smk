@@ -70,7 +70,7 @@ rule combine:
         cot_gain=RESULTS / "cot_gain.csv",
         compositional=RESULTS / "compositional.csv",
     params:
-        settings=config,
+        settings=ANALYSIS_SETTINGS,
     log:
         RESULTS / "logs/combine.log",
     benchmark:

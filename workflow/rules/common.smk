@@ -33,7 +33,8 @@ ANALYSIS_MODULES = ("loading", "curves", "models", "fitting", "stats", "labels",
 IMPORT_SOURCES = analysis_sources("importers", "loading")
 ANALYSIS_SOURCES = analysis_sources(*ANALYSIS_MODULES)
 CALIBRATION_SOURCES = analysis_sources(*ANALYSIS_MODULES, "synthetic", "calibration")
-REPORT_SOURCES = analysis_sources("plots", "report", "labels", "models", "debates")
+FIGURE_SOURCES = analysis_sources("plots", "figures", "labels", "loading", "models")
+REPORT_SOURCES = analysis_sources("report", "figures", "labels", "loading", "models", "debates")
 TEMPLATES = sorted(glob.glob(os.path.join(workflow.basedir, "analysis", "templates", "*")))
 
 
@@ -41,11 +42,16 @@ wildcard_constraints:
     dataset="[^/]+",
 
 
+# Settings a step does not read stay out of its params: a changed param reruns
+# the step (the calibration's size does not touch the data's analysis).
+CALIBRATION_KEYS = ("calibration_curves", "calibration_bootstrap")
+ANALYSIS_SETTINGS = {k: v for k, v in config.items()
+                     if k not in ("datasets", "data_dir", "results_dir", *CALIBRATION_KEYS)}
+
+
 def dataset_settings(wildcards):
     """The run's settings with this dataset's overrides (e.g. its x axis) applied."""
-    settings = {k: v for k, v in config.items() if k not in ("datasets", "data_dir", "results_dir")}
-    settings.update(config.get("datasets", {}).get(wildcards.dataset, {}))
-    return settings
+    return {**ANALYSIS_SETTINGS, **config.get("datasets", {}).get(wildcards.dataset, {})}
 
 
 def dataset_csv(dataset):

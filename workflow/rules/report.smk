@@ -1,5 +1,6 @@
 rule calibrate:
     """False positive rates and power of every label on curves with known truth."""
+    priority: 1  # the longest job: started first, the datasets fill the other cores
     input:
         code=CALIBRATION_SOURCES,
     output:
@@ -14,8 +15,26 @@ rule calibrate:
         "../scripts/calibrate.py"
 
 
+rule figures:
+    """The overview figures and one per flagged curve (not the calibration: drawn while it runs)."""
+    input:
+        curves=RESULTS / "curves.csv",
+        fits=RESULTS / "fits.csv",
+        points=RESULTS / "points.csv",
+        code=FIGURE_SOURCES,
+    output:
+        directory(RESULTS / "figures"),
+    log:
+        RESULTS / "logs/figures.log",
+    benchmark:
+        RESULTS / "benchmarks/figures.tsv"
+    threads: 2  # the per-curve figures are drawn in parallel
+    script:
+        "../scripts/figures.py"
+
+
 rule report:
-    """Figures and the self-contained HTML report."""
+    """The self-contained HTML report, with the figures embedded."""
     input:
         curves=RESULTS / "curves.csv",
         fits=RESULTS / "fits.csv",
@@ -25,17 +44,16 @@ rule report:
         cot_gain=RESULTS / "cot_gain.csv",
         compositional=RESULTS / "compositional.csv",
         calibration=RESULTS / "calibration.csv",
+        figures=RESULTS / "figures",
         code=REPORT_SOURCES,
         templates=TEMPLATES,
     output:
         report=RESULTS / "report.html",
-        figures=directory(RESULTS / "figures"),
     params:
         settings=config,
     log:
         RESULTS / "logs/report.log",
     benchmark:
         RESULTS / "benchmarks/report.tsv"
-    threads: 2  # the per-curve figures are drawn in parallel
     script:
         "../scripts/report.py"
