@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .labels import LABEL_COLOURS, LABELS, format_scale  # noqa: E402
-from .models import MODELS, PARAMS, predict  # noqa: E402
+from .models import PARAMS, predict  # noqa: E402
 
 MODEL_STYLE = {"flat": ":", "loglinear": "--", "quadratic": "-.", "power": "--", "sigmoid": "-"}
 

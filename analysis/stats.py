@@ -20,7 +20,7 @@ from scipy import special
 from .curves import CurveBatch
 from .fitting import (ModelFit, fit_linear, fit_power, fit_sigmoid, monotone_rss, polish_sigmoid,
                       sigmoid_objective, sigmoid_starts)
-from .models import predict, transition_width
+from .models import transition_width
 
 
 @dataclass(frozen=True)
