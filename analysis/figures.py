@@ -41,6 +41,14 @@ def figure_name(curve_id: str) -> str:
     return f"{slug}-{hashlib.sha1(curve_id.encode()).hexdigest()[:8]}.png"
 
 
+def rows_by_curve(table: pd.DataFrame, curve_ids: pd.Series) -> dict[str, pd.DataFrame]:
+    """The rows of a results table per curve, for these curves only (grouping
+    every curve's rows costs seconds on the corpus)."""
+    if len(table) == 0:
+        return {}
+    return dict(tuple(table[table["curve_id"].isin(curve_ids)].groupby("curve_id")))
+
+
 def _png(fig) -> bytes:
     from . import plots
     buf = io.BytesIO()
@@ -76,9 +84,7 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
             (out / capability_map_name(axis)).write_bytes(_png(fig))
             written += 1
     sel = flagged_curves(curves)
-    # only the flagged curves' rows: grouping every curve's costs seconds
-    fits_by, pts_by = ({cid: g for cid, g in t[t["curve_id"].isin(sel["curve_id"])].groupby("curve_id")}
-                       if len(t) else {} for t in (fits, points))
+    fits_by, pts_by = (rows_by_curve(t, sel["curve_id"]) for t in (fits, points))
     jobs = [(c, pts_by.get(c["curve_id"], pd.DataFrame()), fits_by.get(c["curve_id"], pd.DataFrame()))
             for _, c in sel.iterrows()]
     if workers > 1 and len(jobs) > 1:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import runlog
-from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves
+from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves, rows_by_curve
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
 from .loading import read_results_table
 from .models import DESCRIPTION, MODELS, PARAMS
@@ -54,8 +54,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
     flagged = []
     if len(curves):
         sel = flagged_curves(curves)
-        fits_by = ({cid: g for cid, g in fits[fits["curve_id"].isin(sel["curve_id"])].groupby("curve_id")}
-                   if len(fits) else {})
+        fits_by = rows_by_curve(fits, sel["curve_id"])
         for _, c in sel.iterrows():
             cid = c["curve_id"]
             f = fits_by.get(cid, pd.DataFrame())
