@@ -300,9 +300,14 @@ def _sigmoid_linear(stats, sz, szz, szy, chance):
     return c, h, r, clipped
 
 
-def _sigmoid_project(p, free_c, chance, lo_x0, hi_x0):
-    """Put sigmoid parameters back inside their bounds."""
-    c = np.where(free_c, np.clip(p[:, 0], 0.0, 1.0), chance)
+def _x0_bounds(batch: CurveBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Where x0 may lie: the data's range widened by X0_MARGIN on each side."""
+    return batch.x_min - X0_MARGIN, batch.x_max + X0_MARGIN
+
+
+def _sigmoid_project(p, chance, lo_x0, hi_x0):
+    """Put sigmoid parameters back inside their bounds; c at chance where known (nan: fitted)."""
+    c = np.where(np.isfinite(chance), chance, np.clip(p[:, 0], 0.0, 1.0))
     h = np.clip(p[:, 1], 0.0, 1.0 - c)
     k = np.clip(p[:, 2], *K_BOUNDS)
     x0 = np.clip(p[:, 3], lo_x0, hi_x0)
@@ -343,12 +348,11 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
     that the slow few of many slices can be polished together.
     """
     C = len(b)
-    free_c = ~np.isfinite(b.chance)
-    chance = np.where(free_c, 0.0, b.chance)
-    p = _sigmoid_project(p0, free_c, chance, lo_x0, hi_x0)
+    p = _sigmoid_project(p0, b.chance, lo_x0, hi_x0)
     out_p, out_rss, converged = p.copy(), np.full(C, np.inf), np.zeros(C, bool)
     # the working set: the curves still moving, compacted as they settle
-    idx, x, y, w, fc, ch, lo, hi = np.arange(C), b.x, b.y, b.w, free_c, chance, lo_x0, hi_x0
+    idx, x, y, w, ch, lo, hi = np.arange(C), b.x, b.y, b.w, b.chance, lo_x0, hi_x0
+    fc = ~np.isfinite(ch)
 
     def evaluate(p, x, y, w):
         s, r = _sigmoid_residuals(p, x, y)
@@ -416,7 +420,7 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
         gh = np.where(held, 0.0, g)
         damp = lam[:, None] * np.maximum(scale, 1e-12) + held
         step = _solve_step(Hh + damp[:, :, None] * eye, gh, fc)
-        p_new = _sigmoid_project(p + step, fc, ch, lo, hi)
+        p_new = _sigmoid_project(p + step, ch, lo, hi)
         delta = p_new - p
         # what the quadratic model promises, for the full and the projected step
         promised = 2 * (step * gh).sum(1) - np.einsum("cp,cpq,cq->c", step, Hh, step)
@@ -492,7 +496,7 @@ def polish_sigmoid(batch: CurveBatch, p0: np.ndarray) -> ModelFit:
     start.
     """
     C, starts = p0.shape[:2]
-    lo_x0, hi_x0 = batch.x_min - X0_MARGIN, batch.x_max + X0_MARGIN
+    lo_x0, hi_x0 = _x0_bounds(batch)
     # every start of every curve in one polish
     rep = batch.repeat(starts)
     lo_r, hi_r = np.repeat(lo_x0, starts), np.repeat(hi_x0, starts)
@@ -573,8 +577,9 @@ def sigmoid_starts(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: i
     for sl in _template_slices(len(tmpl), R, N, K * X):
         t, y = tmpl.take(sl), Y[sl]
         c = len(t)
-        lo = np.column_stack([np.full(c, np.log(K_BOUNDS[0])), t.x_min - X0_MARGIN])
-        hi = np.column_stack([np.full(c, np.log(K_BOUNDS[1])), t.x_max + X0_MARGIN])
+        lo_x0, hi_x0 = _x0_bounds(t)
+        lo = np.column_stack([np.full(c, np.log(K_BOUNDS[0])), lo_x0])
+        hi = np.column_stack([np.full(c, np.log(K_BOUNDS[1])), hi_x0])
         theta = lo[:, None, :] + unit[None] * (hi - lo)[:, None, :]                  # (c, G, 2)
         s = logistic(np.exp(theta[..., 0])[..., None] * (t.x[:, None, :] - theta[..., 1][..., None]))
         sz, szz, szy = _grid_sums(s, t.w, y)
@@ -596,10 +601,8 @@ def sigmoid_starts(batch: CurveBatch, grid: tuple[int, int] = (8, 14), starts: i
         out[sl.start * R:sl.stop * R] = block
     # inside the bounds exactly as the polish keeps them, so that a start's
     # objective is where the polish begins
-    lo_x0, hi_x0 = (np.repeat(v, starts) for v in (batch.x_min - X0_MARGIN, batch.x_max + X0_MARGIN))
-    chance = np.repeat(batch.chance, starts)
-    free_c = ~np.isfinite(chance)
-    flat = _sigmoid_project(out.reshape(-1, 4), free_c, np.where(free_c, 0.0, chance), lo_x0, hi_x0)
+    lo_x0, hi_x0 = (np.repeat(v, starts) for v in _x0_bounds(batch))
+    flat = _sigmoid_project(out.reshape(-1, 4), np.repeat(batch.chance, starts), lo_x0, hi_x0)
     return flat.reshape(C, starts, 4)
 
 

@@ -216,9 +216,23 @@ def _draw(batch: CurveBatch, mean: np.ndarray, sd: np.ndarray, reps: int,
     return rep.with_y(y)
 
 
-def _smooth_rss(loglinear: ModelFit, power: ModelFit) -> np.ndarray:
+def _smooth_rss(loglinear_rss: np.ndarray, power_rss: np.ndarray) -> np.ndarray:
     """The objective of the best smooth model, the null of the emergence test."""
-    return np.fmin(loglinear.rss, power.rss)
+    return np.fmin(loglinear_rss, power_rss)
+
+
+#: T* this close below T still counts as an exceedance (rounding)
+_TIE = 1e-12
+
+
+def _exceeds(t_star: np.ndarray, t_obs: np.ndarray) -> np.ndarray:
+    """T* ≥ T, the event the Monte-Carlo p-value counts (false where T* is nan)."""
+    return t_star >= t_obs - _TIE
+
+
+def _falls_short(t_star: np.ndarray, t_obs: np.ndarray) -> np.ndarray:
+    """Surely no exceedance (false where T* is nan)."""
+    return t_star < t_obs - _TIE
 
 
 def _lr_stat(rss0, rss1, n, n_free1, known, settings):
@@ -245,11 +259,10 @@ def _replicate_stat(rep: CurveBatch, reps: int, n_free1: np.ndarray, t_obs: np.n
     (at most the line's) and falls as the sigmoid's grows. The sigmoid's is
     at least that of the best monotone fit (`monotone_rss`), and at most that
     of the grid's best cell, where the polish starts and which it only ever
-    improves on (a margin of 1e-12 covers rounding). Only replicates between
-    the bounds are fitted in full; the exceedances, hence p, are those of
-    fitting every replicate.
+    improves on (a relative margin of 1e-12 covers rounding). Only replicates
+    between the bounds are fitted in full; the exceedances, hence p, are those
+    of fitting every replicate.
     """
-    tol = 1e-12
     rss0, rss_low = fit_linear(rep, 1).rss, monotone_rss(rep)
 
     def stat(rss1, rows):
@@ -267,16 +280,16 @@ def _replicate_stat(rep: CurveBatch, reps: int, n_free1: np.ndarray, t_obs: np.n
 
     # from above, with the line for the smooth objective, then with the power fit too
     t_star = stat(rss_low, rows)
-    if not narrow(~(t_star < t_obs - tol)):
+    if not narrow(~_falls_short(t_star, t_obs)):
         return t_star
-    rss0[rows] = np.fmin(rss0[rows], fit_power(sub, replicates=R).rss)
+    rss0[rows] = _smooth_rss(rss0[rows], fit_power(sub, replicates=R).rss)
     t_star[rows] = stat(rss_low[rows], rows)
-    if not narrow(~(t_star[rows] < t_obs[rows] - tol)):
+    if not narrow(~_falls_short(t_star[rows], t_obs[rows])):
         return t_star
     # from below, with the grid's best cell
     p0 = sigmoid_starts(sub, replicates=R)
-    t_star[rows] = stat(sigmoid_objective(sub, p0[:, 0]) * (1 + tol), rows)
-    keep = ~(t_star[rows] >= t_obs[rows] - tol)
+    t_star[rows] = stat(sigmoid_objective(sub, p0[:, 0]) * (1 + 1e-12), rows)
+    keep = ~_exceeds(t_star[rows], t_obs[rows])
     p0 = p0[keep]
     if narrow(keep):
         t_star[rows] = stat(polish_sigmoid(sub, p0).rss, rows)
@@ -331,7 +344,7 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
     those after the stopping one are discarded.
     """
     C, N = batch.x.shape
-    rss0 = _smooth_rss(fits["loglinear"], fits["power"])
+    rss0 = _smooth_rss(fits["loglinear"].rss, fits["power"].rss)
     rss1 = fits["sigmoid"].rss
     n = batch.n
     n_free1 = fits["sigmoid"].n_free
@@ -356,7 +369,7 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
         rep = _draw(sub, mu[todo], sd[todo], reps, [keys[i] for i in todo], settings, 1, start)
         t_star = _replicate_stat(rep, reps, np.repeat(n_free1[todo], reps), np.repeat(t_obs[todo], reps),
                                  settings).reshape(len(todo), reps)
-        hits = np.cumsum(t_star >= t_obs[todo, None] - 1e-12, axis=1) + exceed[todo, None]
+        hits = np.cumsum(_exceeds(t_star, t_obs[todo, None]), axis=1) + exceed[todo, None]
         reached = hits[:, -1] >= stop_after
         at = np.argmax(hits >= stop_after, axis=1)          # the stopping replicate
         stopped[todo] = reached

@@ -147,7 +147,7 @@ def test_bounds_settle_replicates_without_changing_p(tmp_path, monkeypatch):
     with_bounds = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
     n_with = sum(polished)
     polished.clear()
-    monkeypatch.setattr(st, "monotone_rss", lambda b: np.zeros(len(b)))
+    monkeypatch.setattr(st, "monotone_rss", lambda b: np.full(len(b), -np.inf))   # no bound at all
     monkeypatch.setattr(st, "sigmoid_objective", lambda b, p: np.full(len(b), np.inf))
     without = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
     pd.testing.assert_frame_equal(with_bounds, without)

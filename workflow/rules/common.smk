@@ -45,8 +45,8 @@ wildcard_constraints:
 # Settings a step does not read stay out of its params: a changed param reruns
 # the step (the calibration's size does not touch the data's analysis).
 CALIBRATION_KEYS = ("calibration_curves", "calibration_bootstrap")
-ANALYSIS_SETTINGS = {k: v for k, v in config.items()
-                     if k not in ("datasets", "data_dir", "results_dir", *CALIBRATION_KEYS)}
+CALIBRATION_SETTINGS = {k: v for k, v in config.items() if k not in ("datasets", "data_dir", "results_dir")}
+ANALYSIS_SETTINGS = {k: v for k, v in CALIBRATION_SETTINGS.items() if k not in CALIBRATION_KEYS}
 
 
 def dataset_settings(wildcards):

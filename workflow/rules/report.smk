@@ -6,7 +6,7 @@ rule calibrate:
     output:
         RESULTS / "calibration.csv",
     params:
-        settings={k: v for k, v in config.items() if k not in ("datasets", "data_dir", "results_dir")},
+        settings=CALIBRATION_SETTINGS,
     log:
         RESULTS / "logs/calibrate.log",
     benchmark:
