@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .curves import CurveBatch
-from .fitting import fit_linear, fit_power, prediction_se
-from .stats import Settings, _crit, dispersion
+from .fitting import fit_model, prediction_se
+from .stats import SMOOTH, Settings, _crit, dispersion
 
 # ---------------------------------------------------------------- descriptive scores
 
@@ -54,8 +54,8 @@ def descriptive_scores(points: pd.DataFrame) -> pd.DataFrame:
 def backtest(batch: CurveBatch, settings: Settings) -> pd.DataFrame:
     """Predict each curve's largest model from the smaller ones with the smooth models.
 
-    Needs at least min_scales + 1 distinct scales. The smooth model (loglinear
-    or power) with the lower AICc on the smaller models predicts the largest
+    Needs at least min_scales + 1 distinct scales. The smooth model (role
+    "smooth" in the registry: loglinear or power) with the lowest AICc on the smaller models predicts the largest
     scale; the 95 % prediction interval adds the fit's uncertainty (delta
     method) and the held-out point's noise.
     """
@@ -70,17 +70,17 @@ def backtest(batch: CurveBatch, settings: Settings) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):                  # inf − inf past the last point
         n_scales = np.isfinite(xs[:, 0]) + (np.isfinite(xs[:, 1:]) & (np.diff(xs, axis=1) != 0)).sum(1)
     ok = n_scales >= settings.min_scales
-    ll, pw = fit_linear(train, 1), fit_power(train)
-    use_power = np.isfinite(pw.aicc) & (pw.aicc < ll.aicc)
-    out = {}
-    for name, fit in (("loglinear", ll), ("power", pw)):
+    fits = {m: fit_model(m, train) for m in SMOOTH}
+    # the smooth model with the lowest AICc on the smaller models (the first on ties)
+    pick = np.argmin(np.column_stack([f.aicc for f in fits.values()]), axis=1)
+    out = []
+    for fit in fits.values():
         scale, dof_t = dispersion(fit.rss, fit.n - fit.n_free, batch.known_noise, settings)
         scale = np.where(np.isfinite(scale), scale, np.where(batch.known_noise, 1.0, settings.noise_floor ** 2))
         pred = fit.predict(xmax[:, None])[:, 0]
         se_fit = prediction_se(fit, train, xmax[:, None], scale)[:, 0]
-        out[name] = (pred, se_fit, scale, dof_t)
-    pick = lambda i: np.where(use_power, out["power"][i], out["loglinear"][i])  # noqa: E731
-    pred, se_fit, scale, dof_t = (pick(i) for i in range(4))
+        out.append(np.stack([pred, se_fit, scale, dof_t]))
+    pred, se_fit, scale, dof_t = np.stack(out)[pick, :, np.arange(C)].T
     m = held.sum(1)
     observed = np.where(held, batch.y, 0).sum(1) / np.maximum(m, 1)
     point_var = np.where(batch.known_noise,
@@ -90,7 +90,7 @@ def backtest(batch: CurveBatch, settings: Settings) -> pd.DataFrame:
     error = observed - pred
     nan = np.full(C, np.nan)
     return pd.DataFrame({
-        "backtest_model": np.where(ok, np.where(use_power, "power", "loglinear"), ""),
+        "backtest_model": np.where(ok, np.array(SMOOTH)[pick], ""),
         "backtest_predicted": np.where(ok, pred, nan),
         "backtest_observed": np.where(ok, observed, nan),
         "backtest_error": np.where(ok, error, nan),

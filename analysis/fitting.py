@@ -16,12 +16,10 @@ import numpy as np
 import pandas as pd
 
 from .curves import CurveBatch
-from .models import PARAMS, logistic, predict
+from .models import REGISTRY, X0_MARGIN, Model, get, logistic
+from .models.power import ALPHA_BOUNDS
+from .models.sigmoid import K_BOUNDS
 
-#: search bounds of the non-linear parameters
-ALPHA_BOUNDS = (0.02, 2.0)      # power exponent, per decade
-K_BOUNDS = (0.3, 30.0)          # sigmoid steepness: 10-90 % width 14.6 to 0.15 decades
-X0_MARGIN = 1.0                 # x0 may sit this many decades outside the data
 _MAX_CELLS = 500_000            # curves × grid × points evaluated per slice (cache-sized)
 _MAX_LM_CELLS = 150_000         # curves × points polished at once (cache-sized)
 LN10 = np.log(10.0)
@@ -48,10 +46,10 @@ class ModelFit:
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        return PARAMS[self.model]
+        return get(self.model).params
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return predict(self.model, self.params, x)
+        return get(self.model).predict(self.params, x)
 
     @property
     def aicc(self) -> np.ndarray:
@@ -207,7 +205,29 @@ def fit_power(batch: CurveBatch, grid: int = 48, zooms: int = 12, replicates: in
     C, N = batch.x.shape
     x_ref = batch.x_min
     lo, hi = np.log(ALPHA_BOUNDS[0]), np.log(ALPHA_BOUNDS[1])
-    cells = np.linspace(lo, hi, grid)
+    t_best, rss = _power_grid_best(batch, grid, replicates)
+    # zoom, on slices of rows
+    lin = np.full((C, 2), np.nan)
+    change = np.full(C, np.inf)
+    size = max(1, _MAX_CELLS // (2 * N))
+    for i in range(0, C, size):
+        rows = slice(i, i + size)
+        profile = _power_profile(batch, rows)
+        tb = t_best[rows]
+        step = np.full(len(tb), (hi - lo) / (grid - 1))
+        t_best[rows], rss[rows], lin[rows], change[rows] = _pattern_search(
+            profile, tb, rss[rows], profile(tb[:, None])[1][:, 0], step, lo, hi, zooms, grow=0.5)
+    rss = np.where(np.isfinite(rss), rss, np.nan)
+    conv = np.isfinite(rss) & (change <= 1e-6 * rss + 1e-9)
+    at_b = (np.abs(t_best - lo) < 1e-9) | (np.abs(t_best - hi) < 1e-9)
+    params = np.column_stack([lin, np.exp(t_best), x_ref])
+    return ModelFit("power", params, rss, batch.n, np.full(C, 3), batch.known_noise, conv, at_b)
+
+
+def _power_grid_best(batch: CurveBatch, grid: int, replicates: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best cell of a global grid over log alpha, and its profiled RSS, per row."""
+    C, N = batch.x.shape
+    cells = np.linspace(np.log(ALPHA_BOUNDS[0]), np.log(ALPHA_BOUNDS[1]), grid)
     tmpl, Y = _templates(batch, replicates)
     R = replicates
     t_best, rss = np.empty(C), np.empty(C)
@@ -220,31 +240,28 @@ def fit_power(batch: CurveBatch, grid: int = 48, zooms: int = 12, replicates: in
         rows = slice(sl.start * R, sl.stop * R)
         t_best[rows] = cells[j].ravel()
         rss[rows] = np.take_along_axis(r, j[..., None], 2).ravel()
-    # zoom, on slices of rows
-    w, dx = batch.w, batch.x - x_ref[:, None]
-    wy = w * batch.y
-    lin = np.full((C, 2), np.nan)
-    change = np.full(C, np.inf)
-    size = max(1, _MAX_CELLS // (2 * N))
-    for i in range(0, C, size):
-        rows = slice(i, i + size)
-        ww, d, wyy = w[rows], dx[rows][:, None, :], wy[rows]
-        s1, sy, syy = ww.sum(1)[:, None], wyy.sum(1)[:, None], (wyy * batch.y[rows]).sum(1)[:, None]
+    return t_best, rss
 
-        def profile(theta):
-            z = np.exp(-LN10 * np.exp(theta)[..., None] * d)
-            a, b, r = _ls2(s1, _wsum(z, ww), _wsum(z * z, ww), sy, _wsum(z, wyy), syy)
-            return r, np.stack([a, b], -1)
 
-        tb = t_best[rows]
-        step = np.full(len(tb), (hi - lo) / (grid - 1))
-        t_best[rows], rss[rows], lin[rows], change[rows] = _pattern_search(
-            profile, tb, rss[rows], profile(tb[:, None])[1][:, 0], step, lo, hi, zooms, grow=0.5)
-    rss = np.where(np.isfinite(rss), rss, np.nan)
-    conv = np.isfinite(rss) & (change <= 1e-6 * rss + 1e-9)
-    at_b = (np.abs(t_best - lo) < 1e-9) | (np.abs(t_best - hi) < 1e-9)
-    params = np.column_stack([lin, np.exp(t_best), x_ref])
-    return ModelFit("power", params, rss, batch.n, np.full(C, 3), batch.known_noise, conv, at_b)
+def _power_profile(batch: CurveBatch, rows: slice):
+    """The power model's RSS and (a, b) as a function of log alpha, for these rows."""
+    w, dx = batch.w[rows], (batch.x - batch.x_min[:, None])[rows][:, None, :]
+    wy = w * batch.y[rows]
+    s1, sy, syy = w.sum(1)[:, None], wy.sum(1)[:, None], (wy * batch.y[rows]).sum(1)[:, None]
+
+    def profile(theta):
+        z = np.exp(-LN10 * np.exp(theta)[..., None] * dx)
+        a, b, r = _ls2(s1, _wsum(z, w), _wsum(z * z, w), sy, _wsum(z, wy), syy)
+        return r, np.stack([a, b], -1)
+
+    return profile
+
+
+def power_starts(batch: CurveBatch, grid: int = 48, replicates: int = 1) -> np.ndarray:
+    """The grid's best cell as a starting point (C, 1, 4), (a, b) profiled out."""
+    t_best, _ = _power_grid_best(batch, grid, replicates)
+    lin = _power_profile(batch, slice(None))(t_best[:, None])[1][:, 0]
+    return np.column_stack([lin, np.exp(t_best), batch.x_min])[:, None, :]
 
 
 def _power_grid(z, w, Y):
@@ -642,16 +659,97 @@ def monotone_rss(batch: CurveBatch) -> np.ndarray:
     return out
 
 
-# ---------------------------------------------------------------- all together
+# ---------------------------------------------------------------- any model
+def fit_generic(model: Model, batch: CurveBatch, replicates: int = 1, iters: int = 200) -> ModelFit:
+    """Any registered model: projected Levenberg-Marquardt from every start of every curve at once.
+
+    Starts come from the model (`Model.starts`); the Jacobian is taken by
+    central differences of the model's formula, so a model needs nothing
+    else. Parameters whose bounds coincide are fixed. The best start per
+    curve is kept. Models with a fast fitter of their own use that instead
+    (`fit_model`); this one is what a new model gets for free.
+    """
+    p0 = model.starts(batch, replicates)
+    C, S, P = p0.shape
+    lo, hi = model.parameter_bounds(batch)
+    free = lo < hi
+    rep = batch.repeat(S)
+    p, rss, conv = _lm(model, rep, p0.reshape(C * S, P), *(np.repeat(v, S, axis=0) for v in (lo, hi, free)), iters)
+    rss = np.where(np.isfinite(rss), rss, np.inf).reshape(C, S)
+    j = rss.argmin(1)
+    take = np.arange(C)
+    p, rss, conv = p.reshape(C, S, P)[take, j], rss[take, j], conv.reshape(C, S)[take, j]
+    tol = 1e-6 * np.maximum(1.0, np.abs(p))
+    at_b = (free & ((p <= lo + tol) | (p >= hi - tol))).any(1)
+    ok = np.isfinite(rss) & (batch.bounded if model.bounded_only else True)
+    return ModelFit(model.name, np.where(ok[:, None], p, np.nan), np.where(ok, rss, np.nan), batch.n,
+                    free.sum(1), batch.known_noise, conv & ok, at_b & ok)
+
+
+def _lm(model: Model, b: CurveBatch, p: np.ndarray, lo, hi, free, iters: int):
+    """Projected Levenberg-Marquardt (Marquardt's diagonal scaling) on a batch; held
+    parameters are those fixed or on a bound with the step pointing outward."""
+    x, y, w = b.x, b.y, b.w
+    C, P = p.shape
+    p = np.clip(p, lo, hi)
+
+    def objective(q):
+        r = np.where(b.mask, y - model.predict(q, x), 0.0)
+        return np.einsum("cn,cn,cn->c", w, r, r), r
+
+    rss, r = objective(p)
+    lam = np.full(C, LAM0)
+    done = ~np.isfinite(rss)
+    eye = np.eye(P)[None]
+    for _ in range(iters):
+        J = _jacobian_of(model, p, x, free)
+        JW = J * w[..., None]
+        A = np.einsum("cnp,cnq->cpq", JW, J)
+        g = np.einsum("cnp,cn->cp", JW, r)
+        held = ~free | ((p <= lo) & (g < 0)) | ((p >= hi) & (g > 0))
+        keep = ~held
+        Ah = A * (keep[:, :, None] & keep[:, None, :])
+        diag = np.diagonal(Ah, axis1=1, axis2=2)
+        damp = lam[:, None] * np.maximum(diag, 1e-12) + held
+        with np.errstate(invalid="ignore", over="ignore"):
+            step = np.linalg.solve(Ah + damp[:, :, None] * eye, np.where(held, 0.0, g)[..., None])[..., 0]
+        step = np.where(np.isfinite(step) & ~done[:, None], step, 0.0)
+        p_new = np.clip(p + step, lo, hi)
+        rss_new, r_new = objective(p_new)
+        better = (rss_new < rss) & ~done
+        gain = np.where(better, (rss - rss_new) / np.maximum(rss_new, 1e-300), 0.0)
+        p = np.where(better[:, None], p_new, p)
+        r = np.where(better[:, None], r_new, r)
+        rss = np.where(better, rss_new, rss)
+        lam = np.where(better, np.maximum(lam / 3.0, 1e-12), lam * 4.0)
+        tiny = (np.abs(p_new - p) <= 1e-12 * np.maximum(1.0, np.abs(p))).all(1)
+        done |= (better & (gain < FTOL)) | (lam > 1e12) | (~better & tiny & (lam > 1.0))
+        if done.all():
+            break
+    return p, rss, done
+
+
+def _jacobian_of(model: Model, p: np.ndarray, x: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """d prediction / d parameter (C, N, P) by central differences; 0 for fixed parameters."""
+    J = np.zeros(x.shape + (p.shape[1],))
+    for i in np.flatnonzero(free.any(0)):
+        h = 1e-6 * np.maximum(1.0, np.abs(p[:, i]))
+        up, down = p.copy(), p.copy()
+        up[:, i] += h
+        down[:, i] -= h
+        J[..., i] = np.where(free[:, i:i + 1], (model.predict(up, x) - model.predict(down, x)) / (2 * h[:, None]), 0)
+    return J
+
+
+def fit_model(model: str | Model, batch: CurveBatch, replicates: int = 1) -> ModelFit:
+    """One registered model on every curve: its own fast fitter, else the generic one."""
+    m = get(model) if isinstance(model, str) else model
+    return m.fit(batch, replicates=replicates) if m.fit else fit_generic(m, batch, replicates=replicates)
+
+
 def fit_all(batch: CurveBatch, with_se: bool = True) -> dict[str, ModelFit]:
-    """Every candidate model on every curve of the batch."""
-    fits = {
-        "flat": fit_linear(batch, 0),
-        "loglinear": fit_linear(batch, 1),
-        "quadratic": fit_linear(batch, 2),
-        "power": fit_power(batch),
-        "sigmoid": fit_sigmoid(batch, starts=POINT_FIT_STARTS),
-    }
+    """Every registered model on every curve of the batch."""
+    fits = {name: fit_model(name, batch) for name in REGISTRY}
     if with_se:
         for f in fits.values():
             f.se = standard_errors(f, batch)
@@ -660,12 +758,7 @@ def fit_all(batch: CurveBatch, with_se: bool = True) -> dict[str, ModelFit]:
 
 def free_parameters(fit: ModelFit, batch: CurveBatch) -> np.ndarray:
     """Which parameters were fitted (C, P): fixed ones (x_ref, a known chance) have no error."""
-    free = np.ones(fit.params.shape, bool)
-    if fit.model == "power":
-        free[:, 3] = False
-    if fit.model == "sigmoid":
-        free[:, 0] = ~np.isfinite(batch.chance)
-    return free
+    return get(fit.model).free(batch)
 
 
 def _jacobian(fit: ModelFit, x: np.ndarray) -> np.ndarray:
@@ -673,10 +766,11 @@ def _jacobian(fit: ModelFit, x: np.ndarray) -> np.ndarray:
     P = fit.params.shape[1]
     base = fit.predict(x)
     J = np.zeros(x.shape + (P,))
+    model = get(fit.model)
     for i in range(P):
         h = 1e-6 * np.maximum(1.0, np.abs(fit.params[:, i]))
         p2 = fit.params.copy(); p2[:, i] += h
-        J[..., i] = (predict(fit.model, p2, x) - base) / h[:, None]
+        J[..., i] = (model.predict(p2, x) - base) / h[:, None]
     return J
 
 

@@ -11,9 +11,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .labels import LABEL_COLOURS, LABELS, format_scale  # noqa: E402
-from .models import PARAMS, predict  # noqa: E402
-
-MODEL_STYLE = {"flat": ":", "loglinear": "--", "quadratic": "-.", "power": "--", "sigmoid": "-"}
+from .models import get  # noqa: E402
 
 
 def to_score(curve: pd.Series, y: np.ndarray) -> np.ndarray:
@@ -39,10 +37,11 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     for _, f in fits.iterrows():
         if not np.isfinite(f.get("rss", np.nan)):
             continue
-        theta = np.array([[f[p] for p in PARAMS[f["model"]]]], float)
-        yy = to_score(curve, predict(f["model"], theta, grid[None])[0])
+        model = get(f["model"])
+        theta = np.array([[f[p] for p in model.params]], float)
+        yy = to_score(curve, model.predict(theta, grid[None])[0])
         best = f["model"] == curve.get("best_model")
-        ax.plot(10 ** grid, yy, MODEL_STYLE[f["model"]], lw=2.4 if best else 1.1,
+        ax.plot(10 ** grid, yy, ls=model.style, lw=2.4 if best else 1.1,
                 alpha=1.0 if best else 0.6, label=f"{f['model']}{' (best AICc)' if best else ''}")
     ax.errorbar(10 ** x, y, yerr=1.96 * err, fmt="o", color="black", ms=5, capsize=3,
                 label=f"scores (95% bars; noise: {noise})", zorder=5)

@@ -18,9 +18,16 @@ import pandas as pd
 from scipy import special
 
 from .curves import CurveBatch
-from .fitting import (ModelFit, fit_linear, fit_power, fit_sigmoid, monotone_rss, polish_sigmoid,
-                      sigmoid_objective, sigmoid_starts)
-from .models import transition_width
+from .fitting import (ModelFit, fit_model, fit_sigmoid, monotone_rss, polish_sigmoid, sigmoid_objective,
+                      sigmoid_starts)
+from .models import get, transition_width, with_role
+
+#: the smooth null of the emergence test, cheapest first (the first bounds the rest from above)
+SMOOTH = with_role("smooth")
+#: the flexible fits whose residuals measure a curve's noise: more than a line
+FLEXIBLE = tuple(m for m in with_role("smooth", "curvature", "sharp") if len(get(m).params) > 2)
+#: the slope test's model
+LINE = "loglinear"
 
 
 @dataclass(frozen=True)
@@ -89,15 +96,16 @@ def noise_scale(batch: CurveBatch, fits: dict[str, ModelFit], settings: Settings
                 line_below_dof: int = 2):
     """The curve's noise level from its best-fitting flexible model.
 
-    Scatter is measured around the closest of the flexible fits (power,
-    quadratic, sigmoid) that leave a residual degree of freedom, so that a straight line's misfit to a curved but
-    smooth trend is not mistaken for noise. Returns (scale, dof_t) as
+    Scatter is measured around the closest of the flexible fits (`FLEXIBLE`:
+    power, quadratic, sigmoid) that leave a residual degree of freedom, so
+    that a straight line's misfit to a curved but smooth trend is not
+    mistaken for noise. Returns (scale, dof_t) as
     `dispersion` does.
     """
     n = batch.n
     # the flexible fit closest to the data among those that leave residual dof
     rss, dof = np.full(len(batch), np.inf), np.zeros(len(batch), int)
-    for m in ("power", "quadratic", "sigmoid"):
+    for m in FLEXIBLE:
         r, d = fits[m].rss, n - fits[m].n_free
         better = np.isfinite(r) & (d >= 1) & (r < rss)
         rss, dof = np.where(better, r, rss), np.where(better, d, dof)
@@ -105,7 +113,7 @@ def noise_scale(batch: CurveBatch, fits: dict[str, ModelFit], settings: Settings
     # (t with 1 dof); then it comes from the line's residuals instead, which
     # can only overstate it.
     line = (~batch.known_noise & (dof < line_below_dof)) | ~np.isfinite(rss)
-    rss = np.where(line, fits["loglinear"].rss, rss)
+    rss = np.where(line, fits[LINE].rss, rss)
     dof = np.where(line, n - 2, dof)
     return dispersion(rss, dof, batch.known_noise, settings)
 
@@ -216,9 +224,9 @@ def _draw(batch: CurveBatch, mean: np.ndarray, sd: np.ndarray, reps: int,
     return rep.with_y(y)
 
 
-def _smooth_rss(loglinear_rss: np.ndarray, power_rss: np.ndarray) -> np.ndarray:
+def _smooth_rss(fits: dict[str, ModelFit]) -> np.ndarray:
     """The objective of the best smooth model, the null of the emergence test."""
-    return np.fmin(loglinear_rss, power_rss)
+    return np.fmin.reduce([fits[m].rss for m in SMOOTH])
 
 
 #: T* this close below T still counts as an exceedance (rounding)
@@ -263,7 +271,8 @@ def _replicate_stat(rep: CurveBatch, reps: int, n_free1: np.ndarray, t_obs: np.n
     between the bounds are fitted in full; the exceedances, hence p, are those
     of fitting every replicate.
     """
-    rss0, rss_low = fit_linear(rep, 1).rss, monotone_rss(rep)
+    first, *others = SMOOTH
+    rss0, rss_low = fit_model(first, rep).rss, monotone_rss(rep)
 
     def stat(rss1, rows):
         return _lr_stat(rss0[rows], rss1, rep.n[rows], n_free1[rows], rep.known_noise[rows], settings)
@@ -278,14 +287,15 @@ def _replicate_stat(rep: CurveBatch, reps: int, n_free1: np.ndarray, t_obs: np.n
             rows, sub, R = rows[keep], sub.take(keep), 1
         return len(rows) > 0
 
-    # from above, with the line for the smooth objective, then with the power fit too
+    # from above, with the cheapest smooth model (the line), then with each other smooth fit too
     t_star = stat(rss_low, rows)
     if not narrow(~_falls_short(t_star, t_obs)):
         return t_star
-    rss0[rows] = _smooth_rss(rss0[rows], fit_power(sub, replicates=R).rss)
-    t_star[rows] = stat(rss_low[rows], rows)
-    if not narrow(~_falls_short(t_star[rows], t_obs[rows])):
-        return t_star
+    for m in others:
+        rss0[rows] = np.fmin(rss0[rows], fit_model(m, sub, replicates=R).rss)
+        t_star[rows] = stat(rss_low[rows], rows)
+        if not narrow(~_falls_short(t_star[rows], t_obs[rows])):
+            return t_star
     # from below, with the grid's best cell
     p0 = sigmoid_starts(sub, replicates=R)
     t_star[rows] = stat(sigmoid_objective(sub, p0[:, 0]) * (1 + 1e-12), rows)
@@ -302,10 +312,9 @@ def emergence_assessable(bounded: np.ndarray, chance: np.ndarray, settings: Sett
     return np.asarray(bounded, bool) & (np.isfinite(chance) | (not settings.require_chance))
 
 
-def null_model(fits: dict[str, ModelFit]) -> tuple[np.ndarray, np.ndarray]:
-    """Which smooth model is the null per curve (lower AICc; loglinear on ties) and its dof."""
-    use_power = fits["power"].aicc < fits["loglinear"].aicc
-    return use_power, np.where(use_power, 3, 2)
+def null_model(fits: dict[str, ModelFit]) -> np.ndarray:
+    """Which smooth model is the null per curve: the lowest AICc, the first of `SMOOTH` on ties."""
+    return np.array(SMOOTH)[np.argmin(np.column_stack([fits[m].aicc for m in SMOOTH]), axis=1)]
 
 
 def monte_carlo_looks(settings: Settings, extend: bool, first: int = 50) -> list[tuple[int, bool]]:
@@ -344,13 +353,13 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
     those after the stopping one are discarded.
     """
     C, N = batch.x.shape
-    rss0 = _smooth_rss(fits["loglinear"].rss, fits["power"].rss)
+    rss0 = _smooth_rss(fits)
     rss1 = fits["sigmoid"].rss
     n = batch.n
     n_free1 = fits["sigmoid"].n_free
     t_obs = _lr_stat(rss0, rss1, n, n_free1, batch.known_noise, settings)
-    use_power, _ = null_model(fits)
-    mu = np.where(use_power[:, None], fits["power"].predict(batch.x), fits["loglinear"].predict(batch.x))
+    null = null_model(fits)
+    mu = np.select([null[:, None] == m for m in SMOOTH], [fits[m].predict(batch.x) for m in SMOOTH])
     sd = point_sd(batch, noise_scale(batch, fits, settings, line_below_dof=1)[0], settings)
 
     exceed = np.zeros(C, int); done = np.zeros(C, int); stopped = np.zeros(C, bool)
@@ -380,7 +389,7 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
         p = np.where(done > 0, p, np.nan)
     return pd.DataFrame({"lr_stat": np.where(eligible, t_obs, np.nan), "p_emergence": p,
                          "bootstrap_replicates": done.astype(int),
-                         "null_model": np.where(use_power, "power", "loglinear")})
+                         "null_model": null})
 
 
 def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,

@@ -26,7 +26,10 @@ DATASETS = sorted(CSV_DATASETS | LM_EVAL_DATASETS | WIDE_DATASETS)
 # The analysis code is an input of every rule that runs it: a change to the
 # statistics reruns the analysis, a change to a figure only the report.
 def analysis_sources(*modules):
-    return [os.path.join(workflow.basedir, "analysis", f"{m}.py") for m in ("__init__", "runlog", *modules)]
+    root = os.path.join(workflow.basedir, "analysis")
+    return [f for m in ("__init__", "runlog", *modules)
+            for f in ([os.path.join(root, f"{m}.py")] if os.path.exists(os.path.join(root, f"{m}.py"))
+                      else sorted(glob.glob(os.path.join(root, m, "*.py"))))]
 
 
 ANALYSIS_MODULES = ("loading", "curves", "models", "fitting", "stats", "labels", "debates", "pipeline")
