@@ -674,7 +674,14 @@ def fit_generic(model: Model, batch: CurveBatch, replicates: int = 1, iters: int
     lo, hi = model.parameter_bounds(batch)
     free = lo < hi
     rep = batch.repeat(S)
-    p, rss, conv = _lm(model, rep, p0.reshape(C * S, P), *(np.repeat(v, S, axis=0) for v in (lo, hi, free)), iters)
+    bounds = [np.repeat(v, S, axis=0) for v in (lo, hi, free)]
+    p, rss, conv = _lm(model, rep, p0.reshape(C * S, P), *bounds, iters)
+    # a kink (a hinge's onset at a data point) stops derivative steps: a compass
+    # search walks across it, then the damped steps finish from there
+    p, moved = _compass(model, rep, p, rss, *bounds)
+    if moved.any():
+        p[moved], rss[moved], conv[moved] = _lm(model, rep.take(moved), p[moved],
+                                                *(v[moved] for v in bounds), iters)
     rss = np.where(np.isfinite(rss), rss, np.inf).reshape(C, S)
     j = rss.argmin(1)
     take = np.arange(C)
@@ -727,6 +734,31 @@ def _lm(model: Model, b: CurveBatch, p: np.ndarray, lo, hi, free, iters: int):
         if done.all():
             break
     return p, rss, done
+
+
+def _compass(model: Model, b: CurveBatch, p: np.ndarray, rss: np.ndarray, lo, hi, free,
+             iters: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Derivative-free polish: each free parameter ± a step, kept where better, the step halved where not."""
+    p = p.copy()
+    step = 0.05 * np.where(np.isfinite(hi - lo), hi - lo, np.maximum(1.0, np.abs(p)))
+    start = rss.copy()
+
+    def objective(q):
+        r = np.where(b.mask, b.y - model.predict(q, b.x), 0.0)
+        return np.einsum("cn,cn,cn->c", b.w, r, r)
+
+    for _ in range(iters):
+        for i in np.flatnonzero(free.any(0)):
+            improved = np.zeros(len(p), bool)
+            for sign in (1.0, -1.0):
+                q = p.copy()
+                q[:, i] = np.clip(p[:, i] + sign * step[:, i], lo[:, i], hi[:, i])
+                r = objective(q)
+                better = free[:, i] & (r < rss * (1 - 1e-12))
+                p[better], rss[better] = q[better], r[better]
+                improved |= better
+            step[:, i] = np.where(improved, step[:, i], step[:, i] / 2)
+    return p, np.flatnonzero(rss < start * (1 - 1e-12))
 
 
 def _jacobian_of(model: Model, p: np.ndarray, x: np.ndarray, free: np.ndarray) -> np.ndarray:

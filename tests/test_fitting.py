@@ -21,21 +21,6 @@ def batch(x, y, sigma=None, chance=0.25):
 X = np.linspace(8.0, 11.0, 8)
 
 
-@pytest.mark.parametrize("model,truth", [
-    ("flat", [0.4]),
-    ("loglinear", [-1.2, 0.17]),
-    ("quadratic", [5.0, -1.0, 0.05]),
-    ("power", [0.8, -0.5, 0.4, 8.0]),
-    ("sigmoid", [0.25, 0.6, 3.0, 9.7]),
-])
-def test_noise_free_curves_are_recovered_exactly(model, truth):
-    y = predict(model, np.array([truth]), X[None])
-    fit = fit_all(batch(X, y, sigma=0.01))[model]
-    assert fit.params[0] == pytest.approx(truth, rel=1e-3, abs=1e-3)
-    assert fit.rss[0] < 1e-6
-    assert fit.converged[0]
-
-
 def test_noisy_sigmoid_recovers_x0_and_errors_are_calibrated():
     rng = np.random.default_rng(1)
     truth = np.array([0.25, 0.6, 3.0, 9.7])

@@ -5,6 +5,7 @@ import sys
 import pandas as pd
 import pytest
 
+from analysis.models import MODELS
 from analysis.pipeline import CURVE_OUTPUT
 from analysis.synthetic import simulate
 from tests.conftest import REPO
@@ -54,7 +55,7 @@ def test_fits_has_one_row_per_curve_and_model(finished_run):
     work, _ = finished_run
     fits = pd.read_csv(work / "results" / "fits.csv")
     curves = pd.read_csv(work / "results" / "curves.csv")
-    assert len(fits) == 5 * len(curves)
+    assert len(fits) == len(MODELS) * len(curves)
     assert {"model", "aicc", "converged", "at_bound", "x0", "se_x0"} <= set(fits.columns)
 
 
