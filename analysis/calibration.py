@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .pipeline import analyse_dataset, combine
-from .stats import Settings
+from .settings import Settings
 from .synthetic import SHAPES, TRUE_LABEL, simulate
 
 SIZES = (4, 5, 8, 12)
@@ -82,13 +82,12 @@ def calibrate(settings: Settings, curves_per_shape: int = 30, sizes=SIZES, noise
     return pd.DataFrame(rows)
 
 
-def run_calibration(settings: dict, output: str, log: str | None = None) -> pd.DataFrame:
+def run_calibration(settings: Settings, output: str, log: str | None = None) -> pd.DataFrame:
     """Workflow step: the calibration table at the run's settings (cheaper bootstrap)."""
     from . import runlog
     logger = runlog.setup(log)
-    n = int(settings.get("calibration_curves", 30))
-    b = int(settings.get("calibration_bootstrap", 200))
-    s = replace(Settings.from_config(settings), bootstrap=b, bootstrap_max=4 * b)
+    n, b = settings.calibration_curves, settings.calibration_bootstrap
+    s = replace(settings, bootstrap=b, bootstrap_max=4 * b)
     table = calibrate(s, n, seed=s.seed) if n > 0 else pd.DataFrame()
     table.to_csv(output, index=False)
     logger.info(f"calibration: {len(table)} conditions, {n} curves per shape")

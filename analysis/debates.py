@@ -17,7 +17,8 @@ import pandas as pd
 
 from .curves import CurveBatch
 from .fitting import fit_model, prediction_se
-from .stats import SMOOTH, Settings, _crit, dispersion
+from .settings import Settings
+from .stats import SMOOTH, _crit, dispersion
 
 # ---------------------------------------------------------------- descriptive scores
 

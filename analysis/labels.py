@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .loading import format_size
-from .stats import Settings, emergence_assessable
+from .settings import Settings
+from .stats import emergence_assessable
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")

@@ -20,7 +20,8 @@ from .fitting import fit_all
 from .labels import label_curves
 from .loading import DataError, Problem, check_models, read_scores, split_families, with_axis
 from .models import MODELS
-from .stats import (Settings, add_q_values, dispersion, emergence_assessable, emergence_effect,
+from .settings import Settings, for_dataset
+from .stats import (add_q_values, dispersion, emergence_assessable, emergence_effect,
                     emergence_interval, emergence_test, noise_scale, trend_test, two_lines_test)
 
 #: the stable head of results/curves.csv (other tools read it)
@@ -223,27 +224,26 @@ def _imported_problems(paths: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else problems_frame([])
 
 
-def run_dataset(csv: str, dataset: str, outdir: str, settings: dict, log: str | None = None,
+def run_dataset(csv: str, dataset: str, outdir: str, settings: Settings, log: str | None = None,
                 import_problems: list[str] = ()) -> DatasetResult:
-    """Analyse one data file and write its tables to `outdir`."""
+    """Analyse one data file (its settings: the run's with the dataset's overrides) and write its tables."""
     logger = runlog.setup(log)
-    res = analyse_dataset(csv, Settings.from_config(settings), axis=settings.get("x_axis", "params"),
-                          dataset=dataset, label=csv, split_by=tuple(settings.get("split_by", ())))
+    res = analyse_dataset(csv, settings, axis=settings.x_axis, dataset=dataset, label=csv,
+                          split_by=settings.split_by)
     imported = _imported_problems(list(import_problems))
     if len(imported):
         res.problems = pd.concat([imported, res.problems], ignore_index=True)
-    _report_problems(res.problems, logger, settings.get("strict", False))
+    _report_problems(res.problems, logger, settings.strict)
     logger.info(f"{csv}: {len(res.curves)} curves from {len(res.points)} rows; "
                 f"{len(res.problems)} problem(s) set aside")
     res.write(outdir)
     return res
 
 
-def run_combine(folders: list[str], outputs: dict, settings: dict, log: str | None = None) -> RunResult:
+def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str | None = None) -> RunResult:
     """Combine per-dataset results into the run's output tables."""
     logger = runlog.setup(log)
-    run = combine([read_dataset_result(f) for f in folders], Settings.from_config(settings),
-                  settings.get("compositional", {}))
+    run = combine([read_dataset_result(f) for f in folders], settings, settings.compositional)
     for name in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional"):
         frame = getattr(run, name)
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
@@ -253,15 +253,14 @@ def run_combine(folders: list[str], outputs: dict, settings: dict, log: str | No
     return run
 
 
-def run_validation(csvs: list[str], output: str, settings: dict, log: str | None = None,
+def run_validation(csvs: list[str], output: str, config: dict, log: str | None = None,
                    import_problems: list[str] = ()) -> pd.DataFrame:
     """Check every data file without fitting; every problem of every file at once."""
     logger = runlog.setup(log)
     frames = [_imported_problems(list(import_problems))]
     for csv in csvs:
-        overrides = settings.get("datasets", {}).get(Path(csv).stem, {})
-        _, _, problems = prepare_points(csv, overrides.get("x_axis", settings.get("x_axis", "params")),
-                                        tuple(overrides.get("split_by", ())), label=csv)
+        s = Settings.from_config(for_dataset(config, Path(csv).stem))
+        _, _, problems = prepare_points(csv, s.x_axis, s.split_by, label=csv)
         frames.append(problems_frame(problems))
         logger.info(f"{csv}: {len(frames[-1])} problem(s)")
     problems = pd.concat(frames, ignore_index=True) if frames else problems_frame([])

@@ -16,6 +16,7 @@ from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_cur
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
 from .loading import read_results_table
 from .models import DESCRIPTION, MODELS, PARAMS
+from .settings import with_defaults
 
 
 def _data_uri(path: Path) -> str | None:
@@ -39,6 +40,7 @@ def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
 def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, settings: dict) -> str:
     """Render the report, embedding the figures drawn in figures_dir."""
     figures_dir = Path(figures_dir)
+    settings = with_defaults(settings)
     curves, fits, points, problems = (tables[k] for k in ("curves", "fits", "points", "problems"))
     if len(curves):
         curves["shots"] = curves["shots"].fillna("")

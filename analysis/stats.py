@@ -11,8 +11,6 @@ estimated from the residuals (floored at `noise_floor`) and tests use t.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -21,6 +19,7 @@ from .curves import CurveBatch
 from .fitting import (ModelFit, fit_model, fit_sigmoid, monotone_rss, polish_sigmoid, sigmoid_objective,
                       sigmoid_starts)
 from .models import get, transition_width, with_role
+from .settings import Settings
 
 #: the smooth null of the emergence test, cheapest first (the first bounds the rest from above)
 SMOOTH = with_role("smooth")
@@ -28,33 +27,6 @@ SMOOTH = with_role("smooth")
 FLEXIBLE = tuple(m for m in with_role("smooth", "curvature", "sharp") if len(get(m).params) > 2)
 #: the slope test's model
 LINE = "loglinear"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The statistical knobs of a run (validated from the workflow config)."""
-
-    alpha: float = 0.05
-    bootstrap: int = 1000
-    bootstrap_max: int = 4000
-    seed: int = 20261123
-    min_scales: int = 4
-    min_change: float = 0.05
-    flat_margin: float = 0.10
-    noise_floor: float = 0.01
-    overdispersion_min_df: int = 2
-    min_rise_share: float = 0.3
-    max_transition_decades: float = 1.5
-    chance_tolerance: float = 0.05
-    require_chance: bool = True
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Settings":
-        em = config.get("emergence", {})
-        keys = {f for f in cls.__dataclass_fields__}
-        flat = {k: v for k, v in config.items() if k in keys}
-        flat.update({k: v for k, v in em.items() if k in keys})
-        return cls(**flat)
 
 
 # ---------------------------------------------------------------- noise

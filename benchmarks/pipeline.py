@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.pipeline import analyse_dataset
-from analysis.stats import Settings
+from analysis.settings import Settings
 from analysis.synthetic import SHAPES, simulate
 
 REPO = Path(__file__).resolve().parents[1]

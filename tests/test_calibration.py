@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.pipeline import analyse_dataset, combine
-from analysis.stats import Settings
+from analysis.settings import Settings
 from analysis.synthetic import SHAPES, simulate
 
 N_CURVES = 40

@@ -4,7 +4,7 @@ import pytest
 from analysis.curves import build_curves
 from analysis.loading import parse_size, read_scores, with_axis
 from analysis.pipeline import analyse_dataset
-from analysis.stats import Settings
+from analysis.settings import Settings
 
 GOOD = "m1,F,1B,bench,task,acc,0.5,fraction,100,0.25\n"
 

@@ -6,7 +6,8 @@ import statsmodels.api as sm
 
 from analysis.labels import NOT_ASSESSED
 from analysis.pipeline import analyse_dataset, combine
-from analysis.stats import Settings, monte_carlo_looks
+from analysis.settings import Settings
+from analysis.stats import monte_carlo_looks
 
 
 def run(tmp_path, df, **settings):

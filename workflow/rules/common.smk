@@ -1,13 +1,19 @@
 # Helpers shared by the rules: configuration, dataset discovery, code inputs.
 import glob
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+sys.path.insert(0, workflow.basedir)  # the analysis package, even where it is not installed
+from analysis import settings as run_settings
+
+# every setting's default and meaning lives in the schema; the config only overrides
+validate(config, schema=str(run_settings.SCHEMA_PATH))
+config.update(run_settings.with_defaults(config))
 
 DATA = Path(config["data_dir"])
 RESULTS = Path(config["results_dir"])
@@ -47,14 +53,13 @@ wildcard_constraints:
 
 # Settings a step does not read stay out of its params: a changed param reruns
 # the step (the calibration's size does not touch the data's analysis).
-CALIBRATION_KEYS = ("calibration_curves", "calibration_bootstrap")
-CALIBRATION_SETTINGS = {k: v for k, v in config.items() if k not in ("datasets", "data_dir", "results_dir")}
-ANALYSIS_SETTINGS = {k: v for k, v in CALIBRATION_SETTINGS.items() if k not in CALIBRATION_KEYS}
+CALIBRATION_SETTINGS = {k: v for k, v in config.items() if k not in run_settings.LOCATION_KEYS}
+ANALYSIS_SETTINGS = {k: v for k, v in CALIBRATION_SETTINGS.items() if k not in run_settings.CALIBRATION_KEYS}
 
 
 def dataset_settings(wildcards):
     """The run's settings with this dataset's overrides (e.g. its x axis) applied."""
-    return {**ANALYSIS_SETTINGS, **config.get("datasets", {}).get(wildcards.dataset, {})}
+    return run_settings.for_dataset({**ANALYSIS_SETTINGS, "datasets": config["datasets"]}, wildcards.dataset)
 
 
 def dataset_csv(dataset):

@@ -1,11 +1,12 @@
 """Snakemake script: analyse one dataset (see analysis.pipeline.analyse_dataset)."""
 from analysis.pipeline import run_dataset
+from analysis.settings import Settings
 
 run_dataset(
     csv=snakemake.input.csv,
     dataset=snakemake.wildcards.dataset,
     outdir=snakemake.output.curves.rsplit("/", 1)[0],
-    settings=snakemake.params.settings,
+    settings=Settings.from_config(snakemake.params.settings),
     log=snakemake.log[0],
     import_problems=list(snakemake.input.import_problems),
 )

@@ -5,6 +5,6 @@ run_validation(
     csvs=list(snakemake.input.csv),
     import_problems=list(snakemake.input.import_problems),
     output=snakemake.output[0],
-    settings=snakemake.params.settings,
+    config=snakemake.params.settings,
     log=snakemake.log[0],
 )

@@ -1,0 +1,48 @@
+"""One source of settings: the schema's defaults are what the code runs with."""
+import dataclasses
+
+import jsonschema
+import pytest
+import yaml
+
+from analysis.settings import (CALIBRATION_KEYS, LOCATION_KEYS, SCHEMA_PATH, Settings, describe, for_dataset,
+                               with_defaults)
+from tests.conftest import REPO
+
+
+def test_every_setting_is_declared_once_with_default_and_meaning():
+    keys = [k for k, _, _ in describe()]
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    for key, default, meaning in describe():
+        assert default is not None, key
+        assert len(meaning) > 10, key
+    leaf = {k.split(".")[-1] for k in keys}
+    assert fields == leaf - set(LOCATION_KEYS)
+    assert set(CALIBRATION_KEYS) <= fields
+
+
+def test_settings_come_from_the_schema_and_the_config_only_overrides():
+    spec = yaml.safe_load(SCHEMA_PATH.read_text())
+    assert Settings().alpha == spec["properties"]["alpha"]["default"]
+    assert Settings().min_rise_share == spec["properties"]["emergence"]["properties"]["min_rise_share"]["default"]
+    s = Settings.from_config({"alpha": 0.01, "emergence": {"chance_tolerance": 0.1}})
+    assert (s.alpha, s.chance_tolerance, s.min_rise_share) == (0.01, 0.1, Settings().min_rise_share)
+    # the bundled config file holds no default: only what differs
+    config = yaml.safe_load((REPO / "workflow" / "config.yaml").read_text())
+    assert set(config) <= {"compositional", "datasets"}
+
+
+def test_bad_settings_are_refused_by_the_schema():
+    with pytest.raises(jsonschema.ValidationError, match="alpha"):
+        with_defaults({"alpha": 2})
+    with pytest.raises(jsonschema.ValidationError):
+        Settings.from_config({"emergence": {"min_rise_shar": 0.2}})
+
+
+def test_dataset_overrides_apply_to_their_dataset_only():
+    config = with_defaults({"datasets": {"ckpt": {"x_axis": "tokens", "split_by": ["params"]}}})
+    ckpt = Settings.from_config(for_dataset(config, "ckpt"))
+    other = Settings.from_config(for_dataset(config, "other"))
+    assert (ckpt.x_axis, ckpt.split_by) == ("tokens", ("params",))
+    assert (other.x_axis, other.split_by) == ("params", ())
+    assert "datasets" not in for_dataset(config, "ckpt")
