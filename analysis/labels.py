@@ -5,12 +5,15 @@ order: emergent, u_shaped / inverted_u, inverse, smooth, flat, insufficient.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from .loading import format_size
 from .settings import Settings
-from .stats import emergence_assessable
+from .stats import emergence_assessable, failed_criteria
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
@@ -21,13 +24,89 @@ LABEL_COLOURS = {"emergent": "#0173b2", "smooth": "#029e73", "inverse": "#d55e00
 #: why a rising curve without a chance level was not tested for emergence (require_chance)
 NOT_ASSESSED = "emergence not assessed: chance level unknown (add a chance column)"
 
+@dataclass(frozen=True)
+class Test:
+    """A test behind a label: its p-value column and what it assumes."""
+
+    p_column: str
+    description: str
+
+
 TESTS = {
-    "emergence": "parametric-bootstrap likelihood ratio, sigmoid vs best smooth model "
-                 "(H0: the smooth model with the estimated noise)",
-    "ushape": "two-lines test, Simonsohn 2018 (H0: one of the two slopes has the wrong sign)",
-    "decline": "one-sided weighted slope test (H0: slope ≥ 0)",
-    "rise": "one-sided weighted slope test (H0: slope ≤ 0)",
+    "emergence": Test("p_emergence", "parametric-bootstrap likelihood ratio, sigmoid vs best smooth model "
+                                     "(H0: the smooth model with the estimated noise)"),
+    "ushape": Test("p_ushape", "two-lines test, Simonsohn 2018 (H0: one of the two slopes has the wrong sign)"),
+    "decline": Test("p_decline", "one-sided weighted slope test (H0: slope ≥ 0)"),
+    "rise": Test("p_rise", "one-sided weighted slope test (H0: slope ≤ 0)"),
 }
+
+
+def _trend(r) -> str:
+    """The slope test in the direction the curve moves."""
+    return "rise" if r.change >= 0 else "decline"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One label: when it applies (vectorised over curves), the test behind it, and why.
+
+    `RULES` is read in order; a curve takes the first rule that applies.
+    """
+
+    label: str | Callable[[object], str]
+    test: str | Callable[[object], str]
+    applies: Callable[[pd.DataFrame, Settings], pd.Series]
+    reason: Callable[[object, Settings], str]
+
+
+def _scaled(df: pd.DataFrame, col: str) -> pd.Series:
+    """A change in the unit min_change and flat_margin are read in (score scale, or mean level of raw metrics)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return df[col] / df["effect_unit"].to_numpy(float)
+
+
+def _enough(df, s):
+    return df["n_scales"] >= s.min_scales
+
+
+def _smooth_reason(r, s) -> str:
+    why = (f"score improves by {r.change:.3g} across the range (p={_fmt_p(r.p_rise)}, q={_fmt_p(r.q_rise)}); "
+           + (f"best model {r.best_model}" if isinstance(r.best_model, str) and r.best_model
+              else "too few points for AICc to rank the models"))
+    if r.q_emergence <= s.alpha:
+        why += "; the sigmoid fits better but is not emergence: " + (
+            ", ".join(failed_criteria(r, s)) or "effect criteria not met")
+    elif r.bounded and not emergence_assessable(r.bounded, r.chance, s):
+        why += "; " + NOT_ASSESSED
+    return why
+
+
+RULES = (
+    Rule("insufficient", "", lambda df, s: ~_enough(df, s),
+         lambda r, s: f"only {r.n_scales} distinct scale(s); a curve needs at least {s.min_scales}"),
+    Rule("emergent", "emergence",
+         lambda df, s: (df["q_emergence"] <= s.alpha) & df["effect_ok"].eq(True),
+         lambda r, s: (f"sigmoid beats {r.null_model} (p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}); "
+                       f"x0 ≈ {format_scale(10 ** r.x0)} inside the data; rise {r.rise_share:.0%} of the "
+                       f"headroom above chance within {r.transition_decades:.2g} decades; smaller models at chance")),
+    Rule(lambda r: r.u_direction, "ushape",
+         lambda df, s: ((df["q_ushape"] <= s.alpha) & (_scaled(df, "u_change_low").abs() >= s.min_change)
+                        & (_scaled(df, "u_change_high").abs() >= s.min_change)),
+         lambda r, s: (f"two lines broken at {format_scale(10 ** r.u_break)}: change {r.u_change_low:+.3g} then "
+                       f"{r.u_change_high:+.3g} (p={_fmt_p(r.p_ushape)}, q={_fmt_p(r.q_ushape)})")),
+    Rule("inverse", "decline", lambda df, s: (df["q_decline"] <= s.alpha) & (-_scaled(df, "change") >= s.min_change),
+         lambda r, s: (f"score falls by {-r.change:.3g} across the range (95% CI {-r.change_high:.3g} to "
+                       f"{-r.change_low:.3g}; p={_fmt_p(r.p_decline)}, q={_fmt_p(r.q_decline)})")),
+    Rule("smooth", "rise", lambda df, s: (df["q_rise"] <= s.alpha) & (_scaled(df, "change") >= s.min_change),
+         _smooth_reason),
+    Rule("flat", _trend,
+         lambda df, s: ((_scaled(df, "change_low") >= -s.flat_margin) & (_scaled(df, "change_high") <= s.flat_margin)),
+         lambda r, s: (f"change {r.change:+.3g} across the range, 95% CI {r.change_low:+.3g} to "
+                       f"{r.change_high:+.3g}, within ±{s.flat_margin:g}")),
+    Rule("insufficient", _trend, lambda df, s: pd.Series(True, index=df.index),
+         lambda r, s: (f"no significant trend (q={_fmt_p(getattr(r, 'q_' + _trend(r)))}), but the 95% CI of the "
+                       f"change ({r.change_low:+.3g} to {r.change_high:+.3g}) is too wide to call it flat")),
+)
 
 
 def format_scale(value: float) -> str:
@@ -40,61 +119,20 @@ def _fmt_p(p: float) -> str:
 
 
 def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Add label, test, p_value, q_value, reason and emergence_scale columns."""
+    """Add label, test, p_value, q_value, reason and emergence_scale columns (`RULES`, in order)."""
     df = curves.copy()
-    a, m = settings.alpha, settings.min_change
-    eu = df["effect_unit"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        change = df["change"] / eu
-        low, high = df["change_low"] / eu, df["change_high"] / eu
-        u_low, u_high = df["u_change_low"].abs() / eu, df["u_change_high"].abs() / eu
-    enough = df["n_scales"] >= settings.min_scales
-    emergent = enough & (df["q_emergence"] <= a) & df["effect_ok"].eq(True)
-    ushape = enough & (df["q_ushape"] <= a) & (u_low >= m) & (u_high >= m)
-    inverse = enough & (df["q_decline"] <= a) & (-change >= m)
-    smooth = enough & (df["q_rise"] <= a) & (change >= m)
-    flat = enough & (low >= -settings.flat_margin) & (high <= settings.flat_margin)
-
+    applies = np.column_stack([rule.applies(df, settings).to_numpy(bool) for rule in RULES])
+    first = applies.argmax(1)
     labels, tests, ps, qs, reasons = [], [], [], [], []
     for i, r in enumerate(df.itertuples(index=False)):
-        trend = "rise" if r.change >= 0 else "decline"
-        p_tr, q_tr = getattr(r, f"p_{trend}"), getattr(r, f"q_{trend}")
-        if not enough.iat[i]:
-            lab, test, p, q = "insufficient", "", np.nan, np.nan
-            why = f"only {r.n_scales} distinct scale(s); a curve needs at least {settings.min_scales}"
-        elif emergent.iat[i]:
-            lab, test, p, q = "emergent", "emergence", r.p_emergence, r.q_emergence
-            why = (f"sigmoid beats {r.null_model} (p={_fmt_p(p)}, q={_fmt_p(q)}); "
-                   f"x0 ≈ {format_scale(10 ** r.x0)} inside the data; rise {r.rise_share:.0%} of the "
-                   f"headroom above chance within {r.transition_decades:.2g} decades; "
-                   f"smaller models at chance")
-        elif ushape.iat[i]:
-            lab, test, p, q = r.u_direction, "ushape", r.p_ushape, r.q_ushape
-            why = (f"two lines broken at {format_scale(10 ** r.u_break)}: change "
-                   f"{r.u_change_low:+.3g} then {r.u_change_high:+.3g} (p={_fmt_p(p)}, q={_fmt_p(q)})")
-        elif inverse.iat[i]:
-            lab, test, p, q = "inverse", "decline", r.p_decline, r.q_decline
-            why = (f"score falls by {-r.change:.3g} across the range "
-                   f"(95% CI {-r.change_high:.3g} to {-r.change_low:.3g}; p={_fmt_p(p)}, q={_fmt_p(q)})")
-        elif smooth.iat[i]:
-            lab, test, p, q = "smooth", "rise", r.p_rise, r.q_rise
-            why = (f"score improves by {r.change:.3g} across the range (p={_fmt_p(p)}, q={_fmt_p(q)}); "
-                   + (f"best model {r.best_model}" if isinstance(r.best_model, str) and r.best_model
-                      else "too few points for AICc to rank the models"))
-            if r.q_emergence <= a:
-                why += "; the sigmoid fits better but is not emergence: " + _failed(r, settings)
-            elif r.bounded and not emergence_assessable(r.bounded, r.chance, settings):
-                why += "; " + NOT_ASSESSED
-        elif flat.iat[i]:
-            lab, test, p, q = "flat", trend, p_tr, q_tr
-            why = (f"change {r.change:+.3g} across the range, 95% CI {r.change_low:+.3g} to "
-                   f"{r.change_high:+.3g}, within ±{settings.flat_margin:g}")
-        else:
-            lab, test, p, q = "insufficient", trend, p_tr, q_tr
-            why = (f"no significant trend (q={_fmt_p(q_tr)}), but the 95% CI of the change "
-                   f"({r.change_low:+.3g} to {r.change_high:+.3g}) is too wide to call it flat")
-        labels.append(lab); tests.append(TESTS.get(test, "")); ps.append(p); qs.append(q)
-        reasons.append(why)
+        rule = RULES[first[i]]
+        test = rule.test(r) if callable(rule.test) else rule.test
+        p_col = TESTS[test].p_column if test else None
+        labels.append(rule.label(r) if callable(rule.label) else rule.label)
+        tests.append(TESTS[test].description if test else "")
+        ps.append(getattr(r, p_col) if p_col else np.nan)
+        qs.append(getattr(r, "q" + p_col[1:]) if p_col else np.nan)
+        reasons.append(rule.reason(r, settings))
     df["label"] = labels
     df["test"] = tests
     df["p_value"] = ps
@@ -105,16 +143,3 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     df["emergence_scale_low"] = np.where(em, 10 ** df["x0_low"], np.nan)
     df["emergence_scale_high"] = np.where(em, 10 ** df["x0_high"], np.nan)
     return df
-
-
-def _failed(r, settings: Settings) -> str:
-    why = []
-    if not r.x0_inside:
-        why.append("x0 outside the data")
-    if not r.rise_share >= settings.min_rise_share:
-        why.append(f"rise only {r.rise_share:.0%} of headroom")
-    if not r.transition_decades <= settings.max_transition_decades:
-        why.append(f"transition {r.transition_decades:.2g} decades wide")
-    if not r.chance_before:
-        why.append("smaller models already above chance")
-    return ", ".join(why) or "effect criteria not met"

@@ -11,6 +11,8 @@ estimated from the residuals (floored at `noise_floor`) and tests use t.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -364,9 +366,37 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
                          "null_model": null})
 
 
+@dataclass(frozen=True)
+class Criterion:
+    """One effect criterion of the emergent label: the column it reads, when it holds,
+    and what its failure says. The same table decides (`emergence_effect`) and
+    explains (`failed_criteria`)."""
+
+    column: str
+    holds: Callable[[np.ndarray, Settings], np.ndarray]
+    failure: Callable[[object, Settings], str]
+
+
+EMERGENCE_CRITERIA = (
+    Criterion("x0_inside", lambda v, s: np.asarray(v).astype(bool), lambda r, s: "x0 outside the data"),
+    Criterion("rise_share", lambda v, s: np.asarray(v, float) >= s.min_rise_share,
+              lambda r, s: f"rise only {r.rise_share:.0%} of headroom"),
+    Criterion("transition_decades", lambda v, s: np.asarray(v, float) <= s.max_transition_decades,
+              lambda r, s: f"transition {r.transition_decades:.2g} decades wide"),
+    Criterion("chance_before", lambda v, s: np.asarray(v, object) == True,  # noqa: E712 (nan: unknown)
+              lambda r, s: "smaller models already above chance"),
+)
+
+
+def failed_criteria(row, settings: Settings) -> list[str]:
+    """What a curve's effect falls short of, criterion by criterion."""
+    return [c.failure(row, settings) for c in EMERGENCE_CRITERIA
+            if not c.holds(np.asarray([getattr(row, c.column)], object), settings)[0]]
+
+
 def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
                      settings: Settings) -> pd.DataFrame:
-    """The effect criteria: x0 inside the data, a large and sharp rise from chance."""
+    """The effect criteria's measures (`EMERGENCE_CRITERIA`) and whether all hold."""
     c, h, k, x0 = sigmoid.params.T
     mask = batch.mask
     xmin, xmax = batch.x_min, batch.x_max
@@ -374,7 +404,6 @@ def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
     headroom = 1.0 - c
     with np.errstate(divide="ignore", invalid="ignore"):
         rise_share = (fitted[:, 1] - fitted[:, 0]) / headroom
-    width = transition_width(k)
     floor = np.where(np.isfinite(batch.chance), batch.chance, c)
     sd = point_sd(batch, disp, settings)
     tol = np.maximum(settings.chance_tolerance, 2 * sd)
@@ -385,15 +414,15 @@ def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
     # Without a chance level the fitted floor stands in for it, and a jump from
     # a floor of 0 to 50 % on a two-way task (a formatting effect) would pass.
     known = np.isfinite(batch.chance) | (not settings.require_chance)
-    chance_ok = chance_ok & known
-    return pd.DataFrame({
+    effect = pd.DataFrame({
         "x0_inside": (x0 >= xmin) & (x0 <= xmax),
         "rise_share": rise_share,
-        "transition_decades": width,
-        "chance_before": np.where(known, chance_ok, np.nan).astype(object),
-        "effect_ok": (x0 >= xmin) & (x0 <= xmax) & (rise_share >= settings.min_rise_share)
-                     & (width <= settings.max_transition_decades) & chance_ok,
+        "transition_decades": transition_width(k),
+        "chance_before": np.where(known, chance_ok & known, np.nan).astype(object),
     })
+    effect["effect_ok"] = np.logical_and.reduce([c.holds(effect[c.column].to_numpy(), settings)
+                                                 for c in EMERGENCE_CRITERIA])
+    return effect
 
 
 def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
