@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import runlog
 from .labels import FLAGGED
-from .loading import read_results_table
+from .schema import read as read_results_table
 
 LABEL_COUNTS = "labels.png"
 
@@ -100,8 +100,6 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
 def run_figures(inputs: dict, figures: str, log: str | None = None, workers: int = 1) -> None:
     """Workflow step: the figures from the run's tables (curves, fits, points)."""
     logger = runlog.setup(log)
-    curves, fits, points = (read_results_table(inputs[k]) for k in ("curves", "fits", "points"))
-    if len(curves):
-        curves["shots"] = curves["shots"].fillna("")
+    curves, fits, points = (read_results_table(inputs[k], k) for k in ("curves", "fits", "points"))
     n = draw_figures(curves, fits, points, figures, workers=workers)
     logger.info(f"wrote {n} figures to {figures}")

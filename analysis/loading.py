@@ -291,11 +291,3 @@ def split_families(points: pd.DataFrame, split_by: tuple[str, ...]) -> pd.DataFr
         tag = tag + ", " + p.radd(f"{c} ")
     pts["family"] = pts["family"] + " · " + tag
     return pts
-
-
-def read_results_table(path: str | Path) -> pd.DataFrame:
-    """One of the run's output tables as written (`shots` kept as text); empty if the file is."""
-    try:
-        return pd.read_csv(path, dtype={"shots": str}, keep_default_na=True)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()

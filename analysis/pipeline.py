@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import runlog
+from . import runlog, schema
 from .curves import CURVE_COLUMNS, build_curves, to_batch
 from .debates import backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
@@ -24,11 +24,9 @@ from .settings import Settings, for_dataset
 from .stats import (add_q_values, dispersion, emergence_assessable, emergence_effect,
                     emergence_interval, emergence_test, noise_scale, trend_test, two_lines_test)
 
-#: the stable head of results/curves.csv (other tools read it)
-CURVE_OUTPUT = ("dataset", "family", "benchmark", "task", "metric", "shots", "x_axis",
-                "n_points", "n_scales", "label", "best_model", "p_value", "q_value",
-                "emergence_scale", "emergence_scale_low", "emergence_scale_high", "reason")
-PROBLEM_COLUMNS = ("file", "row", "column", "message")
+#: the stable head of results/curves.csv (other tools read it): the declared columns up to the reason
+CURVE_OUTPUT = tuple(schema.names(schema.CURVES)[:schema.names(schema.CURVES).index("reason") + 1])
+PROBLEM_COLUMNS = tuple(schema.names(schema.PROBLEMS))
 
 
 @dataclass
@@ -81,7 +79,7 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     todo = curves[fit_mask].reset_index(drop=True)
     if len(todo) == 0:
         curves["effect_unit"] = 1.0
-        return {"curves": _with_blank_stats(curves), "fits": pd.DataFrame()}
+        return {"curves": schema.with_blank(curves, schema.CURVES, "stats"), "fits": pd.DataFrame()}
 
     # the unit in which min_change and flat_margin are read: the score scale for
     # bounded metrics, the curve's mean level for raw ones (perplexity)
@@ -129,19 +127,6 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     return {"curves": out, "fits": fits_table(todo, fits, aicc)}
 
 
-def _with_blank_stats(curves: pd.DataFrame) -> pd.DataFrame:
-    cols = ("slope", "slope_se", "p_rise", "p_decline", "change", "change_low", "change_high",
-            "dispersion", "noise_sd", "u_direction", "u_break", "u_slope_low", "u_slope_high",
-            "u_change_low", "u_change_high", "p_ushape", "lr_stat", "p_emergence",
-            "bootstrap_replicates", "null_model", "x0_inside", "rise_share", "transition_decades",
-            "chance_before", "effect_ok", "best_model", "x0", "x0_low", "x0_high", "sigmoid_k",
-            "sigmoid_floor", "sigmoid_rise")
-    out = curves.copy()
-    for c in cols:
-        out[c] = np.nan
-    return out
-
-
 def fits_table(curves: pd.DataFrame, fits: dict, aicc: np.ndarray) -> pd.DataFrame:
     """One row per (curve, model): parameters, standard errors, AICc, diagnostics."""
     best = np.nanmin(np.where(np.isfinite(aicc), aicc, np.nan), axis=1)
@@ -177,10 +162,7 @@ def combine(parts: list[DatasetResult], settings: Settings,
 
     curves = cat([p.curves for p in parts])
     if len(curves):
-        curves = label_curves(add_q_values(curves), settings)
-        curves["shots"] = curves["shots"].fillna("").astype(str)
-        head = [c for c in CURVE_OUTPUT if c in curves.columns]
-        curves = curves[head + [c for c in curves.columns if c not in head]]
+        curves = schema.ordered(label_curves(add_q_values(curves), settings), schema.CURVES)
     points = cat([p.points for p in parts])
     has_points = len(points) > 0
     return RunResult(curves, cat([p.fits for p in parts]), points,
@@ -194,14 +176,8 @@ def combine(parts: list[DatasetResult], settings: Settings,
 def read_dataset_result(folder: str | Path) -> DatasetResult:
     folder = Path(folder)
 
-    def read(name):
-        f = folder / f"{name}.csv"
-        try:
-            return pd.read_csv(f, keep_default_na=True, dtype={"shots": str})
-        except pd.errors.EmptyDataError:
-            return pd.DataFrame()
-
-    return DatasetResult(read("curves"), read("fits"), read("points"), read("problems"))
+    return DatasetResult(*(schema.read(folder / f"{name}.csv", name) for name in ("curves", "fits", "points",
+                                                                                  "problems")))
 
 
 # ---------------------------------------------------------------- entry points
@@ -219,7 +195,7 @@ def _problem_lines(problems: pd.DataFrame) -> list[str]:
 
 
 def _imported_problems(paths: list[str]) -> pd.DataFrame:
-    frames = [pd.read_csv(p, dtype={"column": str}) for p in paths]
+    frames = [schema.read(p, "problems") for p in paths]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else problems_frame([])
 

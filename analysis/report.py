@@ -14,7 +14,8 @@ import pandas as pd
 from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves, rows_by_curve
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
-from .loading import read_results_table
+from .schema import read as read_results_table
+from .schema import report_columns
 from .models import DESCRIPTION, MODELS, PARAMS
 from .settings import with_defaults
 
@@ -33,7 +34,7 @@ def _fmt(v, digits=3):
 
 
 def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
-    return {k: read_results_table(inputs[k]) for k in ("curves", "fits", "points", "problems", "mirage", "cot_gain",
+    return {k: read_results_table(inputs[k], k) for k in ("curves", "fits", "points", "problems", "mirage", "cot_gain",
                                                        "compositional", "calibration") if k in inputs}
 
 
@@ -42,8 +43,6 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
     figures_dir = Path(figures_dir)
     settings = with_defaults(settings)
     curves, fits, points, problems = (tables[k] for k in ("curves", "fits", "points", "problems"))
-    if len(curves):
-        curves["shots"] = curves["shots"].fillna("")
     counts = (curves["label"].value_counts().reindex(LABELS, fill_value=0)
               if len(curves) else pd.Series(0, index=list(LABELS)))
 
@@ -76,15 +75,10 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
                 "low": format_scale(r["emergence_scale_low"]), "high": format_scale(r["emergence_scale_high"]),
                 "q": _fmt(r["q_value"], 2)} for _, r in emergent.iterrows()]
 
-    rows = [{
-        "dataset": r["dataset"], "family": r["family"], "benchmark": r["benchmark"], "task": r["task"],
-        "metric": r["metric"], "shots": r["shots"], "n_scales": int(r["n_scales"]), "label": r["label"],
-        "best": r["best_model"] if isinstance(r["best_model"], str) else "",
-        "p": _fmt(r["p_value"], 2), "q": _fmt(r["q_value"], 2),
-        "x0": format_scale(r["emergence_scale"]), "noise": r["noise"], "reason": r["reason"],
-        "L": _fmt(r.get("linearity"), 2), "B": _fmt(r.get("breakthroughness"), 2),
-        "anchor": figure_name(r["curve_id"])[:-4] if r["label"] in FLAGGED else "",
-    } for _, r in curves.iterrows()]
+    columns = report_columns()
+    rows = [{"cells": [_cell(r[c.name], c) for c in columns], "label": r["label"], "reason": r["reason"],
+             "anchor": figure_name(r["curve_id"])[:-4] if r["label"] in FLAGGED else ""}
+            for _, r in curves.iterrows()]
 
     debates = _debates(tables, curves)
 
@@ -93,12 +87,21 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
     tpl = env.get_template("report.html.j2")
     return tpl.render(
         counts=counts.to_dict(), n_curves=len(curves), overview=overview, cap_map=cap_map,
-        rows=rows, flagged=flagged, problems=problems.to_dict("records") if len(problems) else [],
+        rows=rows, columns=columns, flagged=flagged, problems=problems.to_dict("records") if len(problems) else [],
         datasets=sorted(curves["dataset"].unique()) if len(curves) else [],
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
         colours=LABEL_COLOURS, debates=debates,
         n_points=len(points),
     )
+
+
+def _cell(value, column) -> str:
+    """A cell of the table of every curve, formatted as its column declares."""
+    if column.report_format == "scale":
+        return format_scale(value)
+    if column.report_format == "p":
+        return _fmt(value, 2)
+    return _fmt(value)
 
 
 def _records(df: pd.DataFrame, columns: list[str], scale_cols=(), number_cols=()) -> list[dict]:

@@ -1,0 +1,228 @@
+"""Every output column, declared once: name, type, unit, meaning, and where the report shows it.
+
+The declarations drive the blank statistics of curves that cannot be fitted,
+the dtypes when a results table is read back (text stays text: a task named
+"null" or a family "NA" is not a missing value), the column order of the
+outputs, the column reference in docs/COLUMNS.md (`markdown`) and the
+columns of the report's table of every curve. A new statistic is one entry
+here (and the code that computes it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+KINDS = ("text", "number", "integer", "boolean")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column. `step` says who fills it: the curve table, the per-dataset
+    statistics ("stats", blank for curves too short to fit) or the run-wide labels."""
+
+    name: str
+    kind: str
+    meaning: str
+    unit: str = ""
+    step: str = "curve"
+    report: str | None = None      # header in the report's table of every curve
+    report_format: str = ""        # "scale" (7e9 -> 7B), "p" (2 significant digits)
+
+
+def _c(name, kind, meaning, unit="", step="curve", report=None, report_format=""):
+    assert kind in KINDS, kind
+    return Column(name, kind, meaning, unit, step, report, report_format)
+
+
+_SCORE = "oriented score (fraction, or raw units for unbounded metrics)"
+_LOG = "log10 of the x axis"
+CURVES: tuple[Column, ...] = (
+    _c("dataset", "text", "dataset id: the data file or import folder", report="dataset"),
+    _c("family", "text", "model family (with the split_by values when a dataset is split)", report="family"),
+    _c("benchmark", "text", "benchmark", report="benchmark"),
+    _c("task", "text", "task within the benchmark", report="task"),
+    _c("metric", "text", "metric", report="metric"),
+    _c("shots", "text", "few-shot examples (blank when not stated)", report="shots"),
+    _c("x_axis", "text", "the scale axis: params, tokens or compute"),
+    _c("n_points", "integer", "scores on the curve"),
+    _c("n_scales", "integer", "distinct scales on the curve", report="scales"),
+    _c("label", "text", "emergent, smooth, inverse, u_shaped, inverted_u, flat or insufficient", step="label",
+       report="label"),
+    _c("best_model", "text", "the model with the lowest AICc (blank when too few points to rank)", step="stats",
+       report="best model"),
+    _c("p_value", "number", "p-value of the test behind the label", step="label", report="p", report_format="p"),
+    _c("q_value", "number", "Benjamini-Hochberg q-value of that test across the run", step="label", report="q",
+       report_format="p"),
+    _c("emergence_scale", "number", "where an emergent curve emerges (the sigmoid's midpoint x0)", "x axis",
+       step="label", report="x0", report_format="scale"),
+    _c("emergence_scale_low", "number", "lower end of its 95% bootstrap interval", "x axis", step="label"),
+    _c("emergence_scale_high", "number", "upper end of its 95% bootstrap interval", "x axis", step="label"),
+    _c("reason", "text", "why the curve got its label, with the figures behind it", step="label"),
+    _c("curve_id", "text", "the curve's key: dataset|family|benchmark|task|metric|shots"),
+    _c("unit", "text", "the scores' unit as given: fraction, percent or raw"),
+    _c("bounded", "boolean", "the metric lives on [0, 1] (fraction or percent)"),
+    _c("higher_is_better", "boolean", "direction of the metric as given"),
+    _c("direction", "integer", "+1 or -1: how raw scores were oriented so that up is better"),
+    _c("scale_min", "number", "smallest scale on the curve", "x axis"),
+    _c("scale_max", "number", "largest scale on the curve", "x axis"),
+    _c("known_noise", "boolean", "every point has a stderr or an item count"),
+    _c("noise", "text", "where the noise level comes from: binomial, stderr or residual", report="noise"),
+    _c("chance", "number", "chance level on the oriented scale (blank when unknown)", "fraction"),
+    _c("effect_unit", "number", "unit min_change and flat_margin are read in: 1, or the mean level of a raw "
+       "metric", step="stats"),
+    _c("slope", "number", "weighted log-linear slope", "score per decade", step="stats"),
+    _c("slope_se", "number", "its standard error", "score per decade", step="stats"),
+    _c("p_rise", "number", "one-sided p of the slope test, H0: slope ≤ 0", step="stats"),
+    _c("p_decline", "number", "one-sided p of the slope test, H0: slope ≥ 0", step="stats"),
+    _c("change", "number", "fitted change across the observed range", _SCORE, step="stats"),
+    _c("change_low", "number", "lower end of its 95% interval", _SCORE, step="stats"),
+    _c("change_high", "number", "upper end of its 95% interval", _SCORE, step="stats"),
+    _c("dispersion", "number", "variance multiplier beyond sampling noise (known noise only; 1 when not "
+       "estimated)", step="stats"),
+    _c("noise_sd", "number", "noise sd estimated from residuals (unknown noise only)", _SCORE, step="stats"),
+    _c("u_direction", "text", "which U the quadratic points to: u_shaped or inverted_u", step="stats"),
+    _c("u_break", "number", "break point of the two-lines test", _LOG, step="stats"),
+    _c("u_slope_low", "number", "slope below the break", "score per decade", step="stats"),
+    _c("u_slope_high", "number", "slope above the break", "score per decade", step="stats"),
+    _c("u_change_low", "number", "change below the break", _SCORE, step="stats"),
+    _c("u_change_high", "number", "change above the break", _SCORE, step="stats"),
+    _c("p_ushape", "number", "p of the two-lines test (the larger of the two slopes' one-sided p)", step="stats"),
+    _c("lr_stat", "number", "likelihood-ratio statistic, sigmoid vs best smooth model", step="stats"),
+    _c("p_emergence", "number", "parametric-bootstrap p of that statistic", step="stats"),
+    _c("bootstrap_replicates", "number", "replicates drawn before the sequential test stopped", step="stats"),
+    _c("null_model", "text", "the smooth model the emergence test's replicates come from", step="stats"),
+    _c("x0_inside", "boolean", "effect criterion: the sigmoid's midpoint lies inside the data", step="stats"),
+    _c("rise_share", "number", "effect criterion: the rise within the data as a share of the headroom above "
+       "chance", step="stats"),
+    _c("transition_decades", "number", "effect criterion: 10%-90% width of the sigmoid's rise", "decades",
+       step="stats"),
+    _c("chance_before", "boolean", "effect criterion: the points before the transition are at chance (blank: "
+       "chance unknown)", step="stats"),
+    _c("effect_ok", "boolean", "every effect criterion holds", step="stats"),
+    _c("backtest_model", "text", "smooth model that predicted the largest scale from the smaller ones",
+       step="stats"),
+    _c("backtest_predicted", "number", "its prediction", _SCORE, step="stats"),
+    _c("backtest_observed", "number", "the score observed there", _SCORE, step="stats"),
+    _c("backtest_error", "number", "observed minus predicted", _SCORE, step="stats"),
+    _c("backtest_interval", "number", "half-width of the 95% prediction interval", _SCORE, step="stats"),
+    _c("backtest_covered", "boolean", "the observation lies inside that interval", step="stats"),
+    _c("x0", "number", "the sigmoid's midpoint", _LOG, step="stats"),
+    _c("x0_low", "number", "lower end of its 95% bootstrap interval", _LOG, step="stats"),
+    _c("x0_high", "number", "upper end of its 95% bootstrap interval", _LOG, step="stats"),
+    _c("sigmoid_k", "number", "the sigmoid's steepness", "per decade", step="stats"),
+    _c("sigmoid_floor", "number", "the sigmoid's floor c", _SCORE, step="stats"),
+    _c("sigmoid_rise", "number", "the sigmoid's rise h", _SCORE, step="stats"),
+    _c("linearity", "number", "BIG-bench linearity (Srivastava et al. 2022)", step="stats", report="L",
+       report_format="p"),
+    _c("breakthroughness", "number", "BIG-bench breakthroughness", step="stats", report="B", report_format="p"),
+    _c("emergence_score", "number", "Schaeffer et al.'s (2023) emergence score (the same formula as "
+       "breakthroughness)", step="stats"),
+    _c("q_emergence", "number", "Benjamini-Hochberg q of p_emergence across the run", step="label"),
+    _c("q_rise", "number", "Benjamini-Hochberg q of p_rise across the run", step="label"),
+    _c("q_decline", "number", "Benjamini-Hochberg q of p_decline across the run", step="label"),
+    _c("q_ushape", "number", "Benjamini-Hochberg q of p_ushape across the run", step="label"),
+    _c("test", "text", "the test behind the label and its null hypothesis", step="label"),
+)
+#: the columns of fits.csv before the models' parameters (one column each, then se_<parameter>)
+FITS: tuple[Column, ...] = (
+    *(c for c in CURVES if c.name in ("dataset", "family", "benchmark", "task", "metric", "shots", "curve_id")),
+    _c("model", "text", "the candidate model (analysis/models/)"),
+    _c("n_params", "integer", "fitted parameters"),
+    _c("rss", "number", "weighted residual sum of squares (chi-square for known noise)"),
+    _c("aicc", "number", "AICc (infinite when the curve is too short for the correction)"),
+    _c("converged", "boolean", "the fitter stopped at an optimum"),
+    _c("at_bound", "boolean", "a parameter sits on its bound"),
+    _c("delta_aicc", "number", "AICc minus the curve's best AICc"),
+)
+POINTS: tuple[Column, ...] = (
+    _c("dataset", "text", "dataset id"),
+    _c("row", "integer", "the row in the user's file (header = 1)"),
+    *(_c(n, "text", f"{n} as given") for n in ("model", "family", "benchmark", "task", "metric", "shots")),
+    *(_c(n, "number", f"{n} (blank when not given)") for n in ("params", "tokens", "compute")),
+    _c("score", "number", "score as a fraction for bounded metrics, raw otherwise"),
+    _c("unit", "text", "fraction, percent or raw, as given"),
+    _c("bounded", "boolean", "fraction or percent metric"),
+    _c("higher_is_better", "boolean", "direction of the metric"),
+    _c("n_items", "number", "items in the test set"),
+    _c("stderr", "number", "standard error, as a fraction for bounded metrics"),
+    _c("chance", "number", "chance level, as a fraction for bounded metrics"),
+    _c("source", "text", "where the score was published"),
+    _c("scale", "number", "the value on the x axis"),
+    _c("x", "number", "log10 of the scale"),
+    _c("curve_id", "text", "the curve the point belongs to"),
+    _c("sigma", "number", "the point's noise sd (blank: estimated from the curve's residuals)"),
+    _c("noise_source", "text", "stderr, binomial or none"),
+    _c("direction", "integer", "+1 or -1 (orientation of raw scores)"),
+    _c("y", "number", "oriented score: up is better"),
+)
+PROBLEMS: tuple[Column, ...] = (
+    _c("file", "text", "the file with the problem"),
+    _c("row", "integer", "the row, as a spreadsheet numbers it (header = 1; blank for the whole file)"),
+    _c("column", "text", "the column"),
+    _c("message", "text", "what is wrong and how to fix it"),
+)
+TABLES = {"curves": CURVES, "fits": FITS, "points": POINTS, "problems": PROBLEMS}
+
+
+def names(columns: tuple[Column, ...], step: str | None = None) -> list[str]:
+    return [c.name for c in columns if step is None or c.step == step]
+
+
+def ordered(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """The frame's declared columns in their declared order, then any others as they come."""
+    head = [c for c in names(columns) if c in frame.columns]
+    return frame[head + [c for c in frame.columns if c not in head]]
+
+
+def undeclared(frame: pd.DataFrame, columns: tuple[Column, ...]) -> list[str]:
+    return [c for c in frame.columns if c not in set(names(columns))]
+
+
+def with_blank(frame: pd.DataFrame, columns: tuple[Column, ...], step: str) -> pd.DataFrame:
+    """Add every column of this step that the frame lacks, blank (for curves that could not be fitted)."""
+    out = frame.copy()
+    for c in columns:
+        if c.step == step and c.name not in out.columns:
+            out[c.name] = pd.Series(dtype=object if c.kind == "text" else float, index=out.index)
+    return out
+
+
+def read(path: str | Path, table: str | None = None) -> pd.DataFrame:
+    """A results table as written: text columns as text (no NA guessing), blanks elsewhere missing.
+
+    Columns a table does not declare (fits.csv's parameters) are read as numbers. Empty if the file is.
+    """
+    declared = {c.name: c for c in TABLES.get(table, ())} if table else {
+        c.name: c for cols in TABLES.values() for c in cols}
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    text = [c for c in header if c in declared and declared[c].kind == "text"]
+    return pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
+                       na_values={c: [""] for c in header if c not in text})
+
+
+def report_columns() -> list[Column]:
+    """The columns of the report's table of every curve, in order."""
+    return [c for c in CURVES if c.report]
+
+
+def markdown() -> str:
+    """The column reference (docs/COLUMNS.md), generated from the declarations."""
+    out = ["# Output columns", "",
+           "Generated from `analysis/schema.py` (`python -m analysis.schema > docs/COLUMNS.md`); a test keeps "
+           "the two in step. fits.csv also has one column per model parameter (see `analysis/models/`) and "
+           "`se_<parameter>`, its standard error.", ""]
+    for table, columns in TABLES.items():
+        file = "rejected" if table == "problems" else table
+        out += [f"## results/{file}.csv", "", "| column | type | unit | meaning |", "|---|---|---|---|"]
+        out += [f"| `{c.name}` | {c.kind} | {c.unit} | {c.meaning} |" for c in columns]
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

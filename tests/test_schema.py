@@ -1,0 +1,53 @@
+"""One declaration per output column: what the pipeline writes is what the schema says."""
+import numpy as np
+import pandas as pd
+
+from analysis import schema
+from analysis.pipeline import analyse_dataset, combine
+from analysis.settings import Settings
+from analysis.synthetic import simulate
+from tests.conftest import REPO
+
+
+def test_column_reference_is_generated_from_the_schema():
+    assert (REPO / "docs" / "COLUMNS.md").read_text(encoding="utf-8") == schema.markdown()
+
+
+def test_every_written_column_is_declared_in_order(tmp_path):
+    df = pd.concat([simulate("emergent", 2, seed=1), simulate("flat", 2, seed=2)])
+    short = simulate("smooth", 1, n_sizes=3, seed=3).assign(task="short")
+    path = tmp_path / "x.csv"
+    pd.concat([df, short]).to_csv(path, index=False)
+    run = combine([analyse_dataset(path, Settings(bootstrap=20, bootstrap_max=20))], Settings())
+    assert schema.undeclared(run.curves, schema.CURVES) == []
+    assert list(run.curves.columns) == schema.names(schema.CURVES)
+    assert schema.undeclared(run.points, schema.POINTS) == []
+    params = {p for m in run.fits["model"].unique() for p in run.fits.columns if p not in schema.names(schema.FITS)}
+    assert all(p.startswith("se_") or p in {"a", "b", "q", "alpha", "x_ref", "c", "h", "k", "x0", "onset"}
+               for p in params)
+
+
+def test_a_dataset_without_fittable_curves_gets_every_statistic_blank(tmp_path):
+    path = tmp_path / "short.csv"
+    simulate("smooth", 2, n_sizes=3, seed=3).to_csv(path, index=False)
+    res = analyse_dataset(path, Settings(bootstrap=20))
+    stats = schema.names(schema.CURVES, "stats")
+    assert set(stats) <= set(res.curves.columns)
+    assert res.curves[[c for c in stats if c != "effect_unit"]].isna().all().all()
+
+
+def test_text_is_read_back_as_text(tmp_path):
+    """A task named "null", a family "NA" and a model "None" are names, not missing values."""
+    path = tmp_path / "curves.csv"
+    pd.DataFrame({"family": ["NA", "x"], "task": ["null", "None"], "shots": ["", "5"],
+                  "p_value": [np.nan, 0.5]}).to_csv(path, index=False)
+    back = schema.read(path, "curves")
+    assert back["family"].tolist() == ["NA", "x"] and back["task"].tolist() == ["null", "None"]
+    assert back["shots"].tolist() == ["", "5"]
+    assert np.isnan(back["p_value"].iat[0])
+
+
+def test_the_report_table_shows_the_declared_report_columns():
+    cols = [c.name for c in schema.report_columns()]
+    assert cols[:6] == ["dataset", "family", "benchmark", "task", "metric", "shots"]
+    assert {"label", "p_value", "q_value", "emergence_scale"} <= set(cols)
