@@ -18,7 +18,7 @@ import pandas as pd
 from .curves import CurveBatch
 from .fitting import fit_model, prediction_se
 from .settings import Settings
-from .stats import SMOOTH, _crit, dispersion
+from .stats import SMOOTH, _crit, dispersion, usable_scale
 
 # ---------------------------------------------------------------- descriptive scores
 
@@ -77,7 +77,7 @@ def backtest(batch: CurveBatch, settings: Settings) -> pd.DataFrame:
     out = []
     for fit in fits.values():
         scale, dof_t = dispersion(fit.rss, fit.n - fit.n_free, batch.known_noise, settings)
-        scale = np.where(np.isfinite(scale), scale, np.where(batch.known_noise, 1.0, settings.noise_floor ** 2))
+        scale = usable_scale(scale, batch.known_noise, settings)
         pred = fit.predict(xmax[:, None])[:, 0]
         se_fit = prediction_se(fit, train, xmax[:, None], scale)[:, 0]
         out.append(np.stack([pred, se_fit, scale, dof_t]))

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .loading import format_size
 from .settings import Settings
-from .stats import emergence_assessable, failed_criteria
+from .stats import DECLINE, EMERGENCE, RISE, TWO_LINES, emergence_assessable, failed_criteria
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
@@ -24,21 +24,8 @@ LABEL_COLOURS = {"emergent": "#0173b2", "smooth": "#029e73", "inverse": "#d55e00
 #: why a rising curve without a chance level was not tested for emergence (require_chance)
 NOT_ASSESSED = "emergence not assessed: chance level unknown (add a chance column)"
 
-@dataclass(frozen=True)
-class Test:
-    """A test behind a label: its p-value column and what it assumes."""
-
-    p_column: str
-    description: str
-
-
-TESTS = {
-    "emergence": Test("p_emergence", "parametric-bootstrap likelihood ratio, sigmoid vs best smooth model "
-                                     "(H0: the smooth model with the estimated noise)"),
-    "ushape": Test("p_ushape", "two-lines test, Simonsohn 2018 (H0: one of the two slopes has the wrong sign)"),
-    "decline": Test("p_decline", "one-sided weighted slope test (H0: slope ≥ 0)"),
-    "rise": Test("p_rise", "one-sided weighted slope test (H0: slope ≤ 0)"),
-}
+#: the tests behind the labels, by the name the rules use
+TESTS = {"emergence": EMERGENCE, "ushape": TWO_LINES, "decline": DECLINE, "rise": RISE}
 
 
 def _trend(r) -> str:
@@ -129,7 +116,7 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         test = rule.test(r) if callable(rule.test) else rule.test
         p_col = TESTS[test].p_column if test else None
         labels.append(rule.label(r) if callable(rule.label) else rule.label)
-        tests.append(TESTS[test].description if test else "")
+        tests.append(TESTS[test].describe() if test else "")
         ps.append(getattr(r, p_col) if p_col else np.nan)
         qs.append(getattr(r, "q" + p_col[1:]) if p_col else np.nan)
         reasons.append(rule.reason(r, settings))

@@ -111,10 +111,10 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     plausible = eligible & effect["effect_ok"].to_numpy(bool)
     emerg = emergence_test(batch, fits, keys, eligible, settings, extend=plausible)
     effect = effect.astype(object).where(np.broadcast_to(eligible[:, None], effect.shape), None)
-    candidates = plausible & (emerg["p_emergence"].to_numpy() <= settings.alpha)
+    candidates = plausible & (emerg.p() <= settings.alpha)
     x0_low, x0_high = emergence_interval(batch, sig, disp, keys, candidates, settings)
 
-    stats = pd.concat([trend, ushape, emerg, effect, backtest(batch, settings)], axis=1)
+    stats = pd.concat([trend.frame, ushape.frame, emerg.frame, effect, backtest(batch, settings)], axis=1)
     stats["best_model"] = best
     stats["x0"] = np.where(eligible, sig.params[:, 3], np.nan)
     stats["x0_low"], stats["x0_high"] = x0_low, x0_high
@@ -124,6 +124,8 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     stats["curve_id"] = keys
     out = curves.merge(stats, on="curve_id", how="left").merge(
         descriptive_scores(points), on="curve_id", how="left")
+    for result in (trend, ushape, emerg):
+        logging.getLogger("emergence_atlas").info(result.summary(settings.alpha))
     return {"curves": out, "fits": fits_table(todo, fits, aicc)}
 
 

@@ -31,6 +31,58 @@ FLEXIBLE = tuple(m for m in with_role("smooth", "curvature", "sharp") if len(get
 LINE = "loglinear"
 
 
+# ---------------------------------------------------------------- results
+#: what the tests assume about the noise (METHODS.md section 2)
+NOISE_ASSUMPTION = ("per-point stderr or binomial error times the curve's own overdispersion where 2+ residual "
+                    "dof allow it, else the residual variance (floored at noise_floor); t with the residual dof, "
+                    "the normal when no overdispersion is estimated")
+
+
+@dataclass(frozen=True)
+class Test:
+    """A test behind a label: its name, null hypothesis, p-value column and noise assumption."""
+
+    name: str
+    hypothesis: str
+    p_column: str
+    noise: str = NOISE_ASSUMPTION
+
+    def describe(self) -> str:
+        """The test as curves.csv and the report name it."""
+        return f"{self.name} (H0: {self.hypothesis})"
+
+
+RISE = Test("one-sided weighted slope test", "slope ≤ 0", "p_rise")
+DECLINE = Test("one-sided weighted slope test", "slope ≥ 0", "p_decline")
+TWO_LINES = Test("two-lines test, Simonsohn 2018", "one of the two slopes has the wrong sign", "p_ushape")
+EMERGENCE = Test("parametric-bootstrap likelihood ratio, sigmoid vs best smooth model",
+                 "the smooth model with the estimated noise", "p_emergence",
+                 "replicates Gaussian around the smooth fit (loglinear or power, lower AICc), sd from the "
+                 "closest flexible fit (power, quadratic or sigmoid)")
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """Tests run on a batch of curves: the numbers (one row per curve, every output column
+    of the tests) and a summary, in the manner of a fitted statsmodels result."""
+
+    tests: tuple[Test, ...]
+    frame: pd.DataFrame
+
+    def p(self, test: Test | None = None) -> np.ndarray:
+        return self.frame[(test or self.tests[0]).p_column].to_numpy(float)
+
+    def summary(self, alpha: float = 0.05, noise: bool = False) -> str:
+        """One line per test: how many curves it tested and rejected; with `noise`, what it assumed."""
+        lines = []
+        for t in self.tests:
+            p = self.p(t)[np.isfinite(self.p(t))]
+            lines.append(f"{t.describe()}: {len(p)} of {len(self.frame)} curves tested, "
+                         f"{int((p <= alpha).sum())} with p ≤ {alpha:g} before FDR"
+                         + (f"; noise: {t.noise}" if noise else ""))
+        return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- noise
 def dispersion(rss: np.ndarray, dof: np.ndarray, known: np.ndarray,
                settings: Settings) -> tuple[np.ndarray, np.ndarray]:
@@ -49,9 +101,15 @@ def dispersion(rss: np.ndarray, dof: np.ndarray, known: np.ndarray,
     return scale, dof_t
 
 
+def usable_scale(scale: np.ndarray, known: np.ndarray, settings: Settings) -> np.ndarray:
+    """`dispersion`'s scale where it could not be estimated: no extra scatter for known
+    noise, the noise floor otherwise."""
+    return np.where(np.isfinite(scale), scale, np.where(known, 1.0, settings.noise_floor ** 2))
+
+
 def point_sd(batch: CurveBatch, scale: np.ndarray, settings: Settings) -> np.ndarray:
     """Per-point noise sd (C, N) implied by `dispersion`'s scale."""
-    scale = np.where(np.isfinite(scale), scale, np.where(batch.known_noise, 1.0, settings.noise_floor ** 2))
+    scale = usable_scale(scale, batch.known_noise, settings)
     return np.sqrt(scale)[:, None] * np.where(batch.known_noise[:, None], batch.sigma, 1.0)
 
 
@@ -92,7 +150,7 @@ def noise_scale(batch: CurveBatch, fits: dict[str, ModelFit], settings: Settings
     return dispersion(rss, dof, batch.known_noise, settings)
 
 
-def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: tuple, settings: Settings) -> pd.DataFrame:
+def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: tuple, settings: Settings) -> TestResult:
     """One-sided tests of the weighted log-linear slope, both directions.
 
     p_rise tests H0: slope ≤ 0; p_decline tests H0: slope ≥ 0. The slope is
@@ -110,13 +168,13 @@ def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: tuple, settings: S
     span = batch.x_max - batch.x_min
     change = loglinear.params[:, 1] * span
     half = _crit(dof_t) * se * span
-    return pd.DataFrame({
+    return TestResult((RISE, DECLINE), pd.DataFrame({
         "slope": loglinear.params[:, 1], "slope_se": se,
         "p_rise": _sf(t, dof_t), "p_decline": _sf(-t, dof_t),
         "change": change, "change_low": change - half, "change_high": change + half,
         "dispersion": np.where(batch.known_noise, scale, np.nan),
         "noise_sd": np.where(batch.known_noise, np.nan, np.sqrt(scale)),
-    })
+    }))
 
 
 # ---------------------------------------------------------------- two lines
@@ -132,7 +190,7 @@ def _segment(x, y, w):
     return slope, sxx
 
 
-def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, settings: Settings) -> pd.DataFrame:
+def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, settings: Settings) -> TestResult:
     """Simonsohn's (2018) two-lines test of a U or inverted U.
 
     The break is set at the observed interior scale nearest the quadratic's
@@ -167,14 +225,14 @@ def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, setting
     p2 = np.where(u_shape, _sf(t2, dof_t), _sf(-t2, dof_t))
     ok &= np.isfinite(p1) & np.isfinite(p2)
     nan = np.full(C, np.nan)
-    return pd.DataFrame({
+    return TestResult((TWO_LINES,), pd.DataFrame({
         "u_direction": np.where(u_shape, "u_shaped", "inverted_u"),
         "u_break": np.where(ok, xb, nan),
         "u_slope_low": np.where(ok, b1, nan), "u_slope_high": np.where(ok, b2, nan),
         "u_change_low": np.where(ok, b1 * (xb - xmin), nan),
         "u_change_high": np.where(ok, b2 * (xmax - xb), nan),
         "p_ushape": np.where(ok, np.maximum(p1, p2), nan),
-    })
+    }))
 
 
 # ---------------------------------------------------------------- emergence
@@ -227,7 +285,7 @@ def _lr_stat(rss0, rss1, n, n_free1, known, settings):
     grows (the scale grows, the drop shrinks): `_replicate_stat` relies on it.
     """
     scale, _ = dispersion(rss1, n - n_free1, known, settings)
-    scale = np.where(np.isfinite(scale), scale, np.where(known, 1.0, settings.noise_floor ** 2))
+    scale = usable_scale(scale, known, settings)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (rss0 - rss1) / scale
 
@@ -312,7 +370,7 @@ def monte_carlo_looks(settings: Settings, extend: bool, first: int = 50) -> list
 
 def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str],
                    eligible: np.ndarray, settings: Settings, extend: np.ndarray | None = None,
-                   stop_after: int = 10) -> pd.DataFrame:
+                   stop_after: int = 10) -> TestResult:
     """Parametric bootstrap of the likelihood ratio, sigmoid vs best smooth model.
 
     H0: the curve follows the best smooth model (by AICc) with the estimated
@@ -361,9 +419,9 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(stopped, stop_after / np.maximum(done, 1), (1 + exceed) / (1 + done))
         p = np.where(done > 0, p, np.nan)
-    return pd.DataFrame({"lr_stat": np.where(eligible, t_obs, np.nan), "p_emergence": p,
-                         "bootstrap_replicates": done.astype(int),
-                         "null_model": null})
+    return TestResult((EMERGENCE,), pd.DataFrame({
+        "lr_stat": np.where(eligible, t_obs, np.nan), "p_emergence": p,
+        "bootstrap_replicates": done.astype(int), "null_model": null}))
 
 
 @dataclass(frozen=True)
@@ -451,7 +509,7 @@ def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
 
 
 # ---------------------------------------------------------------- run-wide
-P_COLUMNS = ("p_emergence", "p_rise", "p_decline", "p_ushape")
+P_COLUMNS = tuple(t.p_column for t in (EMERGENCE, RISE, DECLINE, TWO_LINES))
 
 
 def add_q_values(curves: pd.DataFrame) -> pd.DataFrame:
