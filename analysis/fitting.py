@@ -349,6 +349,76 @@ def _solve_step(A: np.ndarray, g: np.ndarray, free_c: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(step), step, 0.0)
 
 
+def _sigmoid_evaluate(p, x, y, w):
+    """The logistic, the residuals and the weighted RSS at p."""
+    s, r = _sigmoid_residuals(p, x, y)
+    return s, r, np.einsum("cn,cn,cn->c", w, r, r)
+
+def _sigmoid_derivatives(p, s, r, x, w, fc):
+    """Gradient JᵀWr and Hessian JᵀWJ − Σ w·r·∇²f of the half objective.
+
+    The floor's column of J is 1 (or 0 when c is fixed at chance), so its
+    row of JᵀWJ is a plain weighted sum of the others: only the three
+    shape columns go through the matrix product.
+    """
+    C, N = s.shape
+    h, k = p[:, 1:2], p[:, 2:3]
+    u = x - p[:, 3:4]
+    s1 = s * (1.0 - s)
+    s2 = s1 * (1.0 - 2.0 * s)
+    d = h * s1
+    Jt = np.empty((C, 3, N))              # ∂f/∂(h, k, x0), one row each
+    Jt[:, 0] = s
+    np.multiply(d, u, out=Jt[:, 1])
+    np.multiply(-k, d, out=Jt[:, 2])
+    JtW = Jt * w[:, None, :]
+    wr = w * r
+    H = np.zeros((C, 4, 4)); g = np.empty((C, 4))
+    H[:, 1:, 1:] = JtW @ Jt.transpose(0, 2, 1)
+    g[:, 1:] = (Jt @ wr[..., None])[..., 0]
+    if fc.any():
+        f0 = fc.astype(float)
+        H[:, 0, 0] = f0 * w.sum(1)
+        H[:, 0, 1:] = H[:, 1:, 0] = f0[:, None] * JtW.sum(2)
+        g[:, 0] = f0 * wr.sum(1)
+    else:
+        g[:, 0] = 0.0
+    scale = np.diagonal(H, axis1=1, axis2=2).copy()
+    T = np.empty((C, 5, N))               # second-derivative pieces, against w·r
+    np.multiply(s1, u, out=T[:, 0])
+    T[:, 1] = s1
+    np.multiply(s2, u * u, out=T[:, 2])
+    np.multiply(s2, u, out=T[:, 3])
+    T[:, 4] = s2
+    t = (T @ wr[..., None])[..., 0]
+    h, k = h[:, 0], k[:, 0]
+    H[:, 1, 2] -= t[:, 0]
+    H[:, 1, 3] += k * t[:, 1]
+    H[:, 2, 2] -= h * t[:, 2]
+    H[:, 2, 3] += h * (k * t[:, 3] + t[:, 1])
+    H[:, 3, 3] -= h * k * k * t[:, 4]
+    H[:, 2, 1], H[:, 3, 1], H[:, 3, 2] = H[:, 1, 2], H[:, 1, 3], H[:, 2, 3]
+    return g, H, scale
+
+
+def _damped_step(p, g, H, scale, lam, lower, upper, fc, ch, lo, hi):
+    """One projected, damped Newton step: the new point and what the local model promises
+    for the full and for the projected step. Parameters on a bound with the gradient
+    pushing outward (and c where it is fixed at chance) are held."""
+    held = ((p <= lower) & (g < 0)) | ((p >= upper) & (g > 0))
+    held[:, 0] |= ~fc
+    keep = ~held
+    Hh = H * (keep[:, :, None] & keep[:, None, :])
+    gh = np.where(held, 0.0, g)
+    damp = lam[:, None] * np.maximum(scale, 1e-12) + held
+    step = _solve_step(Hh + damp[:, :, None] * np.eye(4)[None], gh, fc)
+    p_new = _sigmoid_project(p + step, ch, lo, hi)
+    delta = p_new - p
+    promised = 2 * (step * gh).sum(1) - np.einsum("cp,cpq,cq->c", step, Hh, step)
+    predicted = 2 * (delta * gh).sum(1) - np.einsum("cp,cpq,cq->c", delta, Hh, delta)
+    return p_new, promised, predicted
+
+
 def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, until_active: int = 0):
     """Damped Newton (Levenberg-Marquardt with the exact Hessian) on (c, h, k, x0).
 
@@ -370,79 +440,16 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
     # the working set: the curves still moving, compacted as they settle
     idx, x, y, w, ch, lo, hi = np.arange(C), b.x, b.y, b.w, b.chance, lo_x0, hi_x0
     fc = ~np.isfinite(ch)
-
-    def evaluate(p, x, y, w):
-        s, r = _sigmoid_residuals(p, x, y)
-        return s, r, np.einsum("cn,cn,cn->c", w, r, r)
-
-    def derivatives(p, s, r, x, w, fc):
-        """Gradient JᵀWr and Hessian JᵀWJ − Σ w·r·∇²f of the half objective.
-
-        The floor's column of J is 1 (or 0 when c is fixed at chance), so its
-        row of JᵀWJ is a plain weighted sum of the others: only the three
-        shape columns go through the matrix product.
-        """
-        C, N = s.shape
-        h, k = p[:, 1:2], p[:, 2:3]
-        u = x - p[:, 3:4]
-        s1 = s * (1.0 - s)
-        s2 = s1 * (1.0 - 2.0 * s)
-        d = h * s1
-        Jt = np.empty((C, 3, N))              # ∂f/∂(h, k, x0), one row each
-        Jt[:, 0] = s
-        np.multiply(d, u, out=Jt[:, 1])
-        np.multiply(-k, d, out=Jt[:, 2])
-        JtW = Jt * w[:, None, :]
-        wr = w * r
-        H = np.zeros((C, 4, 4)); g = np.empty((C, 4))
-        H[:, 1:, 1:] = JtW @ Jt.transpose(0, 2, 1)
-        g[:, 1:] = (Jt @ wr[..., None])[..., 0]
-        if fc.any():
-            f0 = fc.astype(float)
-            H[:, 0, 0] = f0 * w.sum(1)
-            H[:, 0, 1:] = H[:, 1:, 0] = f0[:, None] * JtW.sum(2)
-            g[:, 0] = f0 * wr.sum(1)
-        else:
-            g[:, 0] = 0.0
-        scale = np.diagonal(H, axis1=1, axis2=2).copy()
-        T = np.empty((C, 5, N))               # second-derivative pieces, against w·r
-        np.multiply(s1, u, out=T[:, 0])
-        T[:, 1] = s1
-        np.multiply(s2, u * u, out=T[:, 2])
-        np.multiply(s2, u, out=T[:, 3])
-        T[:, 4] = s2
-        t = (T @ wr[..., None])[..., 0]
-        h, k = h[:, 0], k[:, 0]
-        H[:, 1, 2] -= t[:, 0]
-        H[:, 1, 3] += k * t[:, 1]
-        H[:, 2, 2] -= h * t[:, 2]
-        H[:, 2, 3] += h * (k * t[:, 3] + t[:, 1])
-        H[:, 3, 3] -= h * k * k * t[:, 4]
-        H[:, 2, 1], H[:, 3, 1], H[:, 3, 2] = H[:, 1, 2], H[:, 1, 3], H[:, 2, 3]
-        return g, H, scale
-
-    s, r, rss = evaluate(p, x, y, w)
-    g, H, scale = derivatives(p, s, r, x, w, fc)
+    s, r, rss = _sigmoid_evaluate(p, x, y, w)
+    g, H, scale = _sigmoid_derivatives(p, s, r, x, w, fc)
     lam, nu = np.full(C, LAM0), np.full(C, 2.0)
-    eye = np.eye(4)[None]
     before = rss.copy()
     lower = np.column_stack([np.zeros(C), np.zeros(C), np.full(C, K_BOUNDS[0]), lo]) + 1e-12
     upper = np.column_stack([np.ones(C), np.ones(C), np.full(C, K_BOUNDS[1]), hi]) - 1e-12
     for it in range(iters):
         upper[:, 1] = 1.0 - p[:, 0] - 1e-12
-        held = ((p <= lower) & (g < 0)) | ((p >= upper) & (g > 0))
-        held[:, 0] |= ~fc
-        keep = ~held
-        Hh = H * (keep[:, :, None] & keep[:, None, :])
-        gh = np.where(held, 0.0, g)
-        damp = lam[:, None] * np.maximum(scale, 1e-12) + held
-        step = _solve_step(Hh + damp[:, :, None] * eye, gh, fc)
-        p_new = _sigmoid_project(p + step, ch, lo, hi)
-        delta = p_new - p
-        # what the quadratic model promises, for the full and the projected step
-        promised = 2 * (step * gh).sum(1) - np.einsum("cp,cpq,cq->c", step, Hh, step)
-        predicted = 2 * (delta * gh).sum(1) - np.einsum("cp,cpq,cq->c", delta, Hh, delta)
-        s_new, r_new, rss_new = evaluate(p_new, x, y, w)
+        p_new, promised, predicted = _damped_step(p, g, H, scale, lam, lower, upper, fc, ch, lo, hi)
+        s_new, r_new, rss_new = _sigmoid_evaluate(p_new, x, y, w)
         better = (rss_new < rss) & (predicted > 0)
         gain = np.where(better, (rss - rss_new) / np.maximum(rss_new, 1e-300), 0.0)
         rho = np.where(better, (rss - rss_new) / np.where(predicted > 0, predicted, 1.0), 0.0)
@@ -463,10 +470,10 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
         # new derivatives only where a step was taken and the curve goes on
         moved = better & ~done
         if moved.all():
-            g, H, scale = derivatives(p, s, r, x, w, fc)
+            g, H, scale = _sigmoid_derivatives(p, s, r, x, w, fc)
         elif moved.any():
-            g[moved], H[moved], scale[moved] = derivatives(p[moved], s[moved], r[moved], x[moved],
-                                                           w[moved], fc[moved])
+            g[moved], H[moved], scale[moved] = _sigmoid_derivatives(
+                p[moved], s[moved], r[moved], x[moved], w[moved], fc[moved])
         if done.any():
             out_p[idx[done]], out_rss[idx[done]] = p[done], rss[done]
             converged[idx[done]] = True
