@@ -45,54 +45,67 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
     curves, fits, points, problems = (tables[k] for k in ("curves", "fits", "points", "problems"))
     counts = (curves["label"].value_counts().reindex(LABELS, fill_value=0)
               if len(curves) else pd.Series(0, index=list(LABELS)))
-
-    overview = {}
-    if len(curves):
-        overview["labels"] = _data_uri(figures_dir / LABEL_COUNTS)
-        overview["maps"] = {axis: uri for axis in sorted(curves["x_axis"].dropna().unique())
-                            if (uri := _data_uri(figures_dir / capability_map_name(axis)))}
-
-    flagged = []
-    if len(curves):
-        sel = flagged_curves(curves)
-        fits_by = rows_by_curve(fits, sel["curve_id"])
-        for _, c in sel.iterrows():
-            cid = c["curve_id"]
-            f = fits_by.get(cid, pd.DataFrame())
-            model_rows = [{
-                "model": r["model"], "form": DESCRIPTION[r["model"]],
-                "params": ", ".join(f"{p}={_fmt(r[p])}" + (f" ± {_fmt(r['se_' + p], 2)}" if np.isfinite(r.get('se_' + p, np.nan)) else "")
-                                    for p in PARAMS[r["model"]] if np.isfinite(r.get(p, np.nan))),
-                "aicc": _fmt(r["aicc"], 4), "delta": _fmt(r["delta_aicc"], 3),
-                "flags": ("" if r["converged"] else "not converged ") + ("on a bound" if r["at_bound"] else ""),
-            } for _, r in f.iterrows()]
-            flagged.append({"c": c, "img": _data_uri(figures_dir / figure_name(cid)), "models": model_rows,
-                            "anchor": figure_name(cid)[:-4]})
-
-    emergent = curves[curves["label"] == "emergent"].sort_values("emergence_scale") if len(curves) else curves
-    cap_map = [{"x_axis": r["x_axis"], "family": r["family"], "task": f"{r['benchmark']} · {r['task']}", "metric": r["metric"],
-                "shots": r["shots"], "x0": format_scale(r["emergence_scale"]),
-                "low": format_scale(r["emergence_scale_low"]), "high": format_scale(r["emergence_scale_high"]),
-                "q": _fmt(r["q_value"], 2)} for _, r in emergent.iterrows()]
-
     columns = report_columns()
-    rows = [{"cells": [_cell(r[c.name], c) for c in columns], "label": r["label"], "reason": r["reason"],
-             "anchor": figure_name(r["curve_id"])[:-4] if r["label"] in FLAGGED else ""}
-            for _, r in curves.iterrows()]
-
-    debates = _debates(tables, curves)
-
     env = jinja2.Environment(loader=jinja2.PackageLoader("analysis", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
-    tpl = env.get_template("report.html.j2")
-    return tpl.render(
-        counts=counts.to_dict(), n_curves=len(curves), overview=overview, cap_map=cap_map,
-        rows=rows, columns=columns, flagged=flagged, problems=problems.to_dict("records") if len(problems) else [],
+    return env.get_template("report.html.j2").render(
+        counts=counts.to_dict(), n_curves=len(curves), overview=_overview(curves, figures_dir),
+        cap_map=_capability_map(curves), columns=columns, rows=_curve_rows(curves, columns),
+        flagged=_flagged(curves, fits, figures_dir), problems=problems.to_dict("records") if len(problems) else [],
         datasets=sorted(curves["dataset"].unique()) if len(curves) else [],
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
-        colours=LABEL_COLOURS, debates=debates,
-        n_points=len(points),
+        colours=LABEL_COLOURS, debates=_debates(tables, curves), n_points=len(points),
     )
+
+
+def _overview(curves: pd.DataFrame, figures_dir: Path) -> dict:
+    """The label counts figure and one capability map per x axis."""
+    if not len(curves):
+        return {}
+    return {"labels": _data_uri(figures_dir / LABEL_COUNTS),
+            "maps": {axis: uri for axis in sorted(curves["x_axis"].dropna().unique())
+                     if (uri := _data_uri(figures_dir / capability_map_name(axis)))}}
+
+
+def _model_row(r: pd.Series) -> dict:
+    """One fitted model of a flagged curve: its parameters with their errors, AICc and flags."""
+    def param(p):
+        se = r.get("se_" + p, np.nan)
+        return f"{p}={_fmt(r[p])}" + (f" ± {_fmt(se, 2)}" if np.isfinite(se) else "")
+
+    return {"model": r["model"], "form": DESCRIPTION[r["model"]],
+            "params": ", ".join(param(p) for p in PARAMS[r["model"]] if np.isfinite(r.get(p, np.nan))),
+            "aicc": _fmt(r["aicc"], 4), "delta": _fmt(r["delta_aicc"], 3),
+            "flags": ("" if r["converged"] else "not converged ") + ("on a bound" if r["at_bound"] else "")}
+
+
+def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, figures_dir: Path) -> list[dict]:
+    """A card per flagged curve: the figure, the evidence and every fitted model."""
+    if not len(curves):
+        return []
+    sel = flagged_curves(curves)
+    fits_by = rows_by_curve(fits, sel["curve_id"])
+    return [{"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])),
+             "models": [_model_row(r) for _, r in fits_by.get(c["curve_id"], pd.DataFrame()).iterrows()],
+             "anchor": figure_name(c["curve_id"])[:-4]} for _, c in sel.iterrows()]
+
+
+def _capability_map(curves: pd.DataFrame) -> list[dict]:
+    """The emergent curves by emergence scale, with their intervals."""
+    if not len(curves):
+        return []
+    emergent = curves[curves["label"] == "emergent"].sort_values("emergence_scale")
+    return [{"x_axis": r["x_axis"], "family": r["family"], "task": f"{r['benchmark']} · {r['task']}",
+             "metric": r["metric"], "shots": r["shots"], "x0": format_scale(r["emergence_scale"]),
+             "low": format_scale(r["emergence_scale_low"]), "high": format_scale(r["emergence_scale_high"]),
+             "q": _fmt(r["q_value"], 2)} for _, r in emergent.iterrows()]
+
+
+def _curve_rows(curves: pd.DataFrame, columns) -> list[dict]:
+    """The table of every curve: the schema's report columns, the label linked to its card."""
+    return [{"cells": [_cell(r[c.name], c) for c in columns], "label": r["label"], "reason": r["reason"],
+             "anchor": figure_name(r["curve_id"])[:-4] if r["label"] in FLAGGED else ""}
+            for _, r in curves.iterrows()]
 
 
 def _cell(value, column) -> str:
