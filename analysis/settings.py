@@ -70,6 +70,16 @@ def describe() -> list[tuple[str, object, str]]:
     return rows
 
 
+def markdown_table() -> str:
+    """The settings table of the README, generated from the schema (a test keeps them in step)."""
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for key, default, meaning in describe():
+        shown = "see `workflow/config.yaml`" if isinstance(default, dict) and default == {} and key != "emergence" \
+            else f"`{default}`"
+        rows.append(f"| `{key}` | {shown} | {meaning.replace('|', '/')} |")
+    return "\n".join(rows)
+
+
 _D = defaults()
 _E = _D["emergence"]
 
