@@ -93,7 +93,8 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     try:
         models = pd.read_csv(models_path, dtype=str, keep_default_na=False)
     except (FileNotFoundError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        message = f"cannot be read ({exc}); write a models.csv with columns {', '.join(MODELS_COLUMNS)} (tokens optional)"
+        columns = ", ".join(MODELS_COLUMNS)
+        message = f"cannot be read ({exc}); write a models.csv with columns {columns} (tokens optional)"
         return empty(), [Problem(str(models_path), None, None, message)]
     missing = [c for c in MODELS_COLUMNS if c not in models.columns]
     if missing:
