@@ -101,5 +101,5 @@ IMPORTER = Importer(
     inputs=_inputs,
     read=_read,
     claims=_claims,
-    layout="wide/<id>.csv + wide/<id>.yaml",
+    layout="wide/<id>.csv with its sidecar <id>.yaml",
 )
