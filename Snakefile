@@ -12,15 +12,17 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "workflow", "config.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         RESULTS / "report.html",
         RESULTS / "curves.csv",
         RESULTS / "fits.csv",
-    default_target: True
-

@@ -54,15 +54,15 @@ class CurveBatch:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def take(self, idx) -> "CurveBatch":
+    def take(self, idx) -> CurveBatch:
         return CurveBatch(*(getattr(self, f)[idx] for f in
                             ("x", "y", "sigma", "w", "chance", "known_noise", "bounded")))
 
-    def with_y(self, y: np.ndarray) -> "CurveBatch":
+    def with_y(self, y: np.ndarray) -> CurveBatch:
         return CurveBatch(self.x, np.where(self.mask, y, 0.0), self.sigma, self.w,
                           self.chance, self.known_noise, self.bounded)
 
-    def repeat(self, times: int) -> "CurveBatch":
+    def repeat(self, times: int) -> CurveBatch:
         """Each curve `times` times in a row (for bootstrap replicates)."""
         return self.take(np.repeat(np.arange(len(self)), times))
 

@@ -220,7 +220,7 @@ def compositional_check(points: pd.DataFrame, groups: dict[str, dict[str, int]])
     predicted score per L. When p rises smoothly with scale while p^L looks
     abrupt, the apparent emergence is compositional.
     """
-    from scipy import optimize      # here: half a second to import, for the run-wide step only
+    from scipy import optimize  # here: half a second to import, for the run-wide step only
 
     rows = []
     for group, steps in groups.items():

@@ -170,7 +170,8 @@ def _validate(raw: pd.DataFrame, dataset: str, label: str) -> LoadedScores:
 
     shots_val, shots_bad = _numbers(raw["shots"])
     shots_bad |= np.isfinite(shots_val) & ((shots_val < 0) | (shots_val % 1 != 0))
-    flag(shots_bad, "shots", lambda i: f'shots "{raw["shots"].iat[i]}" is not a whole number ≥ 0 (leave blank if not stated)')
+    flag(shots_bad, "shots",
+         lambda i: f'shots "{raw["shots"].iat[i]}" is not a whole number ≥ 0 (leave blank if not stated)')
 
     n_items, bad = _numbers(raw["n_items"])
     bad |= np.isfinite(n_items) & ((n_items < 1) | (n_items % 1 != 0))

@@ -21,8 +21,17 @@ from .labels import label_curves
 from .loading import DataError, Problem, check_models, read_scores, split_families, with_axis
 from .models import MODELS
 from .settings import Settings, for_dataset
-from .stats import (add_q_values, dispersion, emergence_assessable, emergence_effect,
-                    emergence_interval, emergence_test, noise_scale, trend_test, two_lines_test)
+from .stats import (
+    add_q_values,
+    dispersion,
+    emergence_assessable,
+    emergence_effect,
+    emergence_interval,
+    emergence_test,
+    noise_scale,
+    trend_test,
+    two_lines_test,
+)
 
 #: the stable head of results/curves.csv (other tools read it): the declared columns up to the reason
 CURVE_OUTPUT = tuple(schema.names(schema.CURVES)[:schema.names(schema.CURVES).index("reason") + 1])

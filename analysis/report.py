@@ -14,9 +14,9 @@ import pandas as pd
 from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves, rows_by_curve
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
+from .models import DESCRIPTION, MODELS, PARAMS
 from .schema import read as read_results_table
 from .schema import report_columns
-from .models import DESCRIPTION, MODELS, PARAMS
 from .settings import with_defaults
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import special
 
 from .curves import CurveBatch
-from .fitting import (ModelFit, fit_model, fit_sigmoid, monotone_rss, polish_sigmoid, sigmoid_objective,
-                      sigmoid_starts)
+from .fitting import ModelFit, fit_model, fit_sigmoid, monotone_rss, polish_sigmoid, sigmoid_objective, sigmoid_starts
 from .models import get, transition_width, with_role
 from .settings import Settings
 

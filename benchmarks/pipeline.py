@@ -83,8 +83,9 @@ def main() -> None:
         (tmp / "scaling").mkdir()
         rows = scaling(args.sizes, tmp / "scaling")
         for r in rows:
+            per_curve = r["seconds"] / rows[0]["seconds"] * rows[0]["curves"] / r["curves"]
             print(f"scaling: {r['curves']:6d} curves in {r['seconds']:7.1f} s "
-                  f"({r['seconds'] / rows[0]['seconds'] * rows[0]['curves'] / r['curves']:.2f}x per curve vs the smallest)")
+                  f"({per_curve:.2f}x per curve vs the smallest)")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,14 @@ import pandas as pd
 import pytest
 
 from analysis.calibration import label_condition, rates, true_x0
-from analysis.debates import (backtest_summary, compositional_check, cot_gain, descriptive_scores,
-                              metric_kind, mirage_table)
+from analysis.debates import (
+    backtest_summary,
+    compositional_check,
+    cot_gain,
+    descriptive_scores,
+    metric_kind,
+    mirage_table,
+)
 from analysis.pipeline import analyse_dataset, combine
 from analysis.settings import Settings
 from analysis.synthetic import simulate

@@ -1,10 +1,12 @@
 """Importers on real harness output and a real wide table; family hygiene."""
 import json
 import shutil
+import textwrap
 
 import pandas as pd
 import pytest
 
+from analysis import importers
 from analysis.importers import convert, main, parse_harness_file, read_lm_eval, read_wide
 from analysis.loading import check_models, read_scores, split_families
 from tests.conftest import REPO
@@ -140,3 +142,66 @@ def test_split_by_makes_one_curve_per_size():
 def test_convert_dispatches_on_what_it_is_given(source):
     rows, _ = convert(source)
     assert len(rows) > 100
+
+
+TOY_KIND = """
+    # A whole input kind: score files 'data/toy/<id>.txt', one 'model family params task score' per line.
+    from pathlib import Path
+
+    import pandas as pd
+
+    from analysis.importers.base import Importer, contract
+
+    COLUMNS = ["model", "family", "params", "task", "score"]
+
+
+    def read(source):
+        rows = pd.DataFrame([line.split() for line in Path(source).read_text().splitlines()], columns=COLUMNS)
+        return contract(rows.assign(benchmark=rows["task"], metric="acc", unit="fraction", source="toy")), []
+
+
+    IMPORTER = Importer(
+        kind="toy",
+        discover=lambda data: {p.stem: p for p in sorted((data / "toy").glob("*.txt"))},
+        inputs=lambda source: [source],
+        read=read,
+        claims=lambda path: path.suffix == ".txt",
+        layout="toy/<id>.txt",
+    )
+"""
+
+
+@pytest.fixture
+def toy_kind(tmp_path, monkeypatch):
+    """A kind written as one module of a package, found the way the package finds its own."""
+    package = tmp_path / "toy_kinds"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "toy.py").write_text(textwrap.dedent(TOY_KIND))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    [importer] = importers.find_importers("toy_kinds", [str(package)])
+    importers.register(importer)
+    yield importer
+    importers.unregister(importer.kind)
+
+
+def test_a_new_input_kind_is_one_module(toy_kind, tmp_path):
+    assert {"lm-eval", "wide"} <= set(importers.importers())     # the package's own kinds, found the same way
+    assert importers.importers()["toy"] is toy_kind
+    data = tmp_path / "data"
+    (data / "toy").mkdir(parents=True)
+    (data / "toy" / "mini.txt").write_text("m1 F 1B t 0.2\nm2 F 10B t 0.5\n")
+    shutil.copytree(PYTHIA, data / "lm-eval" / "pythia")
+    (data / "plain.csv").write_text("model,family,params,benchmark,task,metric,score\n")
+    found = importers.find_datasets(data)
+    assert {d: kind for d, (kind, _) in found.items()} == {"mini": "toy", "pythia": "lm-eval", "plain": None}
+    assert toy_kind.inputs(found["mini"][1]) == [data / "toy" / "mini.txt"]
+    rows, problems = convert(data / "toy" / "mini.txt")             # convert() dispatches to it
+    assert problems == [] and list(rows["model"]) == ["m1", "m2"] and list(rows["score"]) == ["0.2", "0.5"]
+    out = tmp_path / "out"
+    importers.write_imported(str(data / "toy" / "mini.txt"), str(out / "mini.csv"), str(out / "mini.problems.csv"))
+    assert pd.read_csv(out / "mini.csv")["task"].tolist() == ["t", "t"]
+    # an id two kinds both define is refused, naming both places
+    (data / "toy" / "pythia.txt").write_text("m1 F 1B t 0.2\n")
+    with pytest.raises(importers.DatasetDefinedTwice, match="pythia defined twice"):
+        importers.find_datasets(data)

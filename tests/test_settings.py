@@ -5,8 +5,15 @@ import jsonschema
 import pytest
 import yaml
 
-from analysis.settings import (CALIBRATION_KEYS, LOCATION_KEYS, SCHEMA_PATH, Settings, describe, for_dataset,
-                               with_defaults)
+from analysis.settings import (
+    CALIBRATION_KEYS,
+    LOCATION_KEYS,
+    SCHEMA_PATH,
+    Settings,
+    describe,
+    for_dataset,
+    with_defaults,
+)
 from tests.conftest import REPO
 
 

@@ -1,4 +1,5 @@
 """End to end: the Snakemake workflow on a small data folder in a temporary directory."""
+import os
 import subprocess
 import sys
 
@@ -159,3 +160,18 @@ def test_harness_folder_and_wide_table_become_datasets(tmp_path):
     again = snakemake(tmp_path)
     assert again.returncode == 0
     assert "extra.json: is not listed in data/lm-eval/pythia/models.csv; add the line" in again.stderr
+
+
+def test_editing_a_module_reached_only_transitively_reruns_what_imports_it(finished_run):
+    """figures.py -> analysis.figures -> (inside its functions only) analysis.plots."""
+    module, reruns, not_rerun = "plots", {"figures", "report"}, {"analyse_dataset", "combine", "calibrate"}
+    work, _ = finished_run
+    path = REPO / "analysis" / f"{module}.py"
+    text, before = path.read_bytes(), path.stat()
+    try:  # an edit (a touch is not enough: Snakemake compares a newer small input's checksum)
+        path.write_bytes(text + b"# edited\n")
+        jobs = planned_jobs(work, "calibration_curves=1")
+    finally:  # the module as it was, its time too, so the run stays up to date
+        path.write_bytes(text)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert reruns <= set(jobs) and not (not_rerun & set(jobs)), jobs

@@ -1,33 +1,23 @@
-rule import_lm_eval:
-    """lm-evaluation-harness output folder -> contract CSV."""
-    input:
-        models=DATA / "lm-eval/{dataset}/models.csv",
-        results=harness_files,
-        code=IMPORT_SOURCES,
-    output:
-        csv=RESULTS / "imported/lm-eval/{dataset}.csv",
-        problems=RESULTS / "imported/lm-eval/{dataset}.problems.csv",
-    params:
-        source=lambda wildcards: str(DATA / "lm-eval" / wildcards.dataset),
-    log:
-        RESULTS / "logs/import/{dataset}.log",
-    script:
-        "../scripts/import_dataset.py"
+wildcard_constraints:
+    dataset="[^/]+",
 
 
-rule import_wide:
-    """Wide table (one column per task) + YAML sidecar -> contract CSV."""
+rule import_dataset:
+    """An input of any registered kind (analysis/importers/) -> contract CSV."""
     input:
-        table=DATA / "wide/{dataset}.csv",
-        sidecar=DATA / "wide/{dataset}.yaml",
-        code=IMPORT_SOURCES,
+        sources=import_inputs,
+        code=code_inputs("import_dataset"),
     output:
-        csv=RESULTS / "imported/wide/{dataset}.csv",
-        problems=RESULTS / "imported/wide/{dataset}.problems.csv",
-    params:
-        source=lambda wildcards: str(DATA / "wide" / f"{wildcards.dataset}.csv"),
+        csv=RESULTS / "imported/{kind}/{dataset}.csv",
+        problems=RESULTS / "imported/{kind}/{dataset}.problems.csv",
     log:
-        RESULTS / "logs/import/{dataset}.log",
+        RESULTS / "logs/import/{kind}/{dataset}.log",
+    wildcard_constraints:
+        kind="|".join(re.escape(kind) for kind in IMPORTERS) or "(?!)",
+    conda:
+        ENV
+    params:
+        source=import_source,
     script:
         "../scripts/import_dataset.py"
 
@@ -37,18 +27,20 @@ rule analyse_dataset:
     input:
         csv=lambda wildcards: dataset_csv(wildcards.dataset),
         import_problems=lambda wildcards: import_problems(wildcards.dataset),
-        code=ANALYSIS_SOURCES,
+        code=code_inputs("analyse_dataset"),
     output:
         curves=RESULTS / "datasets/{dataset}/curves.csv",
         fits=RESULTS / "datasets/{dataset}/fits.csv",
         points=RESULTS / "datasets/{dataset}/points.csv",
         problems=RESULTS / "datasets/{dataset}/problems.csv",
-    params:
-        settings=dataset_settings,
     log:
         RESULTS / "logs/analyse_dataset/{dataset}.log",
     benchmark:
         RESULTS / "benchmarks/analyse_dataset/{dataset}.tsv"
+    conda:
+        ENV
+    params:
+        settings=dataset_settings,
     script:
         "../scripts/analyse_dataset.py"
 
@@ -60,21 +52,23 @@ rule combine:
         fits=dataset_outputs("fits"),
         points=dataset_outputs("points"),
         problems=dataset_outputs("problems"),
-        code=ANALYSIS_SOURCES,
+        code=code_inputs("combine"),
     output:
-        curves=RESULTS / "curves.csv",
-        fits=RESULTS / "fits.csv",
+        curves=report(RESULTS / "curves.csv", caption="../report/curves.rst", category="Tables"),
+        fits=report(RESULTS / "fits.csv", caption="../report/fits.rst", category="Tables"),
         points=RESULTS / "points.csv",
-        problems=RESULTS / "rejected.csv",
+        problems=report(RESULTS / "rejected.csv", caption="../report/rejected.rst", category="Tables"),
         mirage=RESULTS / "mirage.csv",
         cot_gain=RESULTS / "cot_gain.csv",
         compositional=RESULTS / "compositional.csv",
-    params:
-        settings=ANALYSIS_SETTINGS,
     log:
         RESULTS / "logs/combine.log",
     benchmark:
         RESULTS / "benchmarks/combine.tsv"
+    conda:
+        ENV
+    params:
+        settings=ANALYSIS_SETTINGS,
     script:
         "../scripts/combine.py"
 
@@ -84,12 +78,14 @@ rule validate_data:
     input:
         csv=[dataset_csv(d) for d in DATASETS],
         import_problems=[p for d in DATASETS for p in import_problems(d)],
-        code=ANALYSIS_SOURCES,
+        code=code_inputs("validate_data"),
     output:
         RESULTS / "validation.csv",
-    params:
-        settings=config,
     log:
         RESULTS / "logs/validate_data.log",
+    conda:
+        ENV
+    params:
+        settings=config,
     script:
         "../scripts/validate_data.py"

@@ -1,5 +1,4 @@
 # Helpers shared by the rules: configuration, dataset discovery, code inputs.
-import glob
 import os
 import sys
 from pathlib import Path
@@ -7,9 +6,10 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-
 sys.path.insert(0, workflow.basedir)  # the analysis package, even where it is not installed
 from analysis import settings as run_settings
+from analysis.deps import code_closure
+from analysis.importers import DatasetDefinedTwice, find_datasets, importers
 
 # every setting's default and meaning lives in the schema; the config only overrides
 validate(config, schema=str(run_settings.SCHEMA_PATH))
@@ -17,39 +17,28 @@ config.update(run_settings.with_defaults(config))
 
 DATA = Path(config["data_dir"])
 RESULTS = Path(config["results_dir"])
-# A dataset is a contract CSV, a harness folder (data/lm-eval/<id>/models.csv)
-# or a wide table with its sidecar (data/wide/<id>.csv + .yaml).
-CSV_DATASETS = set(glob_wildcards(str(DATA / "{dataset,[^/]+}.csv")).dataset)
-LM_EVAL_DATASETS = set(glob_wildcards(str(DATA / "lm-eval/{dataset,[^/]+}/models.csv")).dataset)
-WIDE_DATASETS = set(glob_wildcards(str(DATA / "wide/{dataset,[^/]+}.yaml")).dataset)
-_twice = (CSV_DATASETS & LM_EVAL_DATASETS) | (CSV_DATASETS & WIDE_DATASETS) | (LM_EVAL_DATASETS & WIDE_DATASETS)
-if _twice:
-    raise WorkflowError(
-        f"dataset id(s) {', '.join(sorted(_twice))} defined twice (as {DATA}/<id>.csv, "
-        f"{DATA}/lm-eval/<id>/ or {DATA}/wide/<id>.yaml): rename one of them"
-    )
-DATASETS = sorted(CSV_DATASETS | LM_EVAL_DATASETS | WIDE_DATASETS)
-# The analysis code is an input of every rule that runs it: a change to the
-# statistics reruns the analysis, a change to a figure only the report.
-def analysis_sources(*modules):
-    root = os.path.join(workflow.basedir, "analysis")
-    return [f for m in ("__init__", "runlog", *modules)
-            for f in ([os.path.join(root, f"{m}.py")] if os.path.exists(os.path.join(root, f"{m}.py"))
-                      else sorted(glob.glob(os.path.join(root, m, "*.py"))))]
+# A dataset is a contract CSV (data/<id>.csv) or an input of a kind that an
+# importer reads (analysis/importers/: data/lm-eval/<id>/, data/wide/<id>.yaml, ...).
+IMPORTERS = importers()
+try:
+    _FOUND = find_datasets(DATA)
+except DatasetDefinedTwice as exc:
+    raise WorkflowError(str(exc)) from None
+DATASETS = sorted(_FOUND)
+IMPORTED = {d: kind_source for d, kind_source in _FOUND.items() if kind_source[0] is not None}
 
 
-ANALYSIS_MODULES = ("loading", "curves", "models", "fitting", "stats", "labels", "debates", "pipeline")
-IMPORT_SOURCES = analysis_sources("importers", "loading")
-ANALYSIS_SOURCES = analysis_sources(*ANALYSIS_MODULES)
-CALIBRATION_SOURCES = analysis_sources(*ANALYSIS_MODULES, "synthetic", "calibration")
-FIGURE_SOURCES = analysis_sources("plots", "figures", "labels", "loading", "models")
-REPORT_SOURCES = analysis_sources("report", "figures", "labels", "loading", "models", "debates")
-TEMPLATES = sorted(glob.glob(os.path.join(workflow.basedir, "analysis", "templates", "*")))
+# The analysis code is an input of every rule that runs it, as the script's
+# import closure (analysis/deps.py): a change to the statistics reruns the
+# analysis, a change to a figure only the figures and the report.
+def code_inputs(script):
+    """The analysis package's source files that workflow/scripts/<script>.py imports."""
+    path = os.path.join(workflow.basedir, "workflow", "scripts", f"{script}.py")
+    return [str(p) for p in code_closure(path, workflow.basedir)]
 
 
-wildcard_constraints:
-    dataset="[^/]+",
-
+TEMPLATES = sorted(str(p) for p in Path(workflow.basedir, "analysis", "templates").iterdir())
+ENV = "../envs/analysis.yaml"
 
 # Settings a step does not read stay out of its params: a changed param reruns
 # the step (the calibration's size does not touch the data's analysis).
@@ -64,21 +53,35 @@ def dataset_settings(wildcards):
 
 def dataset_csv(dataset):
     """The contract CSV of a dataset: the user's file, or what an importer made of theirs."""
-    if dataset in LM_EVAL_DATASETS:
-        return RESULTS / f"imported/lm-eval/{dataset}.csv"
-    if dataset in WIDE_DATASETS:
-        return RESULTS / f"imported/wide/{dataset}.csv"
+    if dataset in IMPORTED:
+        return RESULTS / f"imported/{IMPORTED[dataset][0]}/{dataset}.csv"
     return DATA / f"{dataset}.csv"
 
 
 def import_problems(dataset):
     """What the importer could not use, so that the report lists it."""
-    path = str(dataset_csv(dataset))
-    return [path[: -len(".csv")] + ".problems.csv"] if dataset not in CSV_DATASETS else []
+    if dataset not in IMPORTED:
+        return []
+    return [RESULTS / f"imported/{IMPORTED[dataset][0]}/{dataset}.problems.csv"]
 
 
-def harness_files(wildcards):
-    return sorted(glob.glob(str(DATA / "lm-eval" / wildcards.dataset / "*.json")))
+def import_source(wildcards):
+    """What the importer of this dataset's kind reads (a folder or a file)."""
+    kind, source = _imported(wildcards)
+    return str(source)
+
+
+def import_inputs(wildcards):
+    """The files this dataset's import reads, as its importer declares them."""
+    kind, source = _imported(wildcards)
+    return [str(p) for p in IMPORTERS[kind].inputs(source)]
+
+
+def _imported(wildcards):
+    kind, source = IMPORTED.get(wildcards.dataset, (None, None))
+    if kind != wildcards.kind:
+        raise WorkflowError(f"no {wildcards.kind} dataset {wildcards.dataset!r} in {DATA}")
+    return kind, source
 
 
 def dataset_outputs(name):

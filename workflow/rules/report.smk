@@ -1,16 +1,19 @@
 rule calibrate:
     """False positive rates and power of every label on curves with known truth."""
-    priority: 1  # the longest job: started first, the datasets fill the other cores
     input:
-        code=CALIBRATION_SOURCES,
+        code=code_inputs("calibrate"),
     output:
-        RESULTS / "calibration.csv",
-    params:
-        settings=CALIBRATION_SETTINGS,
+        report(RESULTS / "calibration.csv", caption="../report/calibration.rst", category="Tables"),
     log:
         RESULTS / "logs/calibrate.log",
     benchmark:
         RESULTS / "benchmarks/calibrate.tsv"
+    # the longest job: started first, the datasets fill the other cores
+    priority: 1
+    conda:
+        ENV
+    params:
+        settings=CALIBRATION_SETTINGS,
     script:
         "../scripts/calibrate.py"
 
@@ -21,13 +24,20 @@ rule figures:
         curves=RESULTS / "curves.csv",
         fits=RESULTS / "fits.csv",
         points=RESULTS / "points.csv",
-        code=FIGURE_SOURCES,
+        code=code_inputs("figures"),
     output:
-        directory(RESULTS / "figures"),
+        report(
+            directory(RESULTS / "figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
     log:
         RESULTS / "logs/figures.log",
     benchmark:
         RESULTS / "benchmarks/figures.tsv"
+    conda:
+        ENV
     threads: 2  # the per-curve figures are drawn in parallel
     script:
         "../scripts/figures.py"
@@ -45,15 +55,17 @@ rule report:
         compositional=RESULTS / "compositional.csv",
         calibration=RESULTS / "calibration.csv",
         figures=RESULTS / "figures",
-        code=REPORT_SOURCES,
+        code=code_inputs("report"),
         templates=TEMPLATES,
     output:
-        report=RESULTS / "report.html",
-    params:
-        settings=config,
+        report=report(RESULTS / "report.html", caption="../report/report.rst", category="Report"),
     log:
         RESULTS / "logs/report.log",
     benchmark:
         RESULTS / "benchmarks/report.tsv"
+    conda:
+        ENV
+    params:
+        settings=config,
     script:
         "../scripts/report.py"

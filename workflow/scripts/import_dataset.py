@@ -1,4 +1,4 @@
-"""Snakemake script: turn a harness folder or a wide table into a contract CSV."""
+"""Snakemake script: an input of any registered kind (analysis.importers) as a contract CSV."""
 from analysis import runlog
 from analysis.importers import write_imported
 

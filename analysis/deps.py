@@ -1,0 +1,101 @@
+"""Which source files of the analysis package a workflow script runs: its import closure.
+
+The rules list these files as inputs, so that editing a module reruns exactly
+the steps that import it, directly or through other modules. Pure: the
+standard library only, no Snakemake, nothing imported (the files are parsed).
+
+The closure follows every ``import`` and ``from ... import`` statement found
+anywhere in a file (inside functions too), absolute or relative. Importing a
+module also runs its packages' ``__init__.py``. Importing a package itself
+(``import analysis.models``, ``from analysis.models import MODELS``), or any
+module in it, counts as importing every module in it: a package may find its
+modules by itself (pkgutil), which no import statement shows. The top-level
+package is the exception: its ``__init__.py`` is only itself (it must not
+discover modules, or every step would depend on every module).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = "analysis"
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """The file of a dotted module name under root (root holds the top-level package)."""
+    base = root.joinpath(*name.split("."))
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _package_files(package_dir: Path) -> list[Path]:
+    return sorted(p for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _imported_names(path: Path, root: Path | None) -> set[str]:
+    """Dotted names a file imports: modules, and ``module.name`` for each ``from module import name``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    here = None
+    if root is not None and path.is_relative_to(root):
+        name = _module_name(path, root)
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if here is None:
+                    continue  # a relative import outside the package: not ours
+                parts = here.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names if alias.name != "*")
+    return names
+
+
+def _files_for(name: str, root: Path, package: str) -> list[Path]:
+    """The files running ``import name`` (or ``from name import ...``) executes, within the package."""
+    if name != package and not name.startswith(package + "."):
+        return []
+    parts = name.split(".")
+    files = []
+    for i in range(1, len(parts) + 1):  # the packages on the way down, then the module
+        f = _module_file(".".join(parts[:i]), root)
+        if f is None:
+            break  # ``module.attribute``: the module's file is already listed
+        if i > 1 and f.name == "__init__.py":
+            files += _package_files(f.parent)  # a subpackage: every module in it
+        else:
+            files.append(f)
+    return files
+
+
+def code_closure(script: str | Path, root: str | Path, package: str = PACKAGE) -> list[Path]:
+    """The package's source files a script imports, directly or transitively, sorted.
+
+    root is the folder holding the package (the repository); the paths returned are under it.
+    """
+    root = Path(root).resolve()
+    seen: set[Path] = set()
+    todo = [Path(script).resolve()]
+    while todo:
+        path = todo.pop()
+        for name in _imported_names(path, root):
+            for f in _files_for(name, root, package):
+                if f not in seen:
+                    seen.add(f)
+                    todo.append(f)
+    return sorted(seen)

@@ -1,0 +1,80 @@
+"""Importers: what people already have (harness output folders, wide leaderboard tables) as the data contract.
+
+Each input kind is one module of this package defining ``IMPORTER`` (see
+``base.Importer``); the registry finds them by itself. Every importer names
+every problem (file, what is wrong, the line to add). Run as a command to see
+or hand-edit the result:
+
+    python -m analysis.importers data/lm-eval/pythia        # a harness folder
+    python -m analysis.importers data/wide/leaderboard.csv  # a wide table + .yaml sidecar
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..loading import Problem
+from .base import CONTRACT, PROBLEM_COLUMNS, Importer, contract, empty
+from .lm_eval import KNOWN_METRICS, MODELS_COLUMNS, parse_harness_file, read_lm_eval
+from .registry import (
+    DatasetDefinedTwice,
+    find_datasets,
+    find_importers,
+    importer_for,
+    importers,
+    register,
+    unregister,
+)
+from .wide import read_wide
+
+for _importer in find_importers(__name__, __path__):
+    register(_importer)
+
+__all__ = [
+    "CONTRACT", "KNOWN_METRICS", "MODELS_COLUMNS", "PROBLEM_COLUMNS", "DatasetDefinedTwice", "Importer",
+    "contract", "convert", "empty", "find_datasets", "find_importers", "importer_for", "importers", "main",
+    "parse_harness_file", "read_lm_eval", "read_wide", "register", "unregister", "write_imported",
+]  # fmt: skip
+
+
+def convert(source: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """Any supported input (any registered kind, or a contract CSV) as contract rows."""
+    source = Path(source)
+    importer = importer_for(source)
+    if importer is not None:
+        return importer.read(source)
+    if source.is_dir():
+        kinds = ", ".join(importers())
+        return empty(), [Problem(str(source), None, None, f"is a folder no input kind recognises (kinds: {kinds})")]
+    df = pd.read_csv(source, dtype=str, keep_default_na=False)
+    return contract(df), []
+
+
+def write_imported(source: str, output: str, problems_out: str) -> list[Problem]:
+    """Workflow step: write the contract CSV and the importer's problems."""
+    df, problems = convert(source)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(output, index=False)
+    rows = [(p.file, p.row, p.column, p.message) for p in problems]
+    pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS)).to_csv(problems_out, index=False)
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="emergence-import",
+        description="Print any supported input as the data contract CSV (problems go to stderr).",
+    )
+    kinds = ", ".join(importers())
+    parser.add_argument("source", help=f"an input of a registered kind ({kinds}) or a contract CSV")
+    parser.add_argument("-o", "--output", help="write to this file instead of printing")
+    args = parser.parse_args(argv)
+    df, problems = convert(args.source)
+    for p in problems:
+        print(str(p), file=sys.stderr)
+    df.to_csv(args.output or sys.stdout, index=False)
+    return 1 if problems else 0
