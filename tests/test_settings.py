@@ -53,3 +53,8 @@ def test_dataset_overrides_apply_to_their_dataset_only():
     assert (ckpt.x_axis, ckpt.split_by) == ("tokens", ("params",))
     assert (other.x_axis, other.split_by) == ("params", ())
     assert "datasets" not in for_dataset(config, "ckpt")
+
+
+def test_readme_settings_table_is_the_schemas():
+    from analysis.settings import markdown_table
+    assert markdown_table() in (REPO / "README.md").read_text(encoding="utf-8")
