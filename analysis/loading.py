@@ -42,6 +42,12 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    """Problems as the rejected-input table (columns declared in `schema.PROBLEMS`)."""
+    from .schema import PROBLEMS, names
+    return pd.DataFrame([(p.file, p.row, p.column, p.message) for p in problems], columns=names(PROBLEMS))
+
+
 class DataError(ValueError):
     """Raised when input is rejected as a whole (strict mode, unreadable file)."""
 

@@ -18,7 +18,7 @@ from .curves import CURVE_COLUMNS, build_curves, to_batch
 from .debates import backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
 from .labels import label_curves
-from .loading import DataError, Problem, check_models, read_scores, split_families, with_axis
+from .loading import DataError, Problem, check_models, problems_frame, read_scores, split_families, with_axis
 from .models import MODELS
 from .settings import Settings, for_dataset
 from .stats import (
@@ -35,7 +35,6 @@ from .stats import (
 
 #: the stable head of results/curves.csv (other tools read it): the declared columns up to the reason
 CURVE_OUTPUT = tuple(schema.names(schema.CURVES)[:schema.names(schema.CURVES).index("reason") + 1])
-PROBLEM_COLUMNS = tuple(schema.names(schema.PROBLEMS))
 
 
 @dataclass
@@ -52,11 +51,6 @@ class DatasetResult:
         out.mkdir(parents=True, exist_ok=True)
         for name in ("curves", "fits", "points", "problems"):
             getattr(self, name).to_csv(out / f"{name}.csv", index=False)
-
-
-def problems_frame(problems: list[Problem]) -> pd.DataFrame:
-    return pd.DataFrame([(p.file, p.row, p.column, p.message) for p in problems],
-                        columns=list(PROBLEM_COLUMNS))
 
 
 def prepare_points(path: str | Path, axis: str = "params", split_by: tuple[str, ...] = (),
@@ -178,7 +172,7 @@ def combine(parts: list[DatasetResult], settings: Settings,
     has_points = len(points) > 0
     return RunResult(curves, cat([p.fits for p in parts]), points,
                      cat([p.problems for p in parts]) if any(len(p.problems) for p in parts)
-                     else pd.DataFrame(columns=list(PROBLEM_COLUMNS)),
+                     else problems_frame([]),
                      mirage_table(curves) if len(curves) else pd.DataFrame(),
                      cot_gain(points) if has_points else pd.DataFrame(),
                      compositional_check(points, compositional or {}) if has_points else pd.DataFrame())

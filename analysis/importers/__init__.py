@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..loading import Problem
+from ..loading import Problem, problems_frame
 from .base import CONTRACT, PROBLEM_COLUMNS, Importer, contract, empty
 from .lm_eval import KNOWN_METRICS, MODELS_COLUMNS, parse_harness_file, read_lm_eval
 from .registry import (
@@ -59,8 +59,7 @@ def write_imported(source: str, output: str, problems_out: str) -> list[Problem]
     df, problems = convert(source)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(output, index=False)
-    rows = [(p.file, p.row, p.column, p.message) for p in problems]
-    pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS)).to_csv(problems_out, index=False)
+    problems_frame(problems).to_csv(problems_out, index=False)
     return problems
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..loading import OPTIONAL, REQUIRED, Problem
+from ..schema import PROBLEMS
 
 CONTRACT = (*REQUIRED, *OPTIONAL)
-PROBLEM_COLUMNS = ("file", "row", "column", "message")
+PROBLEM_COLUMNS = tuple(c.name for c in PROBLEMS)
 
 Reader = Callable[[Path], "tuple[pd.DataFrame, list[Problem]]"]
 

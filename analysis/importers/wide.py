@@ -27,43 +27,49 @@ def read_wide(table: str | Path, sidecar: str | Path | None = None) -> tuple[pd.
     """
     table = Path(table)
     sidecar = Path(sidecar) if sidecar else table.with_suffix(".yaml")
-    try:
-        spec = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        message = (
-            f"has no sidecar {sidecar}; write one that names the id columns and describes each score column "
-            "(see data/README.md)"
-        )
-        return empty(), [Problem(str(table), None, None, message)]
-    except yaml.YAMLError as exc:
-        return empty(), [Problem(str(sidecar), None, None, f"is not valid YAML: {exc}")]
-    try:
-        wide = pd.read_csv(table, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        return empty(), [Problem(str(table), None, None, f"cannot be read as CSV ({exc})")]
+    loaded = _load(table, sidecar)
+    if isinstance(loaded, Problem):
+        return empty(), [loaded]
+    spec, wide = loaded
     ids = {k: spec.get(k, k) for k in ("model", "family", "params")}
     if spec.get("tokens"):
         ids["tokens"] = spec["tokens"]
     scores = spec.get("scores") or {}
-    missing = [v for v in ids.values() if v not in wide.columns]
-    missing += [c for c in scores if c not in wide.columns]
+    missing = [v for v in ids.values() if v not in wide.columns] + [c for c in scores if c not in wide.columns]
     if missing:
         message = f"column(s) {', '.join(missing)} named in {sidecar} are not in the table"
         return empty(), [Problem(str(table), 1, ",".join(missing), message)]
     problems = _undescribed(wide, table, sidecar, {*ids.values(), *scores, *(spec.get("ignore") or [])})
-    defaults = spec.get("defaults") or {}
+    return contract(pd.DataFrame(_long_rows(wide, ids, scores, spec.get("defaults") or {}))), problems
+
+
+def _load(table: Path, sidecar: Path) -> tuple[dict, pd.DataFrame] | Problem:
+    """The sidecar and the table, or the problem that stops reading them."""
+    try:
+        spec = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return Problem(str(table), None, None, f"has no sidecar {sidecar}; write one that names the id columns "
+                       "and describes each score column (see data/README.md)")
+    except yaml.YAMLError as exc:
+        return Problem(str(sidecar), None, None, f"is not valid YAML: {exc}")
+    try:
+        return spec, pd.read_csv(table, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        return Problem(str(table), None, None, f"cannot be read as CSV ({exc})")
+
+
+def _long_rows(wide: pd.DataFrame, ids: dict, scores: dict, defaults: dict) -> list[dict]:
+    """One contract row per non-blank score cell (blank: the model was not evaluated there)."""
     rows = []
     for col, meta in scores.items():
         meta = {**defaults, **(meta or {})}
-        for _, r in wide.iterrows():
-            if r[col].strip() == "":
-                continue
+        for _, r in wide[wide[col].str.strip() != ""].iterrows():
             rows.append(
                 {**{k: r[v] for k, v in ids.items()}, "benchmark": meta.get("benchmark", col),
                  "task": meta.get("task", col), "metric": meta.get("metric", ""), "score": r[col],
                  **{k: meta[k] for k in _PASSED if k in meta}}
             )  # fmt: skip
-    return contract(pd.DataFrame(rows)), problems
+    return rows
 
 
 def _undescribed(wide: pd.DataFrame, table: Path, sidecar: Path, known: set) -> list[Problem]:
