@@ -32,6 +32,7 @@ class CurveBatch:
     chance: np.ndarray
     known_noise: np.ndarray
     bounded: np.ndarray
+    n_items: np.ndarray | None = None   # (C, N) items behind each score (nan: not given)
 
     @property
     def mask(self) -> np.ndarray:
@@ -165,6 +166,9 @@ def to_batch(curves: pd.DataFrame, points: pd.DataFrame) -> CurveBatch:
     j = np.arange(len(ci)) - np.repeat(first, np.diff(np.r_[first, len(ci)]))
     N = int(j.max()) + 1 if len(j) else 1
     x = np.zeros((C, N)); y = np.zeros((C, N)); sigma = np.ones((C, N)); w = np.zeros((C, N))
+    n_items = np.full((C, N), np.nan)
+    binomial = (points["noise_source"] == "binomial").to_numpy()[order]
+    n_items[ci, j] = np.where(binomial, points["n_items"].to_numpy(float)[order], np.nan)
     x[ci, j] = points["x"].to_numpy(float)[order]
     y[ci, j] = points["y"].to_numpy(float)[order]
     s = points["sigma"].to_numpy(float)[order]
@@ -174,4 +178,4 @@ def to_batch(curves: pd.DataFrame, points: pd.DataFrame) -> CurveBatch:
     w = np.where(known[:, None] & (w > 0), 1.0 / sigma ** 2, w)
     sigma = np.where(known[:, None], sigma, 1.0)
     return CurveBatch(x, y, sigma, w, curves["chance"].to_numpy(float), known,
-                      curves["bounded"].to_numpy(bool))
+                      curves["bounded"].to_numpy(bool), n_items)

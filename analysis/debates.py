@@ -17,8 +17,9 @@ import pandas as pd
 
 from .curves import CurveBatch
 from .fitting import fit_model, prediction_se
+from .noise import Noise
 from .settings import Settings
-from .stats import SMOOTH, _crit, dispersion, usable_scale
+from .stats import SMOOTH, _crit
 
 # ---------------------------------------------------------------- descriptive scores
 
@@ -52,7 +53,7 @@ def descriptive_scores(points: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- backtest
 
 
-def backtest(batch: CurveBatch, settings: Settings) -> pd.DataFrame:
+def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFrame:
     """Predict each curve's largest model from the smaller ones with the smooth models.
 
     Needs at least min_scales + 1 distinct scales. The smooth model (role
@@ -65,7 +66,7 @@ def backtest(batch: CurveBatch, settings: Settings) -> pd.DataFrame:
     xmax = batch.x_max
     held = batch.mask & (np.abs(x - xmax[:, None]) < 1e-12)
     train = CurveBatch(x, batch.y, batch.sigma, np.where(held, 0.0, batch.w), batch.chance,
-                       batch.known_noise, batch.bounded)
+                       batch.known_noise, batch.bounded, batch.n_items)
     # distinct training scales per curve: count the changes along each sorted row
     xs = np.sort(np.where(train.mask, x, np.inf), axis=1)
     with np.errstate(invalid="ignore"):                  # inf − inf past the last point
@@ -76,8 +77,7 @@ def backtest(batch: CurveBatch, settings: Settings) -> pd.DataFrame:
     pick = np.argmin(np.column_stack([f.aicc for f in fits.values()]), axis=1)
     out = []
     for fit in fits.values():
-        scale, dof_t = dispersion(fit.rss, fit.n - fit.n_free, batch.known_noise, settings)
-        scale = usable_scale(scale, batch.known_noise, settings)
+        scale, dof_t = noise.tests
         pred = fit.predict(xmax[:, None])[:, 0]
         se_fit = prediction_se(fit, train, xmax[:, None], scale)[:, 0]
         out.append(np.stack([pred, se_fit, scale, dof_t]))

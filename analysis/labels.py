@@ -13,7 +13,7 @@ import pandas as pd
 
 from .loading import format_size
 from .settings import Settings
-from .stats import DECLINE, EMERGENCE, RISE, TWO_LINES, emergence_assessable, failed_criteria
+from .stats import EMERGENCE, TREND, TWO_LINES, emergence_assessable, failed_criteria
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
@@ -25,12 +25,7 @@ LABEL_COLOURS = {"emergent": "#0173b2", "smooth": "#029e73", "inverse": "#d55e00
 NOT_ASSESSED = "emergence not assessed: chance level unknown (add a chance column)"
 
 #: the tests behind the labels, by the name the rules use
-TESTS = {"emergence": EMERGENCE, "ushape": TWO_LINES, "decline": DECLINE, "rise": RISE}
-
-
-def _trend(r) -> str:
-    """The slope test in the direction the curve moves."""
-    return "rise" if r.change >= 0 else "decline"
+TESTS = {"emergence": EMERGENCE, "ushape": TWO_LINES, "trend": TREND}
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,7 @@ def _enough(df, s):
 
 
 def _smooth_reason(r, s) -> str:
-    why = (f"score improves by {r.change:.3g} across the range (p={_fmt_p(r.p_rise)}, q={_fmt_p(r.q_rise)}); "
+    why = (f"score improves by {r.change:.3g} across the range (p={_fmt_p(r.p_trend)}, q={_fmt_p(r.q_trend)}); "
            + (f"best model {r.best_model}" if isinstance(r.best_model, str) and r.best_model
               else "too few points for AICc to rank the models"))
     if r.q_emergence <= s.alpha:
@@ -81,17 +76,17 @@ RULES = (
                         & (_scaled(df, "u_change_high").abs() >= s.min_change)),
          lambda r, s: (f"two lines broken at {format_scale(10 ** r.u_break)}: change {r.u_change_low:+.3g} then "
                        f"{r.u_change_high:+.3g} (p={_fmt_p(r.p_ushape)}, q={_fmt_p(r.q_ushape)})")),
-    Rule("inverse", "decline", lambda df, s: (df["q_decline"] <= s.alpha) & (-_scaled(df, "change") >= s.min_change),
+    Rule("inverse", "trend", lambda df, s: (df["q_trend"] <= s.alpha) & (-_scaled(df, "change") >= s.min_change),
          lambda r, s: (f"score falls by {-r.change:.3g} across the range (95% CI {-r.change_high:.3g} to "
-                       f"{-r.change_low:.3g}; p={_fmt_p(r.p_decline)}, q={_fmt_p(r.q_decline)})")),
-    Rule("smooth", "rise", lambda df, s: (df["q_rise"] <= s.alpha) & (_scaled(df, "change") >= s.min_change),
+                       f"{-r.change_low:.3g}; p={_fmt_p(r.p_trend)}, q={_fmt_p(r.q_trend)})")),
+    Rule("smooth", "trend", lambda df, s: (df["q_trend"] <= s.alpha) & (_scaled(df, "change") >= s.min_change),
          _smooth_reason),
-    Rule("flat", _trend,
+    Rule("flat", "trend",
          lambda df, s: ((_scaled(df, "change_low") >= -s.flat_margin) & (_scaled(df, "change_high") <= s.flat_margin)),
          lambda r, s: (f"change {r.change:+.3g} across the range, 95% CI {r.change_low:+.3g} to "
                        f"{r.change_high:+.3g}, within ±{s.flat_margin:g}")),
-    Rule("insufficient", _trend, lambda df, s: pd.Series(True, index=df.index),
-         lambda r, s: (f"no significant trend (q={_fmt_p(getattr(r, 'q_' + _trend(r)))}), but the 95% CI of the "
+    Rule("insufficient", "trend", lambda df, s: pd.Series(True, index=df.index),
+         lambda r, s: (f"no significant trend (q={_fmt_p(r.q_trend)}), but the 95% CI of the "
                        f"change ({r.change_low:+.3g} to {r.change_high:+.3g}) is too wide to call it flat")),
 )
 

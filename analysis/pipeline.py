@@ -20,15 +20,15 @@ from .fitting import fit_all
 from .labels import label_curves
 from .loading import DataError, Problem, check_models, problems_frame, read_scores, split_families, with_axis
 from .models import MODELS
+from .noise import Noise, estimate_noise, with_own_noise
+from .noise import describe as describe_noise
 from .settings import Settings, for_dataset
 from .stats import (
     add_q_values,
-    dispersion,
     emergence_assessable,
     emergence_effect,
     emergence_interval,
     emergence_test,
-    noise_scale,
     trend_test,
     two_lines_test,
 )
@@ -89,9 +89,12 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     level = points.groupby("curve_id")["y"].apply(lambda s: s.abs().mean())
     curves["effect_unit"] = np.where(curves["bounded"].astype(bool), 1.0,
                                      curves["curve_id"].map(level).to_numpy(float))
-    batch = to_batch(todo, points)
     keys = list(todo["curve_id"])
+    # the noise first (sampling error plus the family's scatter): every fit and test is weighted by it
+    noise, batch = estimate_noise(to_batch(todo, points), todo["family"].to_numpy(), settings,
+                                  scatter_given=settings.scatter == "given")
     fits = fit_all(batch)
+    noise = with_own_noise(noise, batch, fits, settings)
     aicc = np.column_stack([fits[m].aicc for m in MODELS])
     finite = np.isfinite(aicc)
     # AICc needs n > k + 1: with fewer points it cannot rank the models, so
@@ -99,7 +102,6 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     best = np.where(finite.sum(1) >= 2,
                     np.array(MODELS)[np.argmin(np.where(finite, aicc, np.inf), 1)], "")
 
-    noise = noise_scale(batch, fits, settings)
     trend = trend_test(batch, fits["loglinear"], noise, settings)
     ushape = two_lines_test(batch, fits["quadratic"], noise, settings)
     sig = fits["sigmoid"]
@@ -109,15 +111,15 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     # FDR family elsewhere), see labels.NOT_ASSESSED.
     eligible = (emergence_assessable(batch.bounded, batch.chance, settings)
                 & np.isfinite(sig.rss) & (batch.n > sig.n_free))
-    disp, _ = dispersion(sig.rss, batch.n - sig.n_free, batch.known_noise, settings)
-    effect = emergence_effect(batch, sig, disp, settings)
+    effect = emergence_effect(batch, sig, noise, settings)
     plausible = eligible & effect["effect_ok"].to_numpy(bool)
-    emerg = emergence_test(batch, fits, keys, eligible, settings, extend=plausible)
+    emerg = emergence_test(batch, fits, noise, keys, eligible, settings, extend=plausible)
     effect = effect.astype(object).where(np.broadcast_to(eligible[:, None], effect.shape), None)
     candidates = plausible & (emerg.p() <= settings.alpha)
-    x0_low, x0_high = emergence_interval(batch, sig, disp, keys, candidates, settings)
+    x0_low, x0_high = emergence_interval(batch, sig, noise, keys, candidates, settings)
 
-    stats = pd.concat([trend.frame, ushape.frame, emerg.frame, effect, backtest(batch, settings)], axis=1)
+    stats = pd.concat([trend.frame, ushape.frame, emerg.frame, effect, backtest(batch, noise, settings),
+                       noise_columns(noise, batch, todo["noise"].to_numpy())], axis=1)
     stats["best_model"] = best
     stats["x0"] = np.where(eligible, sig.params[:, 3], np.nan)
     stats["x0_low"], stats["x0_high"] = x0_low, x0_high
@@ -125,11 +127,24 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     stats["sigmoid_floor"] = sig.params[:, 0]
     stats["sigmoid_rise"] = sig.params[:, 1]
     stats["curve_id"] = keys
-    out = curves.merge(stats, on="curve_id", how="left").merge(
+    out = curves.drop(columns="noise").merge(stats, on="curve_id", how="left").merge(
         descriptive_scores(points), on="curve_id", how="left")
     for result in (trend, ushape, emerg):
         logging.getLogger("emergence_atlas").info(result.summary(settings.alpha))
     return {"curves": out, "fits": fits_table(todo, fits, aicc)}
+
+
+def noise_columns(noise: Noise, batch, sources: np.ndarray) -> pd.DataFrame:
+    """What the tests assumed about each curve's noise, as curves.csv reports it."""
+    known = batch.known_noise
+    own = ~(batch.bounded & known)
+    return pd.DataFrame({
+        "noise": describe_noise(noise, known, sources),
+        "scatter_sd": noise.scatter, "scatter_dof": noise.scatter_dof,
+        "noise_dof": noise.dof,
+        "dispersion": np.where(known & own, noise.scale, np.nan),
+        "noise_sd": np.where(known, np.nan, np.sqrt(noise.scale)),
+    })
 
 
 def fits_table(curves: pd.DataFrame, fits: dict, aicc: np.ndarray) -> pd.DataFrame:
@@ -167,7 +182,8 @@ def combine(parts: list[DatasetResult], settings: Settings,
 
     curves = cat([p.curves for p in parts])
     if len(curves):
-        curves = schema.ordered(label_curves(add_q_values(curves), settings), schema.CURVES)
+        curves = schema.ordered(label_curves(add_q_values(curves, settings.headline_metrics), settings),
+                                schema.CURVES)
     points = cat([p.points for p in parts])
     has_points = len(points) > 0
     return RunResult(curves, cat([p.fits for p in parts]), points,

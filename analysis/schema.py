@@ -53,7 +53,8 @@ CURVES: tuple[Column, ...] = (
     _c("best_model", "text", "the model with the lowest AICc (blank when too few points to rank)", step="stats",
        report="best model"),
     _c("p_value", "number", "p-value of the test behind the label", step="label", report="p", report_format="p"),
-    _c("q_value", "number", "Benjamini-Hochberg q-value of that test across the run", step="label", report="q",
+    _c("q_value", "number", "q-value of that test across the run (two-level BH, families as groups)",
+       step="label", report="q",
        report_format="p"),
     _c("emergence_scale", "number", "where an emergent curve emerges (the sigmoid's midpoint x0)", "x axis",
        step="label", report="x0", report_format="scale"),
@@ -68,20 +69,30 @@ CURVES: tuple[Column, ...] = (
     _c("scale_min", "number", "smallest scale on the curve", "x axis"),
     _c("scale_max", "number", "largest scale on the curve", "x axis"),
     _c("known_noise", "boolean", "every point has a stderr or an item count"),
-    _c("noise", "text", "where the noise level comes from: binomial, stderr or residual", report="noise"),
+    _c("noise", "text", "the noise the tests assume: sampling error (binomial, stderr) plus the scatter between "
+       "the family's models (family, dataset, not estimable, given), or residual (family, dataset, curve)",
+       report="noise"),
+    _c("scatter_sd", "number", "sd of the scatter between the family's models beyond sampling noise (blank: not "
+       "estimable or not applicable)", _SCORE, step="stats"),
+    _c("scatter_dof", "number", "pooled residual dof the scatter (or residual variance) estimate rests on",
+       step="stats"),
+    _c("noise_dof", "number", "dof of the t distributions of the tests (blank or inf: normal)", step="stats"),
     _c("chance", "number", "chance level on the oriented scale (blank when unknown)", "fraction"),
     _c("effect_unit", "number", "unit min_change and flat_margin are read in: 1, or the mean level of a raw "
        "metric", step="stats"),
     _c("slope", "number", "weighted log-linear slope", "score per decade", step="stats"),
     _c("slope_se", "number", "its standard error", "score per decade", step="stats"),
-    _c("p_rise", "number", "one-sided p of the slope test, H0: slope ≤ 0", step="stats"),
-    _c("p_decline", "number", "one-sided p of the slope test, H0: slope ≥ 0", step="stats"),
+    _c("p_trend", "number", "two-sided p of the slope test, H0: slope = 0 (the sign is read from the slope)",
+       step="stats"),
+    _c("p_rise", "number", "one-sided p of the slope test, H0: slope ≤ 0 (descriptive)", step="stats"),
+    _c("p_decline", "number", "one-sided p of the slope test, H0: slope ≥ 0 (descriptive)", step="stats"),
     _c("change", "number", "fitted change across the observed range", _SCORE, step="stats"),
     _c("change_low", "number", "lower end of its 95% interval", _SCORE, step="stats"),
     _c("change_high", "number", "upper end of its 95% interval", _SCORE, step="stats"),
-    _c("dispersion", "number", "variance multiplier beyond sampling noise (known noise only; 1 when not "
-       "estimated)", step="stats"),
-    _c("noise_sd", "number", "noise sd estimated from residuals (unknown noise only)", _SCORE, step="stats"),
+    _c("dispersion", "number", "a raw-metric curve's own variance multiplier of its stderr (blank elsewhere: "
+       "see scatter_sd)", step="stats"),
+    _c("noise_sd", "number", "noise sd estimated from residuals (unknown noise only; the family's pooled for "
+       "bounded metrics)", _SCORE, step="stats"),
     _c("u_direction", "text", "which U the quadratic points to: u_shaped or inverted_u", step="stats"),
     _c("u_break", "number", "break point of the two-lines test", _LOG, step="stats"),
     _c("u_slope_low", "number", "slope below the break", "score per decade", step="stats"),
@@ -119,10 +130,12 @@ CURVES: tuple[Column, ...] = (
     _c("breakthroughness", "number", "BIG-bench breakthroughness", step="stats", report="B", report_format="p"),
     _c("emergence_score", "number", "Schaeffer et al.'s (2023) emergence score (the same formula as "
        "breakthroughness)", step="stats"),
-    _c("q_emergence", "number", "Benjamini-Hochberg q of p_emergence across the run", step="label"),
-    _c("q_rise", "number", "Benjamini-Hochberg q of p_rise across the run", step="label"),
-    _c("q_decline", "number", "Benjamini-Hochberg q of p_decline across the run", step="label"),
-    _c("q_ushape", "number", "Benjamini-Hochberg q of p_ushape across the run", step="label"),
+    _c("headline", "boolean", "the task's headline metric (settings: headline_metrics); other metrics are "
+       "sensitivity analyses, with q-values in a family of their own", step="label"),
+    _c("q_emergence", "number", "two-level Benjamini-Hochberg q of p_emergence across the run (families as "
+       "groups)", step="label"),
+    _c("q_trend", "number", "two-level Benjamini-Hochberg q of p_trend across the run", step="label"),
+    _c("q_ushape", "number", "two-level Benjamini-Hochberg q of p_ushape across the run", step="label"),
     _c("test", "text", "the test behind the label and its null hypothesis", step="label"),
 )
 #: the columns of fits.csv before the models' parameters (one column each, then se_<parameter>)

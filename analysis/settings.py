@@ -97,6 +97,9 @@ class Settings:
     flat_margin: float = _D["flat_margin"]
     noise_floor: float = _D["noise_floor"]
     overdispersion_min_df: int = _D["overdispersion_min_df"]
+    scatter: str = _D["scatter"]
+    scatter_min_df: int = _D["scatter_min_df"]
+    headline_metrics: tuple[str, ...] = tuple(_D["headline_metrics"])
     min_rise_share: float = _E["min_rise_share"]
     max_transition_decades: float = _E["max_transition_decades"]
     chance_tolerance: float = _E["chance_tolerance"]
@@ -116,4 +119,5 @@ class Settings:
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in flat.items() if k in names}
         values["split_by"] = tuple(values["split_by"])
+        values["headline_metrics"] = tuple(values["headline_metrics"])
         return cls(**values)

@@ -1,41 +1,42 @@
-"""Tests behind the labels (METHODS.md section 3), vectorised over curves.
+"""Tests behind the labels (METHODS.md section 4), vectorised over curves.
 
-Noise model. With known per-point noise (stderr or binomial), the variance of
-a point is phi·sigma_i², where phi ≥ 1 is the scatter between models beyond
-sampling noise (overdispersion). phi is estimated from the residuals of the
-reference model when there are at least `overdispersion_min_df` residual
-degrees of freedom, else taken as 1; the tests then use the t distribution
-when phi > 1 and the normal when phi = 1. With unknown noise, the variance is
-estimated from the residuals (floored at `noise_floor`) and tests use t.
+Every test reads the curve's noise from `noise.Noise`: sampling noise plus
+the scatter between the family's models, estimated once per family
+(`noise.estimate_noise`), with t distributions on the pooled residual dof.
 """
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
 from .curves import CurveBatch
-from .fitting import ModelFit, fit_model, fit_sigmoid, monotone_rss, polish_sigmoid, sigmoid_objective, sigmoid_starts
-from .models import get, transition_width, with_role
+from .fitting import (
+    POINT_FIT_STARTS,
+    ModelFit,
+    fit_model,
+    fit_sigmoid,
+    monotone_rss,
+    polish_sigmoid,
+    sigmoid_objective,
+    sigmoid_starts,
+)
+from .models import transition_width, with_role
+from .noise import Noise, draw
 from .settings import Settings
 
 #: the smooth null of the emergence test, cheapest first (the first bounds the rest from above)
 SMOOTH = with_role("smooth")
-#: the flexible fits whose residuals measure a curve's noise: more than a line
-FLEXIBLE = tuple(m for m in with_role("smooth", "curvature", "sharp") if len(get(m).params) > 2)
-#: the slope test's model
-LINE = "loglinear"
 
 
 # ---------------------------------------------------------------- results
 #: what the tests assume about the noise (METHODS.md section 2)
-NOISE_ASSUMPTION = ("per-point stderr or binomial error times the curve's own overdispersion where 2+ residual "
-                    "dof allow it, else the residual variance (floored at noise_floor); t with the residual dof, "
-                    "the normal when no overdispersion is estimated")
+NOISE_ASSUMPTION = ("each score's sampling error (stderr or binomial) plus the scatter between the family's models, "
+                    "estimated from all the family's curves (the dataset's where the family has too few); t with "
+                    "the pooled residual dof. Unknown noise: the family's pooled residual variance")
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,12 @@ class Test:
         return f"{self.name} (H0: {self.hypothesis})"
 
 
-RISE = Test("one-sided weighted slope test", "slope ≤ 0", "p_rise")
-DECLINE = Test("one-sided weighted slope test", "slope ≥ 0", "p_decline")
+TREND = Test("two-sided weighted slope test, the sign read from the slope", "slope = 0", "p_trend")
 TWO_LINES = Test("two-lines test, Simonsohn 2018", "one of the two slopes has the wrong sign", "p_ushape")
 EMERGENCE = Test("parametric-bootstrap likelihood ratio, sigmoid vs best smooth model",
-                 "the smooth model with the estimated noise", "p_emergence",
-                 "replicates Gaussian around the smooth fit (loglinear or power, lower AICc), sd from the "
-                 "closest flexible fit (power, quadratic or sigmoid)")
+                 "the smooth model (loglinear or power, the closer) with the curve's noise", "p_emergence",
+                 "replicates drawn around the smooth fit: binomial counts of each model's score moved by the "
+                 "family's scatter, or Gaussian with the point's sd, clipped to [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -83,36 +83,7 @@ class TestResult:
         return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- noise
-def dispersion(rss: np.ndarray, dof: np.ndarray, known: np.ndarray,
-               settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """Variance multiplier for the unit-weight residuals and the test's dof.
-
-    Returns (scale, dof_t) where dof_t is inf when the normal distribution
-    applies (known noise, no overdispersion detected).
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = rss / dof
-    phi = np.where(dof >= settings.overdispersion_min_df, np.maximum(1.0, ratio), 1.0)
-    phi = np.where(np.isfinite(phi), phi, 1.0)
-    unknown_var = np.where(dof > 0, np.maximum(ratio, settings.noise_floor ** 2), np.nan)
-    scale = np.where(known, phi, unknown_var)
-    dof_t = np.where(known & (phi <= 1.0), np.inf, np.where(dof > 0, dof, np.nan))
-    return scale, dof_t
-
-
-def usable_scale(scale: np.ndarray, known: np.ndarray, settings: Settings) -> np.ndarray:
-    """`dispersion`'s scale where it could not be estimated: no extra scatter for known
-    noise, the noise floor otherwise."""
-    return np.where(np.isfinite(scale), scale, np.where(known, 1.0, settings.noise_floor ** 2))
-
-
-def point_sd(batch: CurveBatch, scale: np.ndarray, settings: Settings) -> np.ndarray:
-    """Per-point noise sd (C, N) implied by `dispersion`'s scale."""
-    scale = usable_scale(scale, batch.known_noise, settings)
-    return np.sqrt(scale)[:, None] * np.where(batch.known_noise[:, None], batch.sigma, 1.0)
-
-
+# ---------------------------------------------------------------- distributions
 def _sf(t: np.ndarray, dof: np.ndarray) -> np.ndarray:
     """Upper tail of t (normal where dof is inf)."""
     out = np.where(np.isinf(dof), special.ndtr(-t), special.stdtr(np.where(np.isinf(dof), 1, dof), -t))
@@ -124,33 +95,7 @@ def _crit(dof: np.ndarray, level: float = 0.975) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- trend
-def noise_scale(batch: CurveBatch, fits: dict[str, ModelFit], settings: Settings,
-                line_below_dof: int = 2):
-    """The curve's noise level from its best-fitting flexible model.
-
-    Scatter is measured around the closest of the flexible fits (`FLEXIBLE`:
-    power, quadratic, sigmoid) that leave a residual degree of freedom, so
-    that a straight line's misfit to a curved but smooth trend is not
-    mistaken for noise. Returns (scale, dof_t) as
-    `dispersion` does.
-    """
-    n = batch.n
-    # the flexible fit closest to the data among those that leave residual dof
-    rss, dof = np.full(len(batch), np.inf), np.zeros(len(batch), int)
-    for m in FLEXIBLE:
-        r, d = fits[m].rss, n - fits[m].n_free
-        better = np.isfinite(r) & (d >= 1) & (r < rss)
-        rss, dof = np.where(better, r, rss), np.where(better, d, dof)
-    # For a test, an unknown noise level on a single residual dof is useless
-    # (t with 1 dof); then it comes from the line's residuals instead, which
-    # can only overstate it.
-    line = (~batch.known_noise & (dof < line_below_dof)) | ~np.isfinite(rss)
-    rss = np.where(line, fits[LINE].rss, rss)
-    dof = np.where(line, n - 2, dof)
-    return dispersion(rss, dof, batch.known_noise, settings)
-
-
-def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: tuple, settings: Settings) -> TestResult:
+def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: Noise, settings: Settings) -> TestResult:
     """One-sided tests of the weighted log-linear slope, both directions.
 
     p_rise tests H0: slope ≤ 0; p_decline tests H0: slope ≥ 0. The slope is
@@ -161,19 +106,18 @@ def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: tuple, settings: S
     w, x = batch.w, batch.x
     xbar = (w * x).sum(1) / w.sum(1)
     sxx = (w * np.where(batch.mask, x - xbar[:, None], 0) ** 2).sum(1)
-    scale, dof_t = noise
+    scale, dof_t = noise.tests
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(scale / sxx)
         t = loglinear.params[:, 1] / se
     span = batch.x_max - batch.x_min
     change = loglinear.params[:, 1] * span
     half = _crit(dof_t) * se * span
-    return TestResult((RISE, DECLINE), pd.DataFrame({
+    p_rise, p_decline = _sf(t, dof_t), _sf(-t, dof_t)
+    return TestResult((TREND,), pd.DataFrame({
         "slope": loglinear.params[:, 1], "slope_se": se,
-        "p_rise": _sf(t, dof_t), "p_decline": _sf(-t, dof_t),
+        "p_trend": np.minimum(1.0, 2 * np.fmin(p_rise, p_decline)), "p_rise": p_rise, "p_decline": p_decline,
         "change": change, "change_low": change - half, "change_high": change + half,
-        "dispersion": np.where(batch.known_noise, scale, np.nan),
-        "noise_sd": np.where(batch.known_noise, np.nan, np.sqrt(scale)),
     }))
 
 
@@ -190,7 +134,7 @@ def _segment(x, y, w):
     return slope, sxx
 
 
-def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, settings: Settings) -> TestResult:
+def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: Noise, settings: Settings) -> TestResult:
     """Simonsohn's (2018) two-lines test of a U or inverted U.
 
     The break is set at the observed interior scale nearest the quadratic's
@@ -199,8 +143,8 @@ def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, setting
     both, so neither line is bent by the other's shape. A U needs the low
     slope < 0 and the high slope > 0, each significant one-sided (p = the
     larger of the two); an inverted U the reverse. The quadratic's sign picks
-    which. The noise level is the curve's (`noise_scale`): the lines' own
-    residuals would count the curvature within each side as noise.
+    which. The noise is the curve's (`noise.Noise`): the lines' own residuals
+    would count the curvature within each side as noise.
     """
     C, N = batch.x.shape
     x, w, mask = batch.x, batch.w, batch.mask
@@ -217,7 +161,7 @@ def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, setting
     high = np.where(mask & (x >= xb[:, None] - 1e-9), w, 0.0)
     b1, sxx1 = _segment(x, batch.y, low)
     b2, sxx2 = _segment(x, batch.y, high)
-    scale, dof_t = noise
+    scale, dof_t = noise.tests
     with np.errstate(divide="ignore", invalid="ignore"):
         t1, t2 = b1 / np.sqrt(scale / sxx1), b2 / np.sqrt(scale / sxx2)
     u_shape = q > 0
@@ -236,26 +180,6 @@ def two_lines_test(batch: CurveBatch, quadratic: ModelFit, noise: tuple, setting
 
 
 # ---------------------------------------------------------------- emergence
-def _rng(seed: int, key: str, purpose: int) -> np.random.Generator:
-    """A stream per curve: its replicates do not depend on the other curves."""
-    return np.random.default_rng([seed, zlib.crc32(key.encode()), purpose])
-
-
-def _draw(batch: CurveBatch, mean: np.ndarray, sd: np.ndarray, reps: int,
-          keys: list[str], settings: Settings, purpose: int, start: int) -> CurveBatch:
-    """`reps` parametric replicates per curve, replicates start..start+reps of each stream."""
-    C, N = batch.x.shape
-    eps = np.empty((C, reps, N))
-    for i, key in enumerate(keys):
-        g = _rng(settings.seed, key, purpose)
-        if start:
-            g.standard_normal((start, N))  # skip replicates already used
-        eps[i] = g.standard_normal((reps, N))
-    rep = batch.repeat(reps)
-    y = (mean[:, None, :] + sd[:, None, :] * eps).reshape(C * reps, N)
-    return rep.with_y(y)
-
-
 def _smooth_rss(fits: dict[str, ModelFit]) -> np.ndarray:
     """The objective of the best smooth model, the null of the emergence test."""
     return np.fmin.reduce([fits[m].rss for m in SMOOTH])
@@ -275,22 +199,22 @@ def _falls_short(t_star: np.ndarray, t_obs: np.ndarray) -> np.ndarray:
     return t_star < t_obs - _TIE
 
 
-def _lr_stat(rss0, rss1, n, n_free1, known, settings):
-    """Likelihood-ratio (F-type) statistic of sigmoid vs best smooth fit.
+def _lr_stat(rss0: np.ndarray, rss1: np.ndarray, dof1: np.ndarray, known: np.ndarray,
+             settings: Settings) -> np.ndarray:
+    """Likelihood-ratio statistic of sigmoid vs best smooth fit.
 
-    The drop in weighted RSS divided by the noise variance of the sigmoid
-    fit, the larger model, as in an F test (overdispersion for known noise,
-    residual variance floored at noise_floor² otherwise): wiggles smaller
-    than the noise floor cannot make a curve look emergent. It falls as rss1
-    grows (the scale grows, the drop shrinks): `_replicate_stat` relies on it.
+    Known noise: the drop in weighted RSS (the weights hold sampling error and
+    scatter). Unknown noise: the drop over the sigmoid's residual variance, as
+    in an F test, floored at noise_floor² so that wiggles below the floor
+    cannot look emergent. Either way it falls as rss1 grows: `_replicate_stat`
+    relies on it.
     """
-    scale, _ = dispersion(rss1, n - n_free1, known, settings)
-    scale = usable_scale(scale, known, settings)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (rss0 - rss1) / scale
+        scale = np.where(known, 1.0, np.maximum(rss1 / dof1, settings.noise_floor ** 2))
+        return (rss0 - rss1) / np.where(np.isfinite(scale), scale, settings.noise_floor ** 2)
 
 
-def _replicate_stat(rep: CurveBatch, reps: int, n_free1: np.ndarray, t_obs: np.ndarray,
+def _replicate_stat(rep: CurveBatch, reps: int, dof1: np.ndarray, t_obs: np.ndarray,
                     settings: Settings) -> np.ndarray:
     """T* of each replicate, or a bound on the same side of T as T* is.
 
@@ -307,7 +231,7 @@ def _replicate_stat(rep: CurveBatch, reps: int, n_free1: np.ndarray, t_obs: np.n
     rss0, rss_low = fit_model(first, rep).rss, monotone_rss(rep)
 
     def stat(rss1, rows):
-        return _lr_stat(rss0[rows], rss1, rep.n[rows], n_free1[rows], rep.known_noise[rows], settings)
+        return _lr_stat(rss0[rows], rss1, dof1[rows], rep.known_noise[rows], settings)
 
     rows = np.arange(len(rep))
     sub, R = rep, reps
@@ -329,7 +253,7 @@ def _replicate_stat(rep: CurveBatch, reps: int, n_free1: np.ndarray, t_obs: np.n
         if not narrow(~_falls_short(t_star[rows], t_obs[rows])):
             return t_star
     # from below, with the grid's best cell
-    p0 = sigmoid_starts(sub, replicates=R)
+    p0 = sigmoid_starts(sub, starts=POINT_FIT_STARTS, replicates=R)     # the observed fit's effort
     t_star[rows] = stat(sigmoid_objective(sub, p0[:, 0]) * (1 + 1e-12), rows)
     keep = ~_exceeds(t_star[rows], t_obs[rows])
     p0 = p0[keep]
@@ -345,8 +269,10 @@ def emergence_assessable(bounded: np.ndarray, chance: np.ndarray, settings: Sett
 
 
 def null_model(fits: dict[str, ModelFit]) -> np.ndarray:
-    """Which smooth model is the null per curve: the lowest AICc, the first of `SMOOTH` on ties."""
-    return np.array(SMOOTH)[np.argmin(np.column_stack([fits[m].aicc for m in SMOOTH]), axis=1)]
+    """The smooth model whose objective enters the statistic (the closer fit; the first of
+    `SMOOTH` on ties): the null that the replicates are drawn from."""
+    rss = np.column_stack([np.where(np.isfinite(fits[m].rss), fits[m].rss, np.inf) for m in SMOOTH])
+    return np.array(SMOOTH)[np.argmin(rss, axis=1)]
 
 
 def monte_carlo_looks(settings: Settings, extend: bool, first: int = 50) -> list[tuple[int, bool]]:
@@ -368,13 +294,16 @@ def monte_carlo_looks(settings: Settings, extend: bool, first: int = 50) -> list
     return looks
 
 
-def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str],
+def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, keys: list[str],
                    eligible: np.ndarray, settings: Settings, extend: np.ndarray | None = None,
                    stop_after: int = 10) -> TestResult:
     """Parametric bootstrap of the likelihood ratio, sigmoid vs best smooth model.
 
-    H0: the curve follows the best smooth model (by AICc) with the estimated
-    noise. Replicates are drawn from that fit and refitted with every model.
+    H0: the curve follows a smooth model with the curve's noise (`noise`:
+    sampling error plus the family's scatter). Replicates are drawn from the
+    smooth fit whose objective enters the statistic (`null_model`), as the
+    scores are made (`noise.draw`: binomial counts where item counts are
+    known), and refitted with the same effort as the observed curve.
     Monte-Carlo effort is sequential (Besag & Clifford 1991): a curve stops at
     its `stop_after`-th exceedance T* ≥ T, after l replicates, with p = h/l;
     a curve that never gets there has p = (1 + #{T* ≥ T}) / (1 + n) after the
@@ -385,14 +314,16 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
     those after the stopping one are discarded.
     """
     C, N = batch.x.shape
-    rss0 = _smooth_rss(fits)
-    rss1 = fits["sigmoid"].rss
-    n = batch.n
-    n_free1 = fits["sigmoid"].n_free
-    t_obs = _lr_stat(rss0, rss1, n, n_free1, batch.known_noise, settings)
+    dof1 = batch.n - fits["sigmoid"].n_free
+    t_obs = _lr_stat(_smooth_rss(fits), fits["sigmoid"].rss, dof1, batch.known_noise, settings)
     null = null_model(fits)
     mu = np.select([null[:, None] == m for m in SMOOTH], [fits[m].predict(batch.x) for m in SMOOTH])
-    sd = point_sd(batch, noise_scale(batch, fits, settings, line_below_dof=1)[0], settings)
+    # unknown noise: the null's own residual variance, never the alternative's
+    with np.errstate(divide="ignore", invalid="ignore"):
+        null_var = np.select([null == m for m in SMOOTH],
+                             [fits[m].rss / (batch.n - fits[m].n_free) for m in SMOOTH])
+    noise = replace(noise, scale=np.where(batch.known_noise, noise.scale,
+                                          np.maximum(np.nan_to_num(null_var, nan=0.0), settings.noise_floor ** 2)))
 
     exceed = np.zeros(C, int); done = np.zeros(C, int); stopped = np.zeros(C, bool)
     active = eligible & np.isfinite(t_obs)
@@ -407,8 +338,8 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], keys: list[str]
         assert (done[todo] == start).all()
         reps = target - start
         sub = batch.take(todo)
-        rep = _draw(sub, mu[todo], sd[todo], reps, [keys[i] for i in todo], settings, 1, start)
-        t_star = _replicate_stat(rep, reps, np.repeat(n_free1[todo], reps), np.repeat(t_obs[todo], reps),
+        rep = draw(sub, noise.take(todo), mu[todo], reps, [keys[i] for i in todo], settings.seed, 1, start)
+        t_star = _replicate_stat(rep, reps, np.repeat(dof1[todo], reps), np.repeat(t_obs[todo], reps),
                                  settings).reshape(len(todo), reps)
         hits = np.cumsum(_exceeds(t_star, t_obs[todo, None]), axis=1) + exceed[todo, None]
         reached = hits[:, -1] >= stop_after
@@ -452,7 +383,7 @@ def failed_criteria(row, settings: Settings) -> list[str]:
             if not c.holds(np.asarray([getattr(row, c.column)], object), settings)[0]]
 
 
-def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
+def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, noise: Noise,
                      settings: Settings) -> pd.DataFrame:
     """The effect criteria's measures (`EMERGENCE_CRITERIA`) and whether all hold."""
     c, h, k, x0 = sigmoid.params.T
@@ -463,7 +394,7 @@ def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):
         rise_share = (fitted[:, 1] - fitted[:, 0]) / headroom
     floor = np.where(np.isfinite(batch.chance), batch.chance, c)
-    sd = point_sd(batch, disp, settings)
+    sd = noise.point_sd()
     tol = np.maximum(settings.chance_tolerance, 2 * sd)
     # "before the transition": below the 10 % point of the rise, x0 − ln(9)/k
     below = mask & (batch.x < (x0 - np.log(9.0) / k)[:, None])
@@ -483,12 +414,12 @@ def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
     return effect
 
 
-def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
+def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, noise: Noise,
                        keys: list[str], which: np.ndarray, settings: Settings,
                        level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of x0 from a parametric bootstrap of the sigmoid fit.
 
-    The replicates are drawn from the fitted sigmoid with the curve's noise.
+    The replicates are drawn from the fitted sigmoid with the curve's noise (`noise.draw`).
     """
     C = len(batch)
     low = np.full(C, np.nan); high = np.full(C, np.nan)
@@ -496,10 +427,9 @@ def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
     if len(idx) == 0 or settings.bootstrap < 1:
         return low, high
     sub = batch.take(idx)
-    sd = point_sd(sub, disp[idx], settings)
     mu = sigmoid.predict(batch.x)[idx]
     B = settings.bootstrap
-    rep = _draw(sub, mu, sd, B, [keys[i] for i in idx], settings, 2, 0)
+    rep = draw(sub, noise.take(idx), mu, B, [keys[i] for i in idx], settings.seed, 2, 0)
     # one start, the grid's best cell: a second changed x0 in 0.16 % of the Pythia
     # replicates and the endpoints by at most 0.0008 decades, at twice the cost
     x0 = fit_sigmoid(rep, starts=1, replicates=B).params[:, 3].reshape(len(idx), B)
@@ -509,20 +439,81 @@ def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, disp: np.ndarray,
 
 
 # ---------------------------------------------------------------- run-wide
-P_COLUMNS = tuple(t.p_column for t in (EMERGENCE, RISE, DECLINE, TWO_LINES))
+P_COLUMNS = tuple(t.p_column for t in (EMERGENCE, TREND, TWO_LINES))
+#: the q-value columns, one per test family
+Q_COLUMNS = tuple("q" + c[1:] for c in P_COLUMNS)
 
 
-def add_q_values(curves: pd.DataFrame) -> pd.DataFrame:
-    """Benjamini-Hochberg q-values across every curve of the run, per test."""
-    # imported here: statsmodels costs about a second to import, and only the
-    # run-wide step needs it (not the per-dataset jobs)
+def headline(curves: pd.DataFrame, preference: tuple[str, ...]) -> np.ndarray:
+    """One headline metric per (dataset, family, benchmark, task, shots), chosen in advance.
+
+    The first of `preference` (full metric name first, then its base before
+    "/" or ","), else the alphabetically first. A task measured with several
+    metrics (acc and acc_norm, strict and flexible extraction) makes one claim,
+    not several: the other metrics are sensitivity analyses.
+    """
+    rank = {m: i for i, m in enumerate(preference)}
+    metric = curves["metric"].astype(str)
+    base = metric.str.split("/").str[0].str.split(",").str[0]
+    order = np.fmin(metric.map(rank).to_numpy(float), base.map(rank).to_numpy(float) + 0.5)
+    key = ["dataset", "family", "benchmark", "task", "shots"]
+    ranked = curves.assign(_o=np.where(np.isfinite(order), order, np.inf), _m=metric)
+    best = ranked.sort_values(["_o", "_m"], kind="stable").groupby(key, sort=False, dropna=False)["_m"].first()
+    chosen = ranked[key].merge(best.rename("_best").reset_index(), on=key, how="left")["_best"]
+    return (chosen.to_numpy() == metric.to_numpy())
+
+
+def two_level_q(p: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """q-values of the two-level Benjamini-Hochberg procedure, families as groups.
+
+    Curves of one family share their models, so their tests are dependent;
+    families are not. Level 1 selects families by BH over each family's
+    Simes p-value; level 2 runs BH within each selected family at α·R/G (R of
+    G families selected), which controls the FDR over curves (Benjamini &
+    Bogomolov 2014) with dependence inside a family. A curve's q is the
+    smallest α at which it is rejected (found by bisection: rejection is
+    monotone in α).
+    """
     from statsmodels.stats.multitest import multipletests
+    q = np.full(len(p), np.nan)
+    ok = np.isfinite(p)
+    if not ok.any():
+        return q
+    codes = np.unique(np.asarray(group)[ok], return_inverse=True)[1]
+    pp = p[ok]
+    within = np.empty(len(pp))
+    for g in range(codes.max() + 1):
+        sel = codes == g
+        within[sel] = multipletests(pp[sel], method="fdr_bh")[1]
+    simes = np.full(codes.max() + 1, np.inf)
+    np.minimum.at(simes, codes, within)
+    q_group = multipletests(simes, method="fdr_bh")[1]
+    ordered, G = np.sort(q_group), len(q_group)
+    lo, hi = np.zeros(len(pp)), np.ones(len(pp))
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        R = np.searchsorted(ordered, mid, side="right")
+        rejected = (q_group[codes] <= mid) & (within <= mid * R / G)
+        hi, lo = np.where(rejected, mid, hi), np.where(rejected, lo, mid)
+    q[ok] = hi
+    return q
+
+
+def add_q_values(curves: pd.DataFrame, preference: tuple[str, ...]) -> pd.DataFrame:
+    """q-values across the run, per test: two-level BH with families as groups.
+
+    Headline curves (`headline`) form the families that carry the claims;
+    the other metrics' curves get q-values within a family of their own
+    (sensitivity). A curve's q, and so its label, depends on the other
+    curves of the run; its p does not.
+    """
     out = curves.copy()
+    out["headline"] = headline(out, preference)
+    group = (out["dataset"].astype(str) + "\x1f" + out["family"].astype(str)).to_numpy()
     for col in P_COLUMNS:
         q = np.full(len(out), np.nan)
         p = out[col].to_numpy(float)
-        ok = np.isfinite(p)
-        if ok.any():
-            q[ok] = multipletests(p[ok], method="fdr_bh")[1]
+        for part in (out["headline"].to_numpy(bool), ~out["headline"].to_numpy(bool)):
+            q[part] = two_level_q(p[part], group[part])
         out["q" + col[1:]] = q
     return out

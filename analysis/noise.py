@@ -1,0 +1,300 @@
+"""The noise model every test of a curve assumes (METHODS.md section 2).
+
+Models of one family differ by more than the sampling noise of one test set:
+a model is better or worse overall than its size predicts, on every task it
+is evaluated on. A score is therefore
+
+    y[m, t] = f_t(x_m) + u_m + e[m, t],   u_m ~ N(0, τ²),   e ~ sampling noise,
+
+and the scatter τ² is a property of the family's models, shared by all its
+curves: it is estimated once per family from all of them (borrowing
+strength), so that a 4-size curve, which cannot estimate its own, gets the
+family's. Where the family has too few residual degrees of freedom, the
+dataset's pooled estimate stands in; where that too is missing, the scatter is
+"not estimable" and the tests assume sampling noise alone and say so.
+
+* Known noise (stderr or binomial), bounded metrics: each point's variance is
+  σᵢ² + τ². τ² solves the Paule–Mandel equation Σ rᵢ²/(σᵢ² + τ²) = Σ dof over
+  the family's curves, with rᵢ the residuals of each curve's quadratic fit
+  (weights 1/(σᵢ² + τ²), iterated); curves whose residuals are far beyond the
+  pooled estimate (chi-square tail p < 0.001: a shape the quadratic cannot
+  follow, not scatter) are left out of the pool. Tests use t with the pooled
+  residual dof (quasi-likelihood), never the normal because the estimate came
+  out low.
+* Unknown noise, bounded metrics: one residual variance per family, pooled the
+  same way (floored at `noise_floor`²), t with the pooled dof.
+* Raw metrics (perplexity, loss): units differ from curve to curve, so the
+  curve's own residuals give its noise, as an overdispersion φ ≥ 1 of a given
+  stderr or as a residual variance.
+* `scatter: given` (per dataset) says the stderr already includes the scatter
+  between models: it is then used as it is.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import special
+
+from .curves import CurveBatch
+from .fitting import fit_linear, fit_power
+from .models import get, with_role
+from .settings import Settings
+
+#: the flexible fits whose residuals measure a curve's own noise: more than a line
+FLEXIBLE = tuple(m for m in with_role("smooth", "curvature", "sharp") if len(get(m).params) > 2)
+#: the line: the fallback noise reference, and the slope test's model
+LINE = "loglinear"
+
+#: a curve whose residuals have a chi-square tail probability below this is a misfit, not scatter
+MISFIT_P = 1e-3
+#: curves a pool needs besides any misfit: a curve's own shape can only be told from scatter
+#: against other curves of the same models
+MIN_CURVES = 3
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Per curve: the noise its tests assume, and where it came from.
+
+    `sd` (C, N) is each point's sd under the model up to `scale`: √(σᵢ² + τ²)
+    for known noise (scale 1), 1 for unknown noise (scale = residual variance).
+    `dof` is the t distribution's (inf: normal). `scatter` is τ (nan where not
+    estimable or not applicable); `scatter_dof` the residual dof it rests on.
+    """
+
+    sd: np.ndarray
+    scale: np.ndarray
+    dof: np.ndarray
+    scatter: np.ndarray
+    scatter_dof: np.ndarray
+    source: np.ndarray
+
+    @property
+    def tests(self) -> tuple[np.ndarray, np.ndarray]:
+        """(variance scale, t dof), what the slope and two-lines tests read."""
+        return self.scale, self.dof
+
+    def point_sd(self) -> np.ndarray:
+        """Per-point noise sd (C, N)."""
+        return np.sqrt(self.scale)[:, None] * self.sd
+
+    def take(self, idx) -> Noise:
+        return Noise(*(getattr(self, f)[idx] for f in ("sd", "scale", "dof", "scatter", "scatter_dof", "source")))
+
+
+def dispersion(rss: np.ndarray, dof: np.ndarray, known: np.ndarray,
+               settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """One curve's own variance scale and t dof from its residuals (raw metrics, and the backtest's
+    training fits): φ = max(1, RSS/dof) for known noise once `overdispersion_min_df` allows it,
+    RSS/dof floored at `noise_floor`² for unknown noise. dof inf: the normal applies."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = rss / dof
+    phi = np.where(dof >= settings.overdispersion_min_df, np.maximum(1.0, ratio), 1.0)
+    phi = np.where(np.isfinite(phi), phi, 1.0)
+    unknown_var = np.where(dof > 0, np.maximum(ratio, settings.noise_floor ** 2), np.nan)
+    scale = np.where(known, phi, unknown_var)
+    dof_t = np.where(known & (phi <= 1.0), np.inf, np.where(dof > 0, dof, np.nan))
+    return np.where(np.isfinite(scale), scale, np.where(known, 1.0, settings.noise_floor ** 2)), dof_t
+
+
+def _chi2(r2: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Σ r²/var per curve (a zero residual over a zero variance counts 0, any other over zero inf)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(r2 > 0, r2 / var, 0.0).sum(1)
+
+
+def _bisect(f, hi: np.ndarray, iters: int = 60) -> np.ndarray:
+    """The smallest τ² ≥ 0 with f(τ²) ≤ 0 per group, for f decreasing (0 where f(0) ≤ 0)."""
+    lo, hi = np.zeros_like(hi), hi.copy()
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        up = f(mid) > 0
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    return np.where(f(np.zeros_like(hi)) > 0, (lo + hi) / 2, 0.0)
+
+
+def _pool(r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, group: np.ndarray, members: np.ndarray,
+          n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paule–Mandel τ² per group from squared residuals r2 and sampling variances s2 (C, N).
+
+    A robust start first: the τ² at which at most half the group's curves
+    have residuals beyond their chi-square median (a curve whose shape the
+    reference cannot follow is a misfit, not scatter, and a minority of
+    misfits cannot move a median). Curves beyond the 1 - `MISFIT_P` quantile
+    at that τ² are left out, and the rest solve Σ r²/(s² + τ²) = Σ dof (the
+    mean's efficiency). Returns τ² per group, the pooled dof per group (0
+    where fewer than `MIN_CURVES` curves are kept), and the curves kept.
+    """
+    hi = np.full(n_groups, max(float(r2[members].max(initial=0.0)), 1e-12) * 2)
+    median = special.chdtri(np.maximum(dof, 1), 0.5)
+    n_half = np.bincount(group[members], minlength=n_groups) / 2
+
+    def over_median(t2):
+        beyond = members & (_chi2(r2, s2 + t2[group][:, None]) > median)
+        return np.bincount(group[beyond], minlength=n_groups) - n_half
+
+    tau2 = _bisect(over_median, hi)
+    keep = members & (special.chdtrc(np.maximum(dof, 1), _chi2(r2, s2 + tau2[group][:, None])) >= MISFIT_P)
+    D = np.bincount(group[keep], dof[keep], minlength=n_groups)
+
+    def excess(t2):
+        return np.bincount(group[keep], _chi2(r2, s2 + t2[group][:, None])[keep], minlength=n_groups) - D
+
+    tau2 = np.where(D > 0, _bisect(excess, hi), tau2)
+    enough = np.bincount(group[keep], minlength=n_groups) >= MIN_CURVES
+    return tau2, np.where(enough, D, 0.0), keep
+
+
+def _reference_residuals(batch: CurveBatch) -> np.ndarray:
+    """Each curve's residuals from the closer of two smooth 3-parameter fits (quadratic,
+    scaling law): between them they follow linear, curved and saturating trends."""
+    fits = [fit_linear(batch, 2), fit_power(batch)]
+    rss = np.column_stack([np.where(np.isfinite(f.rss), f.rss, np.inf) for f in fits])
+    pred = np.where((rss[:, 0] <= rss[:, 1])[:, None], fits[0].predict(batch.x), fits[1].predict(batch.x))
+    return np.where(batch.mask, batch.y - pred, 0.0)
+
+
+def _models_dof(batch: CurveBatch, group: np.ndarray, keep: np.ndarray, n_groups: int) -> np.ndarray:
+    """Residual dof the scatter rests on, per group: the model effect u_m is shared by all the
+    family's tasks, so its variance is learnt from the family's models, not from models × tasks:
+    distinct scales of the group's kept curves minus the reference's 3 parameters."""
+    out = np.zeros(n_groups)
+    for g in np.unique(group[keep]):
+        rows = keep & (group == g)
+        out[g] = max(len(np.unique(np.round(batch.x[rows][batch.mask[rows]], 9))) - 3, 1)
+    return out
+
+
+def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
+                   scatter_given: bool = False) -> tuple[Noise, CurveBatch]:
+    """The noise of every curve, and the batch reweighted by it (weights 1/(σᵢ² + τ²)).
+
+    `family` (C,) codes the curves' family within the dataset. Known noise on
+    bounded metrics: τ² pooled per family (`_pool`), the dataset's where the
+    family has fewer than `scatter_min_df` pooled residual dof or fewer than
+    `MIN_CURVES` curves. The tests' t dof follow Satterthwaite: τ² rests on
+    d = `_models_dof` dof, so the variance σ² + τ² has d·((σ² + τ²)/τ²)² —
+    with τ² taken no smaller than σ² there, so that a low estimate never buys
+    more than 4·d dof. Unknown noise and raw metrics get theirs from the fits
+    (`with_own_noise`).
+    """
+    C, N = batch.x.shape
+    _, group = np.unique(np.asarray(family), return_inverse=True)
+    G = group.max() + 1 if C else 0
+    dof = np.maximum(batch.n - 3, 0).astype(float)
+    bounded, known = batch.bounded, batch.known_noise
+    s2 = np.where(batch.mask & known[:, None], batch.sigma ** 2, 0.0)
+    r2 = _reference_residuals(batch) ** 2
+    fit_ok = np.isfinite(r2).all(1) & (dof >= 1)
+
+    scatter, scatter_dof = np.full(C, np.nan), np.full(C, np.nan)
+    source = np.full(C, "curve", dtype=object)
+    tau2, scale, dof_t = np.zeros(C), np.ones(C), np.full(C, np.inf)
+
+    members = fit_ok & bounded & known
+    pooled = bounded & known
+    if scatter_given:
+        source = np.where(pooled, "given", source)
+    elif members.any():
+        zero = np.zeros(C, int)
+        t2_fam, d_fam, _ = _pool(r2, s2, dof, group, members, G)
+        t2_all, d_all, _ = _pool(r2, s2, dof, zero, members, 1)
+        # once more, with the residuals of fits weighted by the estimated variances
+        var = s2 + np.where(d_fam[group] >= settings.scatter_min_df, t2_fam[group], t2_all[0])[:, None]
+        w = np.where(batch.mask, 1.0 / np.where(var > 0, var, 1.0), 0.0)
+        r2 = np.where(members[:, None], _reference_residuals(
+            CurveBatch(batch.x, batch.y, batch.sigma, w, batch.chance, known, bounded)) ** 2, r2)
+        t2_fam, d_fam, keep_fam = _pool(r2, s2, dof, group, members, G)
+        t2_all, d_all, keep_all = _pool(r2, s2, dof, zero, members, 1)
+        m_fam = _models_dof(batch, group, keep_fam, G)
+        m_all = np.array([_models_dof(batch, group, keep_all, G).sum()])
+        # the family's estimate where its pool has the dof, else the dataset's, else none
+        by_family = pooled & (d_fam[group] >= settings.scatter_min_df)
+        by_dataset = pooled & ~by_family & (d_all[0] >= settings.scatter_min_df)
+        est = np.where(by_family, t2_fam[group], np.where(by_dataset, t2_all[0], np.nan))
+        d_tau = np.where(by_family, m_fam[group], np.where(by_dataset, m_all[0], np.nan))
+        tau2 = np.where(np.isfinite(est), est, 0.0)
+        scatter, scatter_dof = np.sqrt(est), d_tau
+        sigma2 = np.where(batch.mask, s2, 0).sum(1) / np.maximum(batch.n, 1)
+        satterthwaite = d_tau * ((sigma2 + tau2) / np.maximum(tau2, sigma2)) ** 2
+        dof_t = np.where(pooled & np.isfinite(est), satterthwaite, dof_t)
+        source = np.where(pooled, np.where(by_family, "family", np.where(by_dataset, "dataset", "not estimable")),
+                          source)
+
+    sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0) + tau2[:, None]), 1.0)
+    w = np.where(batch.mask, 1.0 / sd ** 2, 0.0)
+    weighted = CurveBatch(batch.x, batch.y, np.where(known[:, None], sd, batch.sigma), w, batch.chance,
+                          known, bounded, batch.n_items)
+    return Noise(sd, scale, dof_t, scatter, scatter_dof, source), weighted
+
+
+def with_own_noise(noise: Noise, batch: CurveBatch, fits: dict, settings: Settings) -> Noise:
+    """Unknown noise and raw metrics: the curve's own noise, from the closest flexible fit.
+
+    Scatter is measured around the closest of the flexible fits (`FLEXIBLE`:
+    power, quadratic, sigmoid) that leave a residual degree of freedom, so
+    that a straight line's misfit to a curved but smooth trend is not
+    mistaken for noise; an unknown noise level on a single residual dof is
+    useless for a test, so it then comes from the line's residuals, which can
+    only overstate it. Raw metrics with a stderr get an overdispersion φ ≥ 1.
+    """
+    own = ~(batch.bounded & batch.known_noise)
+    if not own.any():
+        return noise
+    n = batch.n
+    rss, dof = np.full(len(batch), np.inf), np.zeros(len(batch), int)
+    for m in FLEXIBLE:
+        r, d = fits[m].rss, n - fits[m].n_free
+        better = np.isfinite(r) & (d >= 1) & (r < rss)
+        rss, dof = np.where(better, r, rss), np.where(better, d, dof)
+    line = (~batch.known_noise & (dof < 2)) | ~np.isfinite(rss)
+    scale, dof_t = dispersion(np.where(line, fits[LINE].rss, rss), np.where(line, n - 2, dof),
+                              batch.known_noise, settings)
+    return replace(noise, scale=np.where(own, scale, noise.scale), dof=np.where(own, dof_t, noise.dof))
+
+
+def describe(noise: Noise, known: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """The `noise` column: where the sampling noise comes from, and the scatter between models."""
+    extra = np.select(
+        [noise.source == "family", noise.source == "dataset", noise.source == "given",
+         noise.source == "not estimable"],
+        [" + family scatter", " + dataset scatter", " (scatter included, as given)", " (scatter not estimable)"],
+        "")
+    return np.where(known, np.asarray(sources, dtype=object) + extra, "residual")
+
+
+# ---------------------------------------------------------------- replicates
+def _rng(seed: int, key: str, purpose: int, block: int) -> np.random.Generator:
+    """A stream per curve, purpose and block of replicates: a curve's replicates do not
+    depend on the other curves, nor on how many replicates were drawn before."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode()), purpose, block])
+
+
+def draw(batch: CurveBatch, noise: Noise, mean: np.ndarray, reps: int, keys: list[str], seed: int,
+         purpose: int, block: int) -> CurveBatch:
+    """`reps` replicates per curve from `mean` (C, N) under the noise model.
+
+    Binomial counts (all points with an item count): each model's true score
+    moved by its scatter u ~ N(0, τ²), clipped to [0, 1], then n draws of it.
+    Otherwise Gaussian with the point's sd, clipped to [0, 1] for bounded
+    metrics, so that replicates near the floor look like scores near the floor.
+    """
+    C, N = batch.x.shape
+    y = np.empty((C, reps, N))
+    sd = noise.point_sd()
+    tau = np.where(np.isfinite(noise.scatter), noise.scatter, 0.0)
+    n_items = batch.n_items if batch.n_items is not None else np.full((C, N), np.nan)
+    binomial = batch.known_noise & (np.isfinite(n_items) | ~batch.mask).all(1)
+    for i, key in enumerate(keys):
+        g = _rng(seed, key, purpose, block)
+        if binomial[i]:
+            p = np.clip(mean[i] + tau[i] * g.standard_normal((reps, N)), 0.0, 1.0)
+            n = np.where(batch.mask[i], n_items[i], 1).astype(np.int64)
+            y[i] = g.binomial(n, p) / n
+        else:
+            y[i] = mean[i] + sd[i] * g.standard_normal((reps, N))
+            if batch.bounded[i]:
+                y[i] = np.clip(y[i], 0.0, 1.0)
+    return batch.repeat(reps).with_y(y.reshape(C * reps, N))
