@@ -63,6 +63,10 @@ class CurveBatch:
         return CurveBatch(self.x, np.where(self.mask, y, 0.0), self.sigma, self.w,
                           self.chance, self.known_noise, self.bounded)
 
+    def with_x(self, x: np.ndarray) -> CurveBatch:
+        """The same scores at other scales (e.g. the mirrored axis)."""
+        return CurveBatch(x, self.y, self.sigma, self.w, self.chance, self.known_noise, self.bounded, self.n_items)
+
     def repeat(self, times: int) -> CurveBatch:
         """Each curve `times` times in a row (for bootstrap replicates)."""
         return self.take(np.repeat(np.arange(len(self)), times))

@@ -39,11 +39,11 @@ from scipy import special
 
 from .curves import CurveBatch
 from .fitting import fit_linear, fit_power
-from .models import get, with_role
+from .models import with_role
 from .settings import Settings
 
-#: the flexible fits whose residuals measure a curve's own noise: more than a line
-FLEXIBLE = tuple(m for m in with_role("smooth", "curvature", "sharp") if len(get(m).params) > 2)
+#: a curve's own noise is measured around this fit (the model of role "curvature")
+REFERENCE = with_role("curvature")[0]
 #: the line: the fallback noise reference, and the slope test's model
 LINE = "loglinear"
 
@@ -231,27 +231,22 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
 
 
 def with_own_noise(noise: Noise, batch: CurveBatch, fits: dict, settings: Settings) -> Noise:
-    """Unknown noise and raw metrics: the curve's own noise, from the closest flexible fit.
+    """Unknown noise and raw metrics: the curve's own noise, from its own residuals.
 
-    Scatter is measured around the closest of the flexible fits (`FLEXIBLE`:
-    power, quadratic, sigmoid) that leave a residual degree of freedom, so
-    that a straight line's misfit to a curved but smooth trend is not
-    mistaken for noise; an unknown noise level on a single residual dof is
-    useless for a test, so it then comes from the line's residuals, which can
-    only overstate it. Raw metrics with a stderr get an overdispersion φ ≥ 1.
+    Around the quadratic (a smooth 3-parameter fit, so that a line's misfit to
+    a curved trend is not counted as noise, and one fixed fit, so that no
+    choice of the closest among several pulls the estimate down); with fewer
+    than 2 residual dof, around the line, which can only overstate the noise.
+    Raw metrics with a stderr get an overdispersion φ ≥ 1 (`dispersion`).
     """
     own = ~(batch.bounded & batch.known_noise)
     if not own.any():
         return noise
     n = batch.n
-    rss, dof = np.full(len(batch), np.inf), np.zeros(len(batch), int)
-    for m in FLEXIBLE:
-        r, d = fits[m].rss, n - fits[m].n_free
-        better = np.isfinite(r) & (d >= 1) & (r < rss)
-        rss, dof = np.where(better, r, rss), np.where(better, d, dof)
-    line = (~batch.known_noise & (dof < 2)) | ~np.isfinite(rss)
-    scale, dof_t = dispersion(np.where(line, fits[LINE].rss, rss), np.where(line, n - 2, dof),
-                              batch.known_noise, settings)
+    quad = fits[REFERENCE]
+    use_line = ((n - quad.n_free) < 2) | ~np.isfinite(quad.rss)
+    scale, dof_t = dispersion(np.where(use_line, fits[LINE].rss, quad.rss),
+                              np.where(use_line, n - fits[LINE].n_free, n - quad.n_free), batch.known_noise, settings)
     return replace(noise, scale=np.where(own, scale, noise.scale), dof=np.where(own, dof_t, noise.dof))
 
 
