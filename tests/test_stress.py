@@ -1,0 +1,125 @@
+"""Issue 11's measured targets, on a reduced but honest grid of the stress suite.
+
+The full grid (4 sizes × 4 noises × 2 scatters + chance 0.5, 300 curves per null
+truth) runs from benchmarks/stress.py. Here: six blocks that cover every size
+count (4, 5, 8, 12 on real grids), every noise (100 / 1,000 / 10,000 items,
+residual) and both scatters, every null truth and effect, 120 curves per null
+truth and 40 per effect in each block, each block one analyse_dataset + combine
+at the run's default settings (bootstrap 1000 / 4000). Point estimates are held
+to the targets (size ≤ 6 %, each flag's FPR ≤ 5 %, any wrong flag ≤ 8 %); with
+120 curves per cell the 95 % interval is about ±4 points, so these tests can miss
+a small excess but not the ones issue 11 measured.
+
+Slow (about 3-4 minutes on 2 cores): marked `slow`, not excluded by default;
+`pytest -m "not slow"` skips it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.settings import Settings
+from analysis.stress import (ANY_WRONG_TARGET, LABEL_FPR_TARGET, SIZE_TARGET, Block, check_targets,
+                             markdown, stress_table)
+from analysis.synthetic import (EFFECT_TRUTHS, EMPIRICAL_TAU, GRIDS, NULL_TRUTHS, stress_block,
+                                stress_truth)
+
+REDUCED = [Block(4, 1000, "stress"), Block(4, None, "empirical"), Block(5, 100, "empirical"),
+           Block(8, 10000, "empirical"), Block(8, None, "stress"), Block(12, 1000, "empirical")]
+NULLS, EFFECTS = 120, 40
+
+#: why the target tests are expected to fail today (the lead removes the xfail with the fix)
+BEFORE_FIX = ("issue 11: the current statistics miss the targets on this grid (between-model scatter "
+              "not estimated on short curves, emergence null simulated with noise from the alternative, "
+              "directional claims corrected as separate families); see the stress table in the issue")
+
+
+# ---------------------------------------------------------------- fast: the generator is honest
+def test_grids_are_real_and_sized():
+    for n, grids in GRIDS.items():
+        for name, (axis, scales) in grids.items():
+            assert len(scales) == n and axis in ("params", "tokens"), name
+            assert np.all(np.diff(scales) > 0), name
+
+
+def test_null_truths_stay_in_range_and_do_not_fall():
+    rng = np.random.default_rng(1)
+    for n, grids in GRIDS.items():
+        for _, scales in grids.values():
+            x = np.tile(np.log10(scales), (200, 1))
+            for chance in (0.25, 0.5):
+                for truth in NULL_TRUTHS + EFFECT_TRUTHS:
+                    y = stress_truth(truth, x, np.full(200, chance), rng)
+                    assert y.shape == x.shape
+                    assert np.all((y >= chance - 0.3) & (y <= 1.0)), truth
+                    if truth in NULL_TRUTHS and truth != "outlier":
+                        assert np.all(np.diff(y, axis=1) >= -1e-12), truth   # no decline, no U
+
+
+def test_block_ids_unique_and_truth_hidden():
+    counts = {t: 5 for t in NULL_TRUTHS + EFFECT_TRUTHS}
+    rows, truth = stress_block(8, 1000, "empirical", 0.25, counts, seed=3)
+    assert len(truth) == sum(counts.values())
+    assert not truth.duplicated(["family", "task"]).any()
+    assert rows.groupby(["family", "task"]).size().eq(8).all()
+    assert not rows[["model", "task"]].duplicated().any()
+    text = rows.to_csv(index=False)
+    for t in NULL_TRUTHS + EFFECT_TRUTHS:
+        assert t not in text                      # the detector never sees the truth
+    assert 0.0 <= rows["score"].min() and rows["score"].max() <= 1.0
+    assert set(np.round(truth["tau"], 5)) <= set(EMPIRICAL_TAU)
+
+
+# ---------------------------------------------------------------- slow: the targets
+@pytest.fixture(scope="module")
+def stress():
+    table, info = stress_table(REDUCED, Settings(), nulls=NULLS, effects=EFFECTS, seed=11, log=None)
+    print("\n" + markdown(table))
+    print(info[["sizes", "noise", "scatter", "curves", "rejected", "analyse_s", "combine_s"]].to_string())
+    return table, info
+
+
+def _misses(table: pd.DataFrame, measures) -> pd.DataFrame:
+    m = check_targets(table)
+    return m[m["measure"].str.startswith(measures)]
+
+
+@pytest.mark.slow
+def test_every_row_valid_and_labelled(stress):
+    table, info = stress
+    assert (info["rejected"] == 0).all()
+    assert (info["missing_truth"] == 0).all()
+    assert (table.loc[table["kind"] == "null", "n"] == NULLS).all()
+    assert (table.loc[table["kind"] == "effect", "n"] == EFFECTS).all()
+
+
+@pytest.mark.slow
+def test_power_is_reported(stress):
+    table, _ = stress
+    power = table.loc[table["kind"] == "effect", "power"]
+    assert power.notna().all() and power.between(0, 1).all()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason=BEFORE_FIX)
+def test_size_at_most_6_percent_on_core_nulls(stress):
+    table, _ = stress
+    misses = _misses(table, "size_")
+    assert misses.empty, f"size > {SIZE_TARGET:.0%}:\n{misses.to_string()}"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason=BEFORE_FIX)
+def test_label_false_positive_rate_at_most_5_percent(stress):
+    table, _ = stress
+    misses = _misses(table, "fpr_")
+    assert misses.empty, f"flag FPR > {LABEL_FPR_TARGET:.0%}:\n{misses.to_string()}"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason=BEFORE_FIX)
+def test_any_wrong_flag_at_most_8_percent(stress):
+    table, _ = stress
+    misses = _misses(table, "any_wrong")
+    assert misses.empty, f"any wrong flag > {ANY_WRONG_TARGET:.0%}:\n{misses.to_string()}"
