@@ -167,6 +167,45 @@ def _models_dof(batch: CurveBatch, group: np.ndarray, keep: np.ndarray, n_groups
     return out
 
 
+def _moderate(tau2: np.ndarray, dof: np.ndarray, sigma2: np.ndarray,
+              families: np.ndarray) -> tuple[np.ndarray, float]:
+    """Empirical-Bayes moderation of the families' scatter (Smyth 2004, as in limma).
+
+    Each family's variance v = σ̄² + τ̂² rests on few dof (its models). The
+    spread of the dataset's families' v around a common scaled-χ² prior gives
+    the prior's dof d0 and level v0; each family's v is shrunk towards v0 by
+    (d0·v0 + d·v)/(d0 + d), and its tests gain d0 dof. Families that agree get
+    strength from each other; a dataset of very different families
+    (d0 → 0) changes nothing. Returns the moderated τ² and d0.
+    """
+    if len(families) < 3:
+        return tau2, 0.0
+    v, d = (sigma2 + tau2)[families], np.maximum(dof[families], 1.0)
+    e = np.log(np.maximum(v, 1e-300)) - special.digamma(d / 2) + np.log(d / 2)
+    spread = np.var(e, ddof=1) - np.mean(special.polygamma(1, d / 2))
+    if spread <= 0:
+        d0 = np.inf
+    else:
+        d0 = 2 * _trigamma_inverse(spread)
+    v0 = np.exp(np.mean(e) + (special.digamma(d0 / 2) - np.log(d0 / 2) if np.isfinite(d0) else 0.0))
+    out = tau2.copy()
+    post = v0 if not np.isfinite(d0) else (d0 * v0 + d * v) / (d0 + d)
+    out[families] = np.maximum(post - sigma2[families], 0.0)
+    return out, float(d0)
+
+
+def _trigamma_inverse(y: float) -> float:
+    """x with trigamma(x) = y, by Newton's method from Smyth's start."""
+    x = 0.5 + 1.0 / y
+    for _ in range(50):
+        tri = special.polygamma(1, x)
+        step = tri * (1 - tri / y) / special.polygamma(2, x)
+        x += step
+        if abs(step) < 1e-10 * x:
+            break
+    return float(x)
+
+
 def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
                    scatter_given: bool = False) -> tuple[Noise, CurveBatch]:
     """The noise of every curve, and the batch reweighted by it (weights 1/(σᵢ² + τ²)).
@@ -174,10 +213,11 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
     `family` (C,) codes the curves' family within the dataset. Known noise on
     bounded metrics: τ² pooled per family (`_pool`), the dataset's where the
     family has fewer than `scatter_min_df` pooled residual dof or fewer than
-    `MIN_CURVES` curves. The tests' t dof follow Satterthwaite: τ² rests on
-    d = `_models_dof` dof, so the variance σ² + τ² has d·((σ² + τ²)/τ²)² —
-    with τ² taken no smaller than σ² there, so that a low estimate never buys
-    more than 4·d dof. Unknown noise and raw metrics get theirs from the fits
+    `MIN_CURVES` curves. A family's τ² rests on d = `_models_dof` dof (its
+    models, not models × tasks), and is moderated towards the dataset's other
+    families (`_moderate`), which adds the prior's d0: the tests use t with
+    d + d0 dof. The dataset's pooled estimate rests on the sum of its
+    families' d. Unknown noise and raw metrics get theirs from the fits
     (`with_own_noise`).
     """
     C, N = batch.x.shape
@@ -213,13 +253,14 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
         # the family's estimate where its pool has the dof, else the dataset's, else none
         by_family = pooled & (d_fam[group] >= settings.scatter_min_df)
         by_dataset = pooled & ~by_family & (d_all[0] >= settings.scatter_min_df)
+        sigma2 = np.where(batch.mask, s2, 0).sum(1) / np.maximum(batch.n, 1)
+        t2_fam, prior_dof = _moderate(t2_fam, m_fam, np.bincount(group, sigma2, G) / np.maximum(
+            np.bincount(group, minlength=G), 1), np.unique(group[by_family]))
         est = np.where(by_family, t2_fam[group], np.where(by_dataset, t2_all[0], np.nan))
         d_tau = np.where(by_family, m_fam[group], np.where(by_dataset, m_all[0], np.nan))
         tau2 = np.where(np.isfinite(est), est, 0.0)
         scatter, scatter_dof = np.sqrt(est), d_tau
-        sigma2 = np.where(batch.mask, s2, 0).sum(1) / np.maximum(batch.n, 1)
-        satterthwaite = d_tau * ((sigma2 + tau2) / np.maximum(tau2, sigma2)) ** 2
-        dof_t = np.where(pooled & np.isfinite(est), satterthwaite, dof_t)
+        dof_t = np.where(pooled & np.isfinite(est), d_tau + np.where(by_family, prior_dof, 0.0), dof_t)
         source = np.where(pooled, np.where(by_family, "family", np.where(by_dataset, "dataset", "not estimable")),
                           source)
 
