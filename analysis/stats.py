@@ -34,9 +34,8 @@ SMOOTH = with_role("smooth")
 
 # ---------------------------------------------------------------- results
 #: what the tests assume about the noise (METHODS.md section 2)
-NOISE_ASSUMPTION = ("each score's sampling error (stderr or binomial) plus the scatter between the family's models, "
-                    "estimated from all the family's curves (the dataset's where the family has too few); t with "
-                    "the pooled residual dof. Unknown noise: the family's pooled residual variance")
+NOISE_ASSUMPTION = ("sampling error plus the scatter between the family's models (t); "
+                    "unknown noise: the curve's residual variance (t)")
 
 
 @dataclass(frozen=True)
@@ -49,16 +48,17 @@ class Test:
     noise: str = NOISE_ASSUMPTION
 
     def describe(self) -> str:
-        """The test as curves.csv and the report name it."""
-        return f"{self.name} (H0: {self.hypothesis})"
+        """The test as curves.csv and the report name it, with the noise it assumes."""
+        return f"{self.name} (H0: {self.hypothesis}; noise: {self.noise})"
 
 
 TREND = Test("two-sided weighted slope test, the sign read from the slope", "slope = 0", "p_trend")
 TWO_LINES = Test("two-lines test, Simonsohn 2018", "one of the two slopes has the wrong sign", "p_ushape")
 EMERGENCE = Test("parametric-bootstrap likelihood ratio, sigmoid vs best smooth model",
-                 "the smooth model (loglinear or power, the closer) with the curve's noise", "p_emergence",
-                 "replicates drawn around the smooth fit: binomial counts of each model's score moved by the "
-                 "family's scatter, or Gaussian with the point's sd, clipped to [0, 1]")
+                 "a smooth model: loglinear, power or accelerating", "p_emergence",
+                 "replicates drawn around the smooth fit as scores are made: binomial counts of each model's "
+                 "score moved by the family's scatter, or Gaussian, clipped to [0, 1]; unknown noise: the smooth "
+                 "fit's residual variance")
 
 
 @dataclass(frozen=True)

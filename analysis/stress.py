@@ -251,3 +251,50 @@ def markdown(table: pd.DataFrame) -> str:
             cell("fpr_emergent", LABEL_FPR_TARGET), cell("fpr_inverse", LABEL_FPR_TARGET),
             cell("fpr_u", LABEL_FPR_TARGET), cell("any_wrong", ANY_WRONG_TARGET), cell("power"))) + " |")
     return "\n".join(lines)
+
+
+#: the summary's columns: (heading, cell-table column, which rows, worst = max or min)
+SUMMARY = (
+    ("size emergence", "size_emergence", "core", max), ("size trend", "size_trend", "core", max),
+    ("size U", "size_ushape", "core", max),
+    ("FPR emergent", "fpr_emergent", "null", max), ("FPR inverse", "fpr_inverse", "labelled", max),
+    ("FPR U", "fpr_u", "labelled", max), ("any wrong flag", "any_wrong", "labelled", max),
+    ("power emergent", "power", "emergent", min), ("power inverse", "power", "inverse", min),
+    ("power U", "power", "u_shaped", min),
+)
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per block: the worst cell of each measure over its truths, with its interval and truth.
+
+    Sizes over the core nulls (flat, loglinear, saturating, accelerating); the
+    emergent FPR over every null truth; the other label FPRs and any wrong flag
+    over every null but the single-model outlier; power per clear effect
+    (emergent: the worse of plateau observed or not).
+    """
+    keys = ["sizes", "noise", "scatter", "chance"]
+    rows = []
+    for key, g in table.groupby(keys, sort=True):
+        row = dict(zip(keys, key))
+        for heading, col, which, worst in SUMMARY:
+            sel = {"core": g["core"].astype(bool), "null": g["kind"] == "null",
+                   "labelled": (g["kind"] == "null") & ~g["truth"].isin(EMERGENT_ONLY),
+                   "emergent": g["truth"].str.startswith("emergent"),
+                   "inverse": g["truth"] == "inverse", "u_shaped": g["truth"] == "u_shaped"}[which]
+            sub = g[sel & np.isfinite(g[col].astype(float))] if col in g else g.iloc[:0]
+            if sub.empty:
+                row[heading] = ""
+                continue
+            r = sub.loc[sub[col].idxmax() if worst is max else sub[col].idxmin()]
+            row[heading] = f"{_pct(r[col], r[col + '_low'], r[col + '_high'])}" + (
+                f" {r['truth']}" if which not in ("inverse", "u_shaped") else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_markdown(table: pd.DataFrame) -> str:
+    s = summarise(table)
+    head = "| " + " | ".join(s.columns) + " |"
+    return "\n".join([head, "|" + "---|" * len(s.columns)]
+                     + ["| " + " | ".join(str(v) if not isinstance(v, float) else f"{v:g}" for v in r) + " |"
+                        for r in s.itertuples(index=False)])

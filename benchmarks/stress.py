@@ -21,7 +21,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.settings import Settings  # noqa: E402
-from analysis.stress import Block, check_targets, default_grid, markdown, stress_table  # noqa: E402
+from analysis.stress import (  # noqa: E402
+    check_targets,
+    default_grid,
+    markdown,
+    stress_table,
+    summary_markdown,
+)
 
 
 def _one(args):
@@ -61,7 +67,11 @@ def main(argv=None) -> int:
     misses = check_targets(table)
     misses.to_csv(out.with_name(out.stem + "_misses.csv"), index=False)
     print(markdown(table))
-    print(f"\n{len(misses)} missed targets in {misses[['sizes', 'noise', 'scatter', 'chance', 'truth']].drop_duplicates().shape[0]} "
+    summary = summary_markdown(table)
+    out.with_name(out.stem + "_summary.md").write_text(summary + "\n", encoding="utf-8")
+    print("\nworst cell per block:\n" + summary)
+    cells = misses[["sizes", "noise", "scatter", "chance", "truth"]].drop_duplicates().shape[0]
+    print(f"\n{len(misses)} missed targets in {cells} "
           f"cells of {int((table['kind'] == 'null').sum())} null cells")
     print(f"rejected rows: {int(info['rejected'].sum())}; wall time {time.perf_counter() - t0:.0f}s "
           f"({args.workers} workers); CPU in analyse+combine {info['analyse_s'].sum() + info['combine_s'].sum():.0f}s")
