@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     misses.to_csv(out.with_name(out.stem + "_misses.csv"), index=False)
     print(markdown(table))
     print(f"\n{len(misses)} missed targets in {misses[['sizes', 'noise', 'scatter', 'chance', 'truth']].drop_duplicates().shape[0]} "
-          f"cells of {int((table['kind'] == 'null').sum())} null cells")
+          f"cells of {int((table['kind'] == 'null_truth').sum())} null cells")
     print(f"rejected rows: {int(info['rejected'].sum())}; wall time {time.perf_counter() - t0:.0f}s "
           f"({args.workers} workers); CPU in analyse+combine {info['analyse_s'].sum() + info['combine_s'].sum():.0f}s")
     return 0

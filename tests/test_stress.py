@@ -90,7 +90,7 @@ def test_every_row_valid_and_labelled(stress):
     table, info = stress
     assert (info["rejected"] == 0).all()
     assert (info["missing_truth"] == 0).all()
-    assert (table.loc[table["kind"] == "null", "n"] == NULLS).all()
+    assert (table.loc[table["kind"] == "null_truth", "n"] == NULLS).all()
     assert (table.loc[table["kind"] == "effect", "n"] == EFFECTS).all()
 
 
