@@ -10,7 +10,8 @@ to the targets (size ≤ 6 %, each flag's FPR ≤ 5 %, any wrong flag ≤ 8 %); 
 120 curves per cell the 95 % interval is about ±4 points, so these tests can miss
 a small excess but not the ones issue 11 measured.
 
-Slow (about 3-4 minutes on 2 cores): marked `slow`, not excluded by default;
+Slow: measured 197 s wall (125 s CPU, one process; another job shared the 2 cores), so
+about 2-3.5 minutes; marked `slow`, not excluded by default;
 `pytest -m "not slow"` skips it.
 """
 from __future__ import annotations
