@@ -34,8 +34,14 @@ def _fmt(v, digits=3):
 
 
 def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
-    return {k: read_results_table(inputs[k], k) for k in ("curves", "fits", "points", "problems", "mirage", "cot_gain",
-                                                       "compositional", "calibration") if k in inputs}
+    """The run's tables; an optional input (the stress table) may be absent or a one-file list."""
+    out = {}
+    for k in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional", "calibration", "stress"):
+        path = inputs.get(k)
+        path = path[0] if isinstance(path, list) and path else path
+        if path:
+            out[k] = read_results_table(path, k)
+    return out
 
 
 def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, settings: dict) -> str:
@@ -154,6 +160,12 @@ def _debates(tables: dict, curves: pd.DataFrame) -> dict:
                                     "slope_per_decade", "turns_positive", "positive_from"],
                               scale_cols=("turns_positive", "positive_from"),
                               number_cols=("gain_smallest", "gain_largest", "slope_per_decade"))
+    stress = tables.get("stress", pd.DataFrame())
+    if len(stress):
+        from .stress import summarise
+        summary = summarise(stress)
+        out["stress_columns"] = list(summary.columns)
+        out["stress"] = summary.to_dict("records")
     cal = tables.get("calibration", pd.DataFrame())
     if len(cal):
         cols = [c for c in cal.columns if c.startswith(("fpr_", "power_")) or c == "x0_coverage"]

@@ -140,7 +140,7 @@ def cell_rates(curves: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     order = [t for t in NULL_TRUTHS + EFFECT_TRUTHS if t in set(curves["truth"])]
     for truth in order:
         g = curves[curves["truth"] == truth]
-        row = {"truth": truth, "kind": "null" if truth in NULL_TRUTHS else "effect", "n": len(g),
+        row = {"truth": truth, "kind": "null_truth" if truth in NULL_TRUTHS else "effect", "n": len(g),
                "core": truth in CORE_NULLS, "emergence_h0_literal": truth in LITERAL_H0}
         for col, holds in TEST_NULLS.items():
             name = "size_" + col[2:]
@@ -180,7 +180,7 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
     single-model outlier only the emergent FPR is a target.
     """
     misses = []
-    nulls = table[table["kind"] == "null"]
+    nulls = table[table["kind"] == "null_truth"]
     keys = [c for c in ("sizes", "noise", "scatter", "chance") if c in table]
     for _, r in nulls.iterrows():
         where = {k: r[k] for k in keys} | {"truth": r["truth"]}
@@ -277,8 +277,8 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     for key, g in table.groupby(keys, sort=True):
         row = dict(zip(keys, key))
         for heading, col, which, worst in SUMMARY:
-            sel = {"core": g["core"].astype(bool), "null": g["kind"] == "null",
-                   "labelled": (g["kind"] == "null") & ~g["truth"].isin(EMERGENT_ONLY),
+            sel = {"core": g["core"].astype(bool), "null": g["kind"] == "null_truth",
+                   "labelled": (g["kind"] == "null_truth") & ~g["truth"].isin(EMERGENT_ONLY),
                    "emergent": g["truth"].str.startswith("emergent"),
                    "inverse": g["truth"] == "inverse", "u_shaped": g["truth"] == "u_shaped"}[which]
             sub = g[sel & np.isfinite(g[col].astype(float))] if col in g else g.iloc[:0]

@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     print("\nworst cell per block:\n" + summary)
     cells = misses[["sizes", "noise", "scatter", "chance", "truth"]].drop_duplicates().shape[0]
     print(f"\n{len(misses)} missed targets in {cells} "
-          f"cells of {int((table['kind'] == 'null').sum())} null cells")
+          f"cells of {int((table['kind'] == 'null_truth').sum())} null cells")
     print(f"rejected rows: {int(info['rejected'].sum())}; wall time {time.perf_counter() - t0:.0f}s "
           f"({args.workers} workers); CPU in analyse+combine {info['analyse_s'].sum() + info['combine_s'].sum():.0f}s")
     return 0

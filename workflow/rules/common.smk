@@ -37,6 +37,8 @@ def code_inputs(script):
     return [str(p) for p in code_closure(path, workflow.basedir)]
 
 
+# the measured error rates on realistic null data (benchmarks/stress.py), shown in the report when present
+STRESS_TABLE = [p for p in [Path(workflow.basedir, "benchmarks", "stress.csv")] if p.exists()]
 TEMPLATES = sorted(str(p) for p in Path(workflow.basedir, "analysis", "templates").iterdir())
 ENV = "../envs/analysis.yaml"
 

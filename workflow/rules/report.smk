@@ -54,6 +54,7 @@ rule report:
         cot_gain=RESULTS / "cot_gain.csv",
         compositional=RESULTS / "compositional.csv",
         calibration=RESULTS / "calibration.csv",
+        stress=STRESS_TABLE,
         figures=RESULTS / "figures",
         code=code_inputs("report"),
         templates=TEMPLATES,
