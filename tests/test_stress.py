@@ -44,7 +44,7 @@ BEFORE_FIX = ("issue 11: the current statistics miss the targets on this grid (b
 
 # ---------------------------------------------------------------- fast: the generator is honest
 def test_grids_are_real_and_sized():
-    for n, grids in GRIDS.items():
+    for grids in GRIDS.values():
         for name, (axis, scales) in grids.items():
             assert len(scales) == n and axis in ("params", "tokens"), name
             assert np.all(np.diff(scales) > 0), name
@@ -52,7 +52,7 @@ def test_grids_are_real_and_sized():
 
 def test_null_truths_stay_in_range_and_do_not_fall():
     rng = np.random.default_rng(1)
-    for n, grids in GRIDS.items():
+    for grids in GRIDS.values():
         for _, scales in grids.values():
             x = np.tile(np.log10(scales), (200, 1))
             for chance in (0.25, 0.5):
