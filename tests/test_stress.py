@@ -44,7 +44,7 @@ BEFORE_FIX = ("issue 11: the current statistics miss the targets on this grid (b
 
 # ---------------------------------------------------------------- fast: the generator is honest
 def test_grids_are_real_and_sized():
-    for grids in GRIDS.values():
+    for n, grids in GRIDS.items():
         for name, (axis, scales) in grids.items():
             assert len(scales) == n and axis in ("params", "tokens"), name
             assert np.all(np.diff(scales) > 0), name
