@@ -38,7 +38,7 @@ import numpy as np
 from scipy import special
 
 from .curves import CurveBatch
-from .fitting import fit_linear, fit_power
+from .fitting import fit_model
 from .models import with_role
 from .settings import Settings
 
@@ -147,12 +147,18 @@ def _pool(r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, group: np.ndarray, me
     return tau2, np.where(enough, D, 0.0), keep
 
 
+#: the fits a curve's scatter is measured around: smooth trends of either curvature, and the
+#: floor-then-rise of emergence, so that neither shape is counted as scatter between models
+SCATTER_REFERENCE = ("quadratic", "power", "accelerating", "hinge")
+
+
 def _reference_residuals(batch: CurveBatch) -> np.ndarray:
-    """Each curve's residuals from the closer of two smooth 3-parameter fits (quadratic,
-    scaling law): between them they follow linear, curved and saturating trends."""
-    fits = [fit_linear(batch, 2), fit_power(batch)]
+    """Each curve's residuals from the closest of the `SCATTER_REFERENCE` fits (at most 3
+    parameters each; counted as 3 whichever is closest, which offsets the choice)."""
+    fits = [fit_model(m, batch) for m in SCATTER_REFERENCE]
     rss = np.column_stack([np.where(np.isfinite(f.rss), f.rss, np.inf) for f in fits])
-    pred = np.where((rss[:, 0] <= rss[:, 1])[:, None], fits[0].predict(batch.x), fits[1].predict(batch.x))
+    best = rss.argmin(1)
+    pred = np.choose(best[:, None], [f.predict(batch.x) for f in fits])
     return np.where(batch.mask, batch.y - pred, 0.0)
 
 
