@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .loading import format_size
+from .models import MODELS, ROLES, get
 from .settings import Settings
 from .stats import EMERGENCE, TREND, TWO_LINES, emergence_assessable, failed_criteria
 
@@ -52,9 +53,7 @@ def _enough(df, s):
 
 
 def _smooth_reason(r, s) -> str:
-    why = (f"score improves by {r.change:.3g} across the range (p={_fmt_p(r.p_trend)}, q={_fmt_p(r.q_trend)}); "
-           + (f"best model {r.best_model}" if isinstance(r.best_model, str) and r.best_model
-              else "too few points for AICc to rank the models"))
+    why = f"score improves by {r.change:.3g} across the range (p={_fmt_p(r.p_trend)}, q={_fmt_p(r.q_trend)})"
     if r.q_emergence <= s.alpha:
         why += "; the sigmoid fits better but is not emergence: " + (
             ", ".join(failed_criteria(r, s)) or "effect criteria not met")
@@ -98,6 +97,30 @@ def format_scale(value: float) -> str:
 
 def _fmt_p(p: float) -> str:
     return "nan" if not np.isfinite(p) else (f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}")
+
+
+#: the models a label can name as its best model (by role): the best model never contradicts the label
+LABEL_ROLES = {"emergent": ("sharp", "onset"), "smooth": ("smooth",), "inverse": ("smooth",),
+               "u_shaped": ("curvature",), "inverted_u": ("curvature",), "flat": ("baseline",)}
+
+
+def best_models(curves: pd.DataFrame, fits: pd.DataFrame) -> np.ndarray:
+    """Per curve, the lowest-AICc model among those its label can name (`LABEL_ROLES`; any model
+    for insufficient); blank when none of them has a finite AICc (too few points to rank)."""
+    if len(fits) == 0 or len(curves) == 0:
+        return np.full(len(curves), "", dtype=object)
+    aicc = fits.pivot_table(index="curve_id", columns="model", values="aicc", aggfunc="first")
+    aicc = aicc.reindex(columns=list(MODELS)).reindex(curves["curve_id"].to_numpy())
+    values = np.where(np.isfinite(aicc.to_numpy(float)), aicc.to_numpy(float), np.inf)
+    out = np.full(len(curves), "", dtype=object)
+    for label, group in curves.groupby("label").groups.items():
+        rows = curves.index.get_indexer(group)
+        allowed = np.array([get(m).role in LABEL_ROLES.get(label, ROLES) for m in MODELS])
+        v = np.where(allowed[None, :], values[rows], np.inf)
+        # AICc needs n > k + 1: with fewer points it cannot rank, so no model is named
+        ranked = np.isfinite(v).sum(1) >= (1 if label in LABEL_ROLES else 2)
+        out[rows] = np.where(ranked, np.array(MODELS, dtype=object)[v.argmin(1)], "")
+    return out
 
 
 def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:

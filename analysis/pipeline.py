@@ -17,7 +17,7 @@ from . import runlog, schema
 from .curves import CURVE_COLUMNS, build_curves, to_batch
 from .debates import backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
-from .labels import label_curves
+from .labels import best_models, label_curves
 from .loading import DataError, Problem, check_models, problems_frame, read_scores, split_families, with_axis
 from .models import MODELS
 from .noise import Noise, estimate_noise, with_own_noise
@@ -120,7 +120,7 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
 
     stats = pd.concat([trend.frame, ushape.frame, emerg.frame, effect, backtest(batch, noise, settings),
                        noise_columns(noise, batch, todo["noise"].to_numpy())], axis=1)
-    stats["best_model"] = best
+    stats["aicc_best_model"] = best
     stats["x0"] = np.where(eligible, sig.params[:, 3], np.nan)
     stats["x0_low"], stats["x0_high"] = x0_low, x0_high
     stats["sigmoid_k"] = sig.params[:, 2]
@@ -180,13 +180,14 @@ def combine(parts: list[DatasetResult], settings: Settings,
         frames = [f for f in frames if len(f)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    curves = cat([p.curves for p in parts])
+    curves, fits = cat([p.curves for p in parts]), cat([p.fits for p in parts])
     if len(curves):
-        curves = schema.ordered(label_curves(add_q_values(curves, settings.headline_metrics), settings),
-                                schema.CURVES)
+        curves = label_curves(add_q_values(curves, settings.headline_metrics), settings).reset_index(drop=True)
+        curves["best_model"] = best_models(curves, fits)
+        curves = schema.ordered(curves, schema.CURVES)
     points = cat([p.points for p in parts])
     has_points = len(points) > 0
-    return RunResult(curves, cat([p.fits for p in parts]), points,
+    return RunResult(curves, fits, points,
                      cat([p.problems for p in parts]) if any(len(p.problems) for p in parts)
                      else problems_frame([]),
                      mirage_table(curves) if len(curves) else pd.DataFrame(),

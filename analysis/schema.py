@@ -50,8 +50,11 @@ CURVES: tuple[Column, ...] = (
     _c("n_scales", "integer", "distinct scales on the curve", report="scales"),
     _c("label", "text", "emergent, smooth, inverse, u_shaped, inverted_u, flat or insufficient", step="label",
        report="label"),
-    _c("best_model", "text", "the model with the lowest AICc (blank when too few points to rank)", step="stats",
-       report="best model"),
+    _c("best_model", "text", "the lowest-AICc model among those the label can name (emergent: sigmoid or hinge; "
+       "smooth, inverse: the smooth models; U: quadratic; flat: flat; insufficient: any), so that it never "
+       "contradicts the label; blank when too few points to rank", step="label", report="best model"),
+    _c("aicc_best_model", "text", "the lowest-AICc model among all candidates (blank when too few points to rank)",
+       step="stats"),
     _c("p_value", "number", "p-value of the test behind the label", step="label", report="p", report_format="p"),
     _c("q_value", "number", "q-value of that test across the run (two-level BH, families as groups)",
        step="label", report="q",

@@ -154,3 +154,19 @@ def test_bounds_settle_replicates_without_changing_p(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(with_bounds, without)
     assert (with_bounds["p_emergence"] < 0.01).sum() >= 3 and (with_bounds["p_emergence"] > 0.05).sum() >= 3
     assert n_with < 0.5 * sum(polished)
+
+
+def test_best_model_never_contradicts_the_label(tmp_path):
+    from analysis.labels import LABEL_ROLES
+    from analysis.models import get
+    from analysis.synthetic import simulate
+    df = pd.concat([simulate(shape, 3, n_sizes=n, seed=i).assign(family=lambda d, n=n: d["family"] + f"-n{n}")
+                    for i, shape in enumerate(["flat", "smooth", "saturating", "emergent", "inverse", "u_shaped"])
+                    for n in (4, 8)])
+    c = run(tmp_path, df)
+    assert set(c["label"]) >= {"flat", "smooth", "emergent", "inverse", "u_shaped"}
+    named = c[c["best_model"] != ""]
+    assert len(named) > 0.8 * len(c)
+    for label, model in zip(named["label"], named["best_model"]):
+        if label in LABEL_ROLES:
+            assert get(model).role in LABEL_ROLES[label], (label, model)
