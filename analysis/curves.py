@@ -126,7 +126,15 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
     bounded = pts["bounded"].to_numpy(bool)
     flip = bounded & ~pts["higher_is_better"].to_numpy(bool)
     pts["direction"] = np.where(bounded | pts["higher_is_better"], 1, -1)
-    pts["y"] = np.where(flip, 1.0 - pts["score"], pts["direction"] * pts["score"])
+    # losses and perplexities follow power laws, L = E + A·N^-alpha: they are analysed on the
+    # scale where that is (nearly) linear, -log10 L, when every score of the curve is positive
+    positive = pts.groupby("curve_id", sort=False)["score"].transform("min").to_numpy(float) > 0
+    log = ~bounded & ~pts["higher_is_better"].to_numpy(bool) & positive
+    pts["log_scale"] = log
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pts["y"] = np.where(log, -np.log10(pts["score"]),
+                            np.where(flip, 1.0 - pts["score"], pts["direction"] * pts["score"]))
+        pts["sigma"] = np.where(log, pts["sigma"] / (pts["score"] * np.log(10.0)), pts["sigma"])
 
     source = pts["noise_source"]
     agg = pts.assign(_known=source != "none", _binomial=source == "binomial", _stderr=source == "stderr").groupby(
@@ -134,6 +142,7 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
         **{c: (c, "first") for c in CURVE_COLUMNS},
         unit=("unit", "first"), bounded=("bounded", "first"),
         higher_is_better=("higher_is_better", "first"), direction=("direction", "first"),
+        log_scale=("log_scale", "first"),
         chance_raw=("chance", "max"),
         n_points=("x", "size"), n_scales=("x", "nunique"),
         scale_min=("scale", "min"), scale_max=("scale", "max"),
@@ -153,7 +162,7 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
 
 def _empty_curves() -> pd.DataFrame:
     return pd.DataFrame(columns=["curve_id", *CURVE_COLUMNS, "unit", "bounded", "higher_is_better",
-                                 "direction", "n_points", "n_scales", "scale_min", "scale_max",
+                                 "direction", "log_scale", "n_points", "n_scales", "scale_min", "scale_max",
                                  "known_noise", "noise", "chance"])
 
 

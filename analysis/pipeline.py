@@ -84,10 +84,10 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
         curves["effect_unit"] = 1.0
         return {"curves": schema.with_blank(curves, schema.CURVES, "stats"), "fits": pd.DataFrame()}
 
-    # the unit in which min_change and flat_margin are read: the score scale for
-    # bounded metrics, the curve's mean level for raw ones (perplexity)
+    # the unit in which min_change and flat_margin are read: the score scale for bounded metrics,
+    # decades for losses on the log scale, the curve's mean level for other raw ones
     level = points.groupby("curve_id")["y"].apply(lambda s: s.abs().mean())
-    curves["effect_unit"] = np.where(curves["bounded"].astype(bool), 1.0,
+    curves["effect_unit"] = np.where(curves["bounded"].astype(bool) | curves["log_scale"].astype(bool), 1.0,
                                      curves["curve_id"].map(level).to_numpy(float))
     keys = list(todo["curve_id"])
     # the noise first (sampling error plus the family's scatter): every fit and test is weighted by it

@@ -15,7 +15,9 @@ from .models import get  # noqa: E402
 
 
 def to_score(curve: pd.Series, y: np.ndarray) -> np.ndarray:
-    """Oriented model values back to the metric's own units (fraction or raw)."""
+    """Oriented model values back to the metric's own units (fraction, raw, or a loss from its -log10)."""
+    if bool(curve.get("log_scale", False)):
+        return 10.0 ** (-y)
     if bool(curve["bounded"]):
         return y if bool(curve["higher_is_better"]) else 1.0 - y
     return y if bool(curve["higher_is_better"]) else -y

@@ -69,6 +69,8 @@ CURVES: tuple[Column, ...] = (
     _c("bounded", "boolean", "the metric lives on [0, 1] (fraction or percent)"),
     _c("higher_is_better", "boolean", "direction of the metric as given"),
     _c("direction", "integer", "+1 or -1: how raw scores were oriented so that up is better"),
+    _c("log_scale", "boolean", "a loss or perplexity analysed as -log10(score), the scale where its power law is "
+       "(nearly) linear; changes are then in decades"),
     _c("scale_min", "number", "smallest scale on the curve", "x axis"),
     _c("scale_max", "number", "largest scale on the curve", "x axis"),
     _c("known_noise", "boolean", "every point has a stderr or an item count"),
@@ -81,8 +83,8 @@ CURVES: tuple[Column, ...] = (
        step="stats"),
     _c("noise_dof", "number", "dof of the t distributions of the tests (blank or inf: normal)", step="stats"),
     _c("chance", "number", "chance level on the oriented scale (blank when unknown)", "fraction"),
-    _c("effect_unit", "number", "unit min_change and flat_margin are read in: 1, or the mean level of a raw "
-       "metric", step="stats"),
+    _c("effect_unit", "number", "unit min_change and flat_margin are read in: 1 (score scale, or decades of a "
+       "loss on the log scale), or the mean level of another raw metric", step="stats"),
     _c("slope", "number", "weighted log-linear slope", "score per decade", step="stats"),
     _c("slope_se", "number", "its standard error", "score per decade", step="stats"),
     _c("p_trend", "number", "two-sided p of the slope test, H0: slope = 0 (the sign is read from the slope)",
@@ -171,7 +173,8 @@ POINTS: tuple[Column, ...] = (
     _c("sigma", "number", "the point's noise sd (blank: estimated from the curve's residuals)"),
     _c("noise_source", "text", "stderr, binomial or none"),
     _c("direction", "integer", "+1 or -1 (orientation of raw scores)"),
-    _c("y", "number", "oriented score: up is better"),
+    _c("log_scale", "boolean", "the point's curve is analysed on the log scale"),
+    _c("y", "number", "oriented score: up is better (-log10 of a loss on the log scale)"),
 )
 PROBLEMS: tuple[Column, ...] = (
     _c("file", "text", "the file with the problem"),

@@ -170,3 +170,13 @@ def test_best_model_never_contradicts_the_label(tmp_path):
     for label, model in zip(named["label"], named["best_model"]):
         if label in LABEL_ROLES:
             assert get(model).role in LABEL_ROLES[label], (label, model)
+
+
+def test_a_perplexity_is_analysed_on_the_log_scale_where_its_power_law_is_linear(tmp_path):
+    """Issue 12: a 4-size perplexity falling from 35 to 8.6 was 'insufficient' on the raw scale."""
+    ppl = [35.0, 20.1, 13.2, 8.6]
+    df = frame(ppl, SIZES).assign(metric="ppl", unit="raw", higher_is_better="false", chance="")
+    c = run(tmp_path, df).iloc[0]
+    assert bool(c["log_scale"])
+    assert c["label"] == "smooth", c["reason"]
+    assert c["change"] == pytest.approx(np.log10(35.0 / 8.6), rel=0.1)      # in decades of perplexity
