@@ -7,7 +7,7 @@ file (so a change to one file reruns only it) and `combine` once per run
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ class DatasetResult:
     fits: pd.DataFrame
     points: pd.DataFrame
     problems: pd.DataFrame
+    tests: list[str] = field(default_factory=list)   # each test's summary, for the log
 
     def write(self, outdir: str | Path) -> None:
         out = Path(outdir)
@@ -71,8 +72,7 @@ def analyse_dataset(path: str | Path, settings: Settings, axis: str = "params",
     """Load, validate, fit and test every curve of one data file."""
     curves, points, problems = prepare_points(path, axis, tuple(split_by), dataset, label)
     stats = analyse_curves(curves, points, settings)
-    fits = stats.pop("fits")
-    return DatasetResult(stats["curves"], fits, points, problems_frame(problems))
+    return DatasetResult(stats["curves"], stats["fits"], points, problems_frame(problems), stats.get("tests", []))
 
 
 def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings) -> dict:
@@ -129,9 +129,8 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     stats["curve_id"] = keys
     out = curves.drop(columns="noise").merge(stats, on="curve_id", how="left").merge(
         descriptive_scores(points), on="curve_id", how="left")
-    for result in (trend, ushape, emerg):
-        logging.getLogger("emergence_atlas").info(result.summary(settings.alpha))
-    return {"curves": out, "fits": fits_table(todo, fits, aicc)}
+    return {"curves": out, "fits": fits_table(todo, fits, aicc),
+            "tests": [result.summary(settings.alpha) for result in (trend, ushape, emerg)]}
 
 
 def noise_columns(noise: Noise, batch, sources: np.ndarray) -> pd.DataFrame:
@@ -232,6 +231,8 @@ def run_dataset(csv: str, dataset: str, outdir: str, settings: Settings, log: st
     if len(imported):
         res.problems = pd.concat([imported, res.problems], ignore_index=True)
     _report_problems(res.problems, logger, settings.strict)
+    for line in res.tests:
+        logger.info(line)
     logger.info(f"{csv}: {len(res.curves)} curves from {len(res.points)} rows; "
                 f"{len(res.problems)} problem(s) set aside")
     res.write(outdir)

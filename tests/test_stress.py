@@ -130,3 +130,11 @@ def test_any_wrong_flag_at_most_8_percent(stress):
     table, _ = stress
     misses = _misses(table, "any_wrong")
     assert misses.empty, f"any wrong flag > {ANY_WRONG_TARGET:.0%}:\n{misses.to_string()}"
+
+
+def test_readme_shows_the_committed_stress_summary():
+    """The README's table is the committed measurement's (benchmarks/stress.csv), not a copy that drifts."""
+    from analysis.stress import summary_markdown
+    from tests.conftest import REPO
+    table = pd.read_csv(REPO / "benchmarks" / "stress.csv")
+    assert summary_markdown(table) in (REPO / "README.md").read_text(encoding="utf-8")
