@@ -29,6 +29,7 @@ from .stats import (
     emergence_effect,
     emergence_interval,
     emergence_test,
+    onset_bracket,
     trend_test,
     two_lines_test,
 )
@@ -118,7 +119,8 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     candidates = plausible & (emerg.p() <= settings.alpha)
     x0_low, x0_high = emergence_interval(batch, sig, noise, keys, candidates, settings)
 
-    stats = pd.concat([trend.frame, ushape.frame, emerg.frame, effect, backtest(batch, noise, settings),
+    stats = pd.concat([trend.frame, ushape.frame, emerg.frame, effect, onset_bracket(batch, noise, settings),
+                       backtest(batch, noise, settings),
                        noise_columns(noise, batch, todo["noise"].to_numpy())], axis=1)
     stats["aicc_best_model"] = best
     stats["x0"] = np.where(eligible, sig.params[:, 3], np.nan)

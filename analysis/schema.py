@@ -117,6 +117,13 @@ CURVES: tuple[Column, ...] = (
     _c("chance_before", "boolean", "effect criterion: the points before the transition are at chance (blank: "
        "chance unknown)", step="stats"),
     _c("effect_ok", "boolean", "every effect criterion holds", step="stats"),
+    _c("onset_pattern", "boolean", "absent, then present: the smallest models at the floor (not significantly above "
+       "chance + chance_tolerance), every larger one clearly above it (descriptive; issue 12)", step="stats"),
+    _c("onset_low", "number", "the last model at the floor, when the pattern holds", "x axis", step="stats"),
+    _c("onset_high", "number", "the first model clearly above the floor, when the pattern holds", "x axis",
+       step="stats"),
+    _c("onset_present", "integer", "models clearly above the floor (1: the pattern rests on one model)",
+       step="stats"),
     _c("backtest_model", "text", "smooth model that predicted the largest scale from the smaller ones",
        step="stats"),
     _c("backtest_predicted", "number", "its prediction", _SCORE, step="stats"),

@@ -262,6 +262,44 @@ def _replicate_stat(rep: CurveBatch, reps: int, dof1: np.ndarray, t_obs: np.ndar
     return t_star
 
 
+#: one-sided 95 % normal quantile: "clearly above" the floor's tolerance band
+_Z95 = 1.6448536269514722
+
+
+def onset_bracket(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFrame:
+    """Where a curve leaves its floor, as the data support it ("absent, then present").
+
+    A model is at the floor when its score is not significantly above floor +
+    `chance_tolerance` (one-sided 95 %, with the point's sd: sampling error and
+    the family's scatter), and clearly above it when it is. The curve shows
+    the pattern when its smallest models are at the floor and every larger
+    one is clearly above; the bracket is then [last model at the floor, first
+    above], in units of the x axis, and `onset_present` counts the models
+    above ("rests on one model" when 1). Descriptive: the emergent label does
+    not read it yet (issue 12).
+    """
+    C, N = batch.x.shape
+    floor = np.where(np.isfinite(batch.chance), batch.chance, np.nan)
+    excess = (batch.y - floor[:, None] - settings.chance_tolerance) / np.maximum(noise.point_sd(), 1e-12)
+    above = batch.mask & (excess > _Z95)
+    at_floor = batch.mask & ~above
+    # the leading run of models at the floor (points are sorted by scale), then the rest
+    absent = np.cumprod(at_floor | ~batch.mask, axis=1).astype(bool) & batch.mask
+    n_absent = absent.sum(1)
+    present = batch.mask & ~absent
+    pattern = (np.isfinite(floor) & (n_absent >= 1) & (present.sum(1) >= 1)
+               & np.where(present, above, True).all(1))
+    last_absent = np.where(absent, batch.x, -np.inf).max(1)
+    first_present = np.where(present, batch.x, np.inf).min(1)
+    nan = np.full(C, np.nan)
+    return pd.DataFrame({
+        "onset_pattern": pattern,
+        "onset_low": np.where(pattern, 10.0 ** last_absent, nan),
+        "onset_high": np.where(pattern, 10.0 ** first_present, nan),
+        "onset_present": np.where(pattern, present.sum(1), 0),
+    })
+
+
 def emergence_assessable(bounded: np.ndarray, chance: np.ndarray, settings: Settings) -> np.ndarray:
     """Where emergence could be called at all: a bounded metric, with a chance
     level unless `require_chance` is off. Elsewhere it is not tested."""

@@ -180,3 +180,17 @@ def test_a_perplexity_is_analysed_on_the_log_scale_where_its_power_law_is_linear
     assert bool(c["log_scale"])
     assert c["label"] == "smooth", c["reason"]
     assert c["change"] == pytest.approx(np.log10(35.0 / 8.6), rel=0.1)      # in decades of perplexity
+
+
+def test_onset_bracket_is_where_the_curve_leaves_the_floor(tmp_path):
+    """Absent, then present: InstructGPT GSM8K with chain of thought (Wei et al. 2022, Table 2)."""
+    sizes = [3.5e8, 1.3e9, 6.7e9, 1.75e11]
+    emergent = frame([0.005, 0.005, 0.024, 0.469], sizes, n_items=1319, chance=0.0, task="cot")
+    flat = frame([0.26, 0.25, 0.27, 0.26], sizes, n_items=1319, task="flat")
+    rising = frame([0.40, 0.50, 0.60, 0.70], sizes, n_items=1319, task="rising")
+    c = run(tmp_path, pd.concat([emergent, flat, rising])).set_index("task")
+    assert bool(c.loc["cot", "onset_pattern"])
+    assert (c.loc["cot", "onset_low"], c.loc["cot", "onset_high"]) == pytest.approx((6.7e9, 1.75e11))
+    assert c.loc["cot", "onset_present"] == 1                       # rests on one model
+    assert not bool(c.loc["flat", "onset_pattern"])                  # never leaves the floor
+    assert not bool(c.loc["rising", "onset_pattern"])                # never at it
