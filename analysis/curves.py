@@ -57,11 +57,12 @@ class CurveBatch:
 
     def take(self, idx) -> CurveBatch:
         return CurveBatch(*(getattr(self, f)[idx] for f in
-                            ("x", "y", "sigma", "w", "chance", "known_noise", "bounded")))
+                            ("x", "y", "sigma", "w", "chance", "known_noise", "bounded")),
+                          None if self.n_items is None else self.n_items[idx])
 
     def with_y(self, y: np.ndarray) -> CurveBatch:
         return CurveBatch(self.x, np.where(self.mask, y, 0.0), self.sigma, self.w,
-                          self.chance, self.known_noise, self.bounded)
+                          self.chance, self.known_noise, self.bounded, self.n_items)
 
     def with_x(self, x: np.ndarray) -> CurveBatch:
         """The same scores at other scales (e.g. the mirrored axis)."""

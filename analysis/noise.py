@@ -106,8 +106,16 @@ def _chi2(r2: np.ndarray, var: np.ndarray) -> np.ndarray:
 
 
 def _bisect(f, hi: np.ndarray, iters: int = 60) -> np.ndarray:
-    """The smallest τ² ≥ 0 with f(τ²) ≤ 0 per group, for f decreasing (0 where f(0) ≤ 0)."""
-    lo, hi = np.zeros_like(hi), hi.copy()
+    """The smallest τ² ≥ 0 with f(τ²) ≤ 0 per group, for f decreasing (0 where f(0) ≤ 0).
+
+    `hi` is doubled until it brackets the root."""
+    hi = hi.copy()
+    for _ in range(200):
+        short = f(hi) > 0
+        if not short.any():
+            break
+        hi = np.where(short, hi * 2, hi)
+    lo = np.zeros_like(hi)
     for _ in range(iters):
         mid = (lo + hi) / 2
         up = f(mid) > 0
@@ -194,8 +202,11 @@ def _moderate(tau2: np.ndarray, dof: np.ndarray, sigma2: np.ndarray,
     else:
         d0 = 2 * _trigamma_inverse(spread)
     v0 = np.exp(np.mean(e) + (special.digamma(d0 / 2) - np.log(d0 / 2) if np.isfinite(d0) else 0.0))
+    # as limma caps a gene's total dof at the residual dof of all genes, the prior counts
+    # for at most the dof of all the dataset's families
+    d0 = min(d0, float(d.sum()))
     out = tau2.copy()
-    post = v0 if not np.isfinite(d0) else (d0 * v0 + d * v) / (d0 + d)
+    post = (d0 * v0 + d * v) / (d0 + d)
     out[families] = np.maximum(post - sigma2[families], 0.0)
     return out, float(d0)
 
@@ -260,8 +271,8 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
         by_family = pooled & (d_fam[group] >= settings.scatter_min_df)
         by_dataset = pooled & ~by_family & (d_all[0] >= settings.scatter_min_df)
         sigma2 = np.where(batch.mask, s2, 0).sum(1) / np.maximum(batch.n, 1)
-        t2_fam, prior_dof = _moderate(t2_fam, m_fam, np.bincount(group, sigma2, G) / np.maximum(
-            np.bincount(group, minlength=G), 1), np.unique(group[by_family]))
+        t2_fam, prior_dof = _moderate(t2_fam, m_fam, np.bincount(group[members], sigma2[members], G) / np.maximum(
+            np.bincount(group[members], minlength=G), 1), np.unique(group[by_family]))
         est = np.where(by_family, t2_fam[group], np.where(by_dataset, t2_all[0], np.nan))
         d_tau = np.where(by_family, m_fam[group], np.where(by_dataset, m_all[0], np.nan))
         tau2 = np.where(np.isfinite(est), est, 0.0)

@@ -194,3 +194,20 @@ def test_onset_bracket_is_where_the_curve_leaves_the_floor(tmp_path):
     assert c.loc["cot", "onset_present"] == 1                       # rests on one model
     assert not bool(c.loc["flat", "onset_pattern"])                  # never leaves the floor
     assert not bool(c.loc["rising", "onset_pattern"])                # never at it
+
+
+def test_replicates_are_binomial_counts_where_item_counts_are_known():
+    """The emergence test's null replicates are drawn as the scores were made (k of n items right)."""
+    from analysis.curves import CurveBatch
+    from analysis.noise import Noise, draw
+    x = np.tile(np.log10(SIZES), (2, 1))
+    n = np.full(x.shape, 50.0)
+    b = CurveBatch(x, np.full(x.shape, 0.3), np.full(x.shape, 0.06), np.ones(x.shape), np.full(2, 0.25),
+                   np.ones(2, bool), np.ones(2, bool), n)
+    sub = b.take(np.array([1])).repeat(3).take(np.arange(3)).with_y(np.full((3, 4), 0.3))
+    assert sub.n_items is not None and (sub.n_items == 50).all()          # item counts survive every step
+    noise = Noise(np.full(x.shape, 0.06), np.ones(2), np.full(2, np.inf), np.full(2, 0.01), np.full(2, 5.0),
+                  np.array(["family"] * 2, dtype=object))
+    y = draw(b, noise, np.full(x.shape, 0.3), 200, ["a", "b"], 1, 1, 0).y
+    assert np.allclose(y * 50, np.round(y * 50))                          # k / 50
+    assert 0.25 < y.mean() < 0.35
