@@ -75,6 +75,9 @@ def test_a_curve_starting_far_above_chance_is_not_emergent(tmp_path):
 
 
 def test_results_are_reproducible_and_do_not_depend_on_other_curves(tmp_path):
+    """With unknown noise (each curve's own residuals) a curve's replicates, p-value and interval
+    are its own: another family's curve in the run changes nothing. (Known-noise curves share
+    their family's scatter estimate, so there the p-value does depend on the family: 2.2.)"""
     x = np.linspace(8, 11, 8)
     rng = np.random.default_rng(0)
     a = frame(0.25 + 0.5 / (1 + np.exp(-6 * (x - 9.8))) + rng.normal(0, 0.02, 8), 10 ** x, family="A")
