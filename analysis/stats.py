@@ -96,12 +96,12 @@ def _crit(dof: np.ndarray, level: float = 0.975) -> np.ndarray:
 
 # ---------------------------------------------------------------- trend
 def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: Noise, settings: Settings) -> TestResult:
-    """One-sided tests of the weighted log-linear slope, both directions.
+    """The weighted log-linear slope, tested two-sided (`p_trend`, the sign read from the slope).
 
-    p_rise tests H0: slope ≤ 0; p_decline tests H0: slope ≥ 0. The slope is
-    the average trend across the range; its error uses the curve's noise
-    level (`noise_scale`). `change` is the fitted change across the observed
-    range with its 95 % interval.
+    p_rise (H0: slope ≤ 0) and p_decline (H0: slope ≥ 0) are its two halves,
+    kept for reference. The slope is the average trend across the range; its
+    error uses the curve's noise (`noise.Noise`). `change` is the fitted change
+    across the observed range with its 95 % interval.
     """
     w, x = batch.w, batch.x
     xbar = (w * x).sum(1) / w.sum(1)
@@ -478,8 +478,6 @@ def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, noise: Noise,
 
 # ---------------------------------------------------------------- run-wide
 P_COLUMNS = tuple(t.p_column for t in (EMERGENCE, TREND, TWO_LINES))
-#: the q-value columns, one per test family
-Q_COLUMNS = tuple("q" + c[1:] for c in P_COLUMNS)
 
 
 def headline(curves: pd.DataFrame, preference: tuple[str, ...]) -> np.ndarray:

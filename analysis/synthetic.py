@@ -87,7 +87,7 @@ GRIDS = {
 #: between-model scatter tau (score units) as the package estimates it on the bundled data:
 #: sqrt((phi - 1) * mean sigma²) of every params-axis curve with known noise and >= 5 scales
 #: (139 curves: obsscaling_base, pythia_opt_bloom_final), from curves.csv / points.csv of a
-#: run at commit fc4f162 (phi floored at 1 by stats.dispersion, hence the zeros).
+#: run at commit fc4f162 (phi floored at 1 by that commit's stats.dispersion, hence the zeros).
 #: `empirical_scatter` recomputes it from a run's outputs.
 EMPIRICAL_TAU = (0.0,) * 77 + (
     0.00120, 0.00126, 0.00137, 0.00170, 0.00179, 0.00201, 0.00205, 0.00273, 0.00284, 0.00307, 0.00359,

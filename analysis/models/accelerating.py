@@ -8,14 +8,11 @@ emergent. Fitted by the power model's engine on the mirrored scale axis.
 import numpy as np
 
 from .base import Model
-from .power import ALPHA_BOUNDS
+from .power import exponent_bounds
 
 
 def _bounds(batch):
-    C = len(batch)
-    lo = np.column_stack([np.full(C, -np.inf), np.full(C, -np.inf), np.full(C, ALPHA_BOUNDS[0]), batch.x_max])
-    hi = np.column_stack([np.full(C, np.inf), np.full(C, np.inf), np.full(C, ALPHA_BOUNDS[1]), batch.x_max])
-    return lo, hi
+    return exponent_bounds(batch.x_max)
 
 
 def _mirrored(batch):

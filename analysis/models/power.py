@@ -7,11 +7,16 @@ from .base import Model
 ALPHA_BOUNDS = (0.02, 2.0)
 
 
-def _bounds(batch):
-    C = len(batch)
-    lo = np.column_stack([np.full(C, -np.inf), np.full(C, -np.inf), np.full(C, ALPHA_BOUNDS[0]), batch.x_min])
-    hi = np.column_stack([np.full(C, np.inf), np.full(C, np.inf), np.full(C, ALPHA_BOUNDS[1]), batch.x_min])
+def exponent_bounds(x_ref):
+    """Bounds of (a, b, exponent, x_ref): a and b free, the exponent in ALPHA_BOUNDS, x_ref fixed."""
+    C = len(x_ref)
+    lo = np.column_stack([np.full(C, -np.inf), np.full(C, -np.inf), np.full(C, ALPHA_BOUNDS[0]), x_ref])
+    hi = np.column_stack([np.full(C, np.inf), np.full(C, np.inf), np.full(C, ALPHA_BOUNDS[1]), x_ref])
     return lo, hi
+
+
+def _bounds(batch):
+    return exponent_bounds(batch.x_min)
 
 
 def _fit(batch, replicates: int = 1):
