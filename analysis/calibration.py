@@ -5,7 +5,7 @@ For each condition (number of sizes over 3 decades; binomial noise with 100,
 shape are generated and labelled in one run, so that the FDR step sees a mix,
 as it does on real data. The table gives, per condition, the false positive
 rate of each flag on the shapes that should not get it, the power for every
-shape, and the coverage of the emergence-scale interval.
+shape, and how often the emergence bracket holds the true onset.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from .pipeline import analyse_dataset, combine
 from .settings import Settings
-from .synthetic import SHAPES, TRUE_LABEL, simulate
+from .synthetic import ONSET_TOLERANCE, SHAPES, TRUE_LABEL, simulate, true_curve
 
 SIZES = (4, 5, 8, 12)
 NOISE = (100, 1000, 10000, None)
@@ -34,10 +34,12 @@ FALSE_POSITIVES = {
 }
 
 
-def true_x0(n_sizes: int = 8, decades: float = DECADES, smallest: float = SMALLEST) -> float:
-    """The emergence scale of the synthetic sigmoid: 60 % of the way through the range."""
-    lo = np.log10(smallest)
-    return 10 ** (lo + 0.6 * decades)
+def true_onset(decades: float = DECADES, smallest: float = SMALLEST, chance: float = 0.25,
+               tolerance: float = ONSET_TOLERANCE) -> float:
+    """Where the synthetic emergent curve leaves the floor: its first scale above chance + tolerance."""
+    x = np.log10(smallest) + np.linspace(0.0, decades, 30001)
+    above = true_curve("emergent", x, chance) - chance > tolerance
+    return float(10 ** x[np.argmax(above)])
 
 
 def label_condition(n_sizes: int, n_items: int | None, curves_per_shape: int, settings: Settings,
@@ -53,7 +55,7 @@ def label_condition(n_sizes: int, n_items: int | None, curves_per_shape: int, se
 
 
 def rates(curves: pd.DataFrame, n_sizes: int) -> dict:
-    """False positive rates, power per shape and x0 coverage of one labelled condition."""
+    """False positive rates, power per shape and the emergence bracket's coverage of one labelled condition."""
     row = {}
     for flag, shapes in FALSE_POSITIVES.items():
         sel = curves["task"].isin(shapes)
@@ -62,10 +64,10 @@ def rates(curves: pd.DataFrame, n_sizes: int) -> dict:
         sel = curves["task"] == shape
         row[f"power_{shape}"] = float((curves.loc[sel, "label"] == TRUE_LABEL[shape]).mean())
     em = curves[(curves["task"] == "emergent") & (curves["label"] == "emergent")]
-    x0 = true_x0(n_sizes)
-    row["x0_coverage"] = float(((em["emergence_scale_low"] <= x0) & (x0 <= em["emergence_scale_high"])).mean()) \
-        if len(em) else np.nan
-    row["x0_intervals"] = len(em)
+    onset = true_onset()
+    row["bracket_coverage"] = float(((em["emergence_scale_low"] <= onset)
+                                     & (onset <= em["emergence_scale_high"])).mean()) if len(em) else np.nan
+    row["brackets"] = len(em)
     return row
 
 

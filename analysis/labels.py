@@ -14,7 +14,7 @@ import pandas as pd
 from .loading import format_size
 from .models import MODELS, ROLES, get
 from .settings import Settings
-from .stats import EMERGENCE, TREND, TWO_LINES, emergence_assessable, failed_criteria
+from .stats import EMERGENCE, TREND, TWO_LINES, emergence_assessable
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
 FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
@@ -52,24 +52,50 @@ def _enough(df, s):
     return df["n_scales"] >= s.min_scales
 
 
+def _onset(r) -> str:
+    return f"between {format_scale(r.onset_low)} and {format_scale(r.onset_high)}"
+
+
+def why_not_emergent(r, s) -> str:
+    """What a rising curve lacks for the emergent label, and what data would settle it."""
+    if not (r.bounded and emergence_assessable(r.bounded, r.chance, s)):
+        return NOT_ASSESSED if r.bounded else ""
+    if not (r.onset_floor >= s.min_floor_models):
+        return (f"no flat start: fewer than {s.min_floor_models} of the smallest models within "
+                f"{s.chance_tolerance:g} of the floor, so a jump cannot be told from a steady rise "
+                "(smaller models would settle it)")
+    failed = [what for p, what in ((r.p_floor, "the smaller models are not shown to be at the floor"),
+                                   (r.p_present, "the larger models are not all clearly above it"),
+                                   (r.p_jump, "the first model above it is not beyond the smaller models' trend"))
+              if not (p <= s.alpha)]
+    if not failed and r.q_emergence > s.alpha:
+        failed = [f"not significant after FDR (q={_fmt_p(r.q_emergence)})"]
+    if not failed and r.p_wide <= s.alpha:
+        failed = [f"the rise is wider than {s.max_transition_decades:g} decades (p={_fmt_p(r.p_wide)})"]
+    return f"leaves the floor {_onset(r)}, but " + "; ".join(failed) + f" (p={_fmt_p(r.p_emergence)})"
+
+
 def _smooth_reason(r, s) -> str:
     why = f"score improves by {r.change:.3g} across the range (p={_fmt_p(r.p_trend)}, q={_fmt_p(r.q_trend)})"
-    if r.q_emergence <= s.alpha:
-        why += "; the sigmoid fits better but is not emergence: " + (
-            ", ".join(failed_criteria(r, s)) or "effect criteria not met")
-    elif r.bounded and not emergence_assessable(r.bounded, r.chance, s):
-        why += "; " + NOT_ASSESSED
-    return why
+    more = why_not_emergent(r, s)
+    if r.p_sharp <= s.alpha:
+        more = (more + "; " if more else "") + f"a sigmoid fits better than {r.null_model} (p={_fmt_p(r.p_sharp)})"
+    return why + ("; " + more if more else "")
+
+
+def _emergent_reason(r, s) -> str:
+    rests = "; rests on one model" if r.onset_present == 1 else ""
+    return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), "
+            f"{r.onset_present:.0f} clearly above (p={_fmt_p(r.p_present)}), the first {r.jump:+.3g} beyond the "
+            f"smaller models' trend (p={_fmt_p(r.p_jump)}); leaves the floor {_onset(r)} "
+            f"(p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}){rests}")
 
 
 RULES = (
     Rule("insufficient", "", lambda df, s: ~_enough(df, s),
          lambda r, s: f"only {r.n_scales} distinct scale(s); a curve needs at least {s.min_scales}"),
-    Rule("emergent", "emergence",
-         lambda df, s: (df["q_emergence"] <= s.alpha) & df["effect_ok"].eq(True),
-         lambda r, s: (f"sigmoid beats {r.null_model} (p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}); "
-                       f"x0 ≈ {format_scale(10 ** r.x0)} inside the data; rise {r.rise_share:.0%} of the "
-                       f"headroom above chance within {r.transition_decades:.2g} decades; smaller models at chance")),
+    Rule("emergent", "emergence", lambda df, s: (df["q_emergence"] <= s.alpha) & ~(df["p_wide"] <= s.alpha),
+         _emergent_reason),
     Rule(lambda r: r.u_direction, "ushape",
          lambda df, s: ((df["q_ushape"] <= s.alpha) & (_scaled(df, "u_change_low").abs() >= s.min_change)
                         & (_scaled(df, "u_change_high").abs() >= s.min_change)),
@@ -144,7 +170,7 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     df["q_value"] = qs
     df["reason"] = reasons
     em = df["label"] == "emergent"
-    df["emergence_scale"] = np.where(em, 10 ** df["x0"], np.nan)
-    df["emergence_scale_low"] = np.where(em, 10 ** df["x0_low"], np.nan)
-    df["emergence_scale_high"] = np.where(em, 10 ** df["x0_high"], np.nan)
+    df["emergence_scale"] = np.where(em, df["onset_scale"], np.nan)
+    df["emergence_scale_low"] = np.where(em, df["onset_low"], np.nan)
+    df["emergence_scale_high"] = np.where(em, df["onset_high"], np.nan)
     return df

@@ -22,7 +22,9 @@ dataset's pooled estimate stands in; where that too is missing, the scatter is
   residual dof (quasi-likelihood), never the normal because the estimate came
   out low.
 * Unknown noise, bounded metrics: one residual variance per family, pooled the
-  same way (floored at `noise_floor`²), t with the pooled dof.
+  same way around the same references (floored at `noise_floor`²; the
+  dataset's where the family's pool is short), t with the pooled dof (the sum
+  of the kept curves' dof); a curve of neither has its own (`with_own_noise`).
 * Raw metrics (perplexity, loss): units differ from curve to curve, so the
   curve's own residuals give its noise, as an overdispersion φ ≥ 1 of a given
   stderr or as a residual variance.
@@ -281,6 +283,21 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
         source = np.where(pooled, np.where(by_family, "family", np.where(by_dataset, "dataset", "not estimable")),
                           source)
 
+    # unknown noise on bounded metrics: one residual variance per family, pooled the same way
+    # (a curve that never moves, as one stuck at 0, says nothing about the noise elsewhere)
+    moves = np.ptp(np.where(batch.mask, batch.y, np.nanmean(batch.y, 1, keepdims=True)), 1) >= settings.noise_floor
+    unknown = fit_ok & bounded & ~known & moves
+    if unknown.any():
+        zero, none = np.zeros(C, int), np.zeros_like(r2)
+        v_fam, d_fam, _ = _pool(r2, none, dof, group, unknown, G)
+        v_all, d_all, _ = _pool(r2, none, dof, zero, unknown, 1)
+        by_family = unknown & (d_fam[group] >= settings.scatter_min_df)
+        by_dataset = unknown & ~by_family & (d_all[0] >= settings.scatter_min_df)
+        pooled_var = np.where(by_family, v_fam[group], v_all[0])
+        scale = np.where(by_family | by_dataset, np.maximum(pooled_var, settings.noise_floor ** 2), scale)
+        dof_t = np.where(by_family, d_fam[group], np.where(by_dataset, d_all[0], dof_t))
+        source = np.where(by_family, "family", np.where(by_dataset, "dataset", source))
+
     sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0) + tau2[:, None]), 1.0)
     w = np.where(batch.mask, 1.0 / sd ** 2, 0.0)
     weighted = CurveBatch(batch.x, batch.y, np.where(known[:, None], sd, batch.sigma), w, batch.chance,
@@ -297,7 +314,7 @@ def with_own_noise(noise: Noise, batch: CurveBatch, fits: dict, settings: Settin
     than 2 residual dof, around the line, which can only overstate the noise.
     Raw metrics with a stderr get an overdispersion φ ≥ 1 (`dispersion`).
     """
-    own = ~(batch.bounded & batch.known_noise)
+    own = ~(batch.bounded & batch.known_noise) & ~np.isin(noise.source, ("family", "dataset"))
     if not own.any():
         return noise
     n = batch.n
@@ -315,7 +332,7 @@ def describe(noise: Noise, known: np.ndarray, sources: np.ndarray) -> np.ndarray
          noise.source == "not estimable"],
         [" + family scatter", " + dataset scatter", " (scatter included, as given)", " (scatter not estimable)"],
         "")
-    return np.where(known, np.asarray(sources, dtype=object) + extra, "residual")
+    return np.where(known, np.asarray(sources, dtype=object) + extra, "residual (" + noise.source.astype(str) + ")")
 
 
 # ---------------------------------------------------------------- replicates

@@ -24,14 +24,14 @@ from .noise import Noise, estimate_noise, with_own_noise
 from .noise import describe as describe_noise
 from .settings import Settings, for_dataset
 from .stats import (
+    WIDTH_MIN_PRESENT,
     add_q_values,
     emergence_assessable,
-    emergence_effect,
-    emergence_interval,
     emergence_test,
-    onset_bracket,
+    sharpness_test,
     trend_test,
     two_lines_test,
+    width_test,
 )
 
 #: the stable head of results/curves.csv (other tools read it): the declared columns up to the reason
@@ -106,25 +106,23 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     trend = trend_test(batch, fits["loglinear"], noise, settings)
     ushape = two_lines_test(batch, fits["quadratic"], noise, settings)
     sig = fits["sigmoid"]
-    # the test needs the sigmoid to leave a residual dof: 4 points with a
-    # fitted floor (chance unknown) are matched exactly by any sigmoid. And
     # emergence is only tested where it could be called (not counted in the
-    # FDR family elsewhere), see labels.NOT_ASSESSED.
-    eligible = (emergence_assessable(batch.bounded, batch.chance, settings)
-                & np.isfinite(sig.rss) & (batch.n > sig.n_free))
-    effect = emergence_effect(batch, sig, noise, settings)
-    plausible = eligible & effect["effect_ok"].to_numpy(bool)
-    emerg = emergence_test(batch, fits, noise, keys, eligible, settings, extend=plausible)
-    effect = effect.astype(object).where(np.broadcast_to(eligible[:, None], effect.shape), None)
-    candidates = plausible & (emerg.p() <= settings.alpha)
-    x0_low, x0_high = emergence_interval(batch, sig, noise, keys, candidates, settings)
+    # FDR family elsewhere), see labels.NOT_ASSESSED
+    assessable = emergence_assessable(batch.bounded, batch.chance, settings)
+    emerg = emergence_test(batch, noise, assessable, settings)
+    # the sharpness test needs the sigmoid to leave a residual dof: 4 points
+    # with a fitted floor (chance unknown) are matched exactly by any sigmoid
+    # (up to bootstrap_max where the curve could be emergent: its reason reports p_sharp)
+    sharp = sharpness_test(batch, fits, noise, keys, assessable & np.isfinite(sig.rss) & (batch.n > sig.n_free),
+                           settings, extend=emerg.p() <= settings.alpha)
 
-    stats = pd.concat([trend.frame, ushape.frame, emerg.frame, effect, onset_bracket(batch, noise, settings),
+    wide = width_test(batch, sig, noise, (emerg.p() <= settings.alpha)
+                      & (emerg.frame["onset_present"].to_numpy() >= WIDTH_MIN_PRESENT), settings)
+    stats = pd.concat([trend.frame, ushape.frame, emerg.frame, wide, sharp.frame,
                        backtest(batch, noise, settings),
                        noise_columns(noise, batch, todo["noise"].to_numpy())], axis=1)
     stats["aicc_best_model"] = best
-    stats["x0"] = np.where(eligible, sig.params[:, 3], np.nan)
-    stats["x0_low"], stats["x0_high"] = x0_low, x0_high
+    stats["x0"] = np.where(assessable, sig.params[:, 3], np.nan)
     stats["sigmoid_k"] = sig.params[:, 2]
     stats["sigmoid_floor"] = sig.params[:, 0]
     stats["sigmoid_rise"] = sig.params[:, 1]
@@ -132,7 +130,7 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     out = curves.drop(columns="noise").merge(stats, on="curve_id", how="left").merge(
         descriptive_scores(points), on="curve_id", how="left")
     return {"curves": out, "fits": fits_table(todo, fits, aicc),
-            "tests": [result.summary(settings.alpha) for result in (trend, ushape, emerg)]}
+            "tests": [result.summary(settings.alpha) for result in (trend, ushape, emerg, sharp)]}
 
 
 def noise_columns(noise: Noise, batch, sources: np.ndarray) -> pd.DataFrame:

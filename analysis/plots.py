@@ -24,14 +24,14 @@ def to_score(curve: pd.Series, y: np.ndarray) -> np.ndarray:
 
 
 def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
-    """Points with error bars, every fitted model (the best in bold), x0 and its interval."""
+    """Points with error bars, every fitted model (the best in bold), where an emergent curve leaves the floor."""
     sns.set_theme(style="whitegrid", context="notebook")
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
     x = points["x"].to_numpy(float)
     y = points["score"].to_numpy(float)
     err = points["sigma"].to_numpy(float)
     noise = curve.get("noise", "residual")
-    if noise == "residual" and np.isfinite(curve.get("noise_sd", np.nan)):
+    if str(noise).startswith("residual") and np.isfinite(curve.get("noise_sd", np.nan)):
         err = np.full_like(y, float(curve["noise_sd"]))
     elif np.isfinite(curve.get("dispersion", np.nan)):
         err = err * np.sqrt(float(curve["dispersion"]))
@@ -55,7 +55,8 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
         ax.axvline(curve["emergence_scale"], color=LABEL_COLOURS["emergent"], lw=1.5)
         ax.axvspan(curve["emergence_scale_low"], curve["emergence_scale_high"],
                    color=LABEL_COLOURS["emergent"], alpha=0.15,
-                   label=f"x0 ≈ {format_scale(curve['emergence_scale'])} (95% interval)")
+                   label=f"leaves the floor between {format_scale(curve['emergence_scale_low'])} and "
+                         f"{format_scale(curve['emergence_scale_high'])} (≈ {format_scale(curve['emergence_scale'])})")
     _log_scale_axis(ax)
     ax.set_xlabel(str(curve.get("x_axis", "params")))
     ax.set_ylabel(f"{curve['metric']} ({'fraction' if curve['bounded'] else 'raw'})")
@@ -94,7 +95,7 @@ def label_counts_figure(curves: pd.DataFrame):
 
 
 def capability_map_figure(curves: pd.DataFrame, x_axis: str):
-    """Where each emergent task emerges, per family, with the 95 % interval (one axis)."""
+    """Where each emergent task leaves the floor, per family, with its bracket (one axis)."""
     em = curves[(curves["label"] == "emergent") & (curves["x_axis"] == x_axis)]
     em = em.sort_values("emergence_scale")
     if em.empty:
@@ -107,7 +108,10 @@ def capability_map_figure(curves: pd.DataFrame, x_axis: str):
         ax.plot(r["emergence_scale"], i, "o", color=LABEL_COLOURS["emergent"])
     ax.set_yticks(range(len(em)), rows, fontsize=7)
     _log_scale_axis(ax)
-    ax.set_xlabel(f"emergence scale x0 in {x_axis} (95% bootstrap interval)")
+    # brackets often lie within a decade or two: label 1-2-5 steps, not decades only
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.set_xlabel(f"{x_axis} where the curve leaves the floor (line: the bracket from the last model at the floor "
+                  "to the first clearly above it; dot: the crossing inside it)", fontsize=8)
     fig.tight_layout()
     return fig
 

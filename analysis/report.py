@@ -168,7 +168,7 @@ def _debates(tables: dict, curves: pd.DataFrame) -> dict:
         out["stress"] = summary.to_dict("records")
     cal = tables.get("calibration", pd.DataFrame())
     if len(cal):
-        cols = [c for c in cal.columns if c.startswith(("fpr_", "power_")) or c == "x0_coverage"]
+        cols = [c for c in cal.columns if c.startswith(("fpr_", "power_")) or c == "bracket_coverage"]
         out["calibration_columns"] = cols
         out["calibration"] = [{"sizes": r["sizes"], "noise": r["noise"],
                                **{c: ("" if r[c] != r[c] else f"{r[c]:.0%}") for c in cols}}

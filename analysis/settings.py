@@ -100,7 +100,7 @@ class Settings:
     scatter: str = _D["scatter"]
     scatter_min_df: int = _D["scatter_min_df"]
     headline_metrics: tuple[str, ...] = tuple(_D["headline_metrics"])
-    min_rise_share: float = _E["min_rise_share"]
+    min_floor_models: int = _E["min_floor_models"]
     max_transition_decades: float = _E["max_transition_decades"]
     chance_tolerance: float = _E["chance_tolerance"]
     require_chance: bool = _E["require_chance"]

@@ -6,7 +6,6 @@ the scatter between the family's models, estimated once per family
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,13 +17,12 @@ from .fitting import (
     POINT_FIT_STARTS,
     ModelFit,
     fit_model,
-    fit_sigmoid,
     monotone_rss,
     polish_sigmoid,
     sigmoid_objective,
     sigmoid_starts,
 )
-from .models import transition_width, with_role
+from .models import with_role
 from .noise import Noise, draw
 from .settings import Settings
 
@@ -54,11 +52,15 @@ class Test:
 
 TREND = Test("two-sided weighted slope test, the sign read from the slope", "slope = 0", "p_trend")
 TWO_LINES = Test("two-lines test, Simonsohn 2018", "one of the two slopes has the wrong sign", "p_ushape")
-EMERGENCE = Test("parametric-bootstrap likelihood ratio, sigmoid vs best smooth model",
-                 "a smooth model: loglinear, power or accelerating", "p_emergence",
-                 "replicates drawn around the smooth fit as scores are made: binomial counts of each model's "
-                 "score moved by the family's scatter, or Gaussian, clipped to [0, 1]; unknown noise: the smooth "
-                 "fit's residual variance")
+EMERGENCE = Test("absent, then present: intersection-union of the floor's equivalence tests, the rise's "
+                 "tests and the jump test (Berger 1982: p is the largest of their p-values)",
+                 "the smallest models are not at the floor, or a larger one is not clearly above it, or the "
+                 "first model above it is no higher than the smaller models' trend predicts", "p_emergence")
+SHARP = Test("parametric-bootstrap likelihood ratio, sigmoid vs best smooth model",
+             "a smooth model: loglinear, power or accelerating", "p_sharp",
+             "replicates drawn around the smooth fit as scores are made: binomial counts of each model's "
+             "score moved by the family's scatter, or Gaussian, clipped to [0, 1]; unknown noise: the smooth "
+             "fit's residual variance")
 
 
 @dataclass(frozen=True)
@@ -94,13 +96,30 @@ def _crit(dof: np.ndarray, level: float = 0.975) -> np.ndarray:
     return np.where(np.isinf(dof), special.ndtri(level), special.stdtrit(np.where(np.isinf(dof), 1, dof), level))
 
 
+def _estimated_share(batch: CurveBatch, noise: Noise) -> np.ndarray:
+    """Per point, the share of its variance that was estimated (C, N): the family's scatter
+    τ² of σᵢ² + τ² for known noise (σᵢ² is known), all of it for unknown noise."""
+    tau2 = np.where(np.isfinite(noise.scatter), noise.scatter, 0.0)[:, None] ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(batch.known_noise[:, None], tau2 / (batch.sigma ** 2 + tau2), 1.0)
+    return np.where(np.isfinite(share), share, 1.0)
+
+
+def _satterthwaite(dof: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Welch-Satterthwaite dof of a variance whose estimated share (on `dof` dof) is `share`,
+    the rest known: dof / share² (inf where nothing was estimated)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(share > 0, dof / share ** 2, np.inf)
+
+
 # ---------------------------------------------------------------- trend
 def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: Noise, settings: Settings) -> TestResult:
     """The weighted log-linear slope, tested two-sided (`p_trend`, the sign read from the slope).
 
     p_rise (H0: slope ≤ 0) and p_decline (H0: slope ≥ 0) are its two halves,
     kept for reference. The slope is the average trend across the range; its
-    error uses the curve's noise (`noise.Noise`). `change` is the fitted change
+    error uses the curve's noise (`noise.Noise`), t with Welch-Satterthwaite dof
+    (`_satterthwaite`). `change` is the fitted change
     across the observed range with its 95 % interval.
     """
     w, x = batch.w, batch.x
@@ -110,6 +129,9 @@ def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: Noise, settings: S
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(scale / sxx)
         t = loglinear.params[:, 1] / se
+        # only the scatter (or an unknown noise) was estimated: Welch-Satterthwaite dof
+        lever = w * np.where(batch.mask, x - xbar[:, None], 0) ** 2
+        dof_t = _satterthwaite(dof_t, (lever * _estimated_share(batch, noise)).sum(1) / sxx)
     span = batch.x_max - batch.x_min
     change = loglinear.params[:, 1] * span
     half = _crit(dof_t) * se * span
@@ -262,44 +284,6 @@ def _replicate_stat(rep: CurveBatch, reps: int, dof1: np.ndarray, t_obs: np.ndar
     return t_star
 
 
-#: one-sided 95 % normal quantile: "clearly above" the floor's tolerance band
-_Z95 = 1.6448536269514722
-
-
-def onset_bracket(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFrame:
-    """Where a curve leaves its floor, as the data support it ("absent, then present").
-
-    A model is at the floor when its score is not significantly above floor +
-    `chance_tolerance` (one-sided 95 %, with the point's sd: sampling error and
-    the family's scatter), and clearly above it when it is. The curve shows
-    the pattern when its smallest models are at the floor and every larger
-    one is clearly above; the bracket is then [last model at the floor, first
-    above], in units of the x axis, and `onset_present` counts the models
-    above ("rests on one model" when 1). Descriptive: the emergent label does
-    not read it yet (issue 12).
-    """
-    C, N = batch.x.shape
-    floor = np.where(np.isfinite(batch.chance), batch.chance, np.nan)
-    excess = (batch.y - floor[:, None] - settings.chance_tolerance) / np.maximum(noise.point_sd(), 1e-12)
-    above = batch.mask & (excess > _Z95)
-    at_floor = batch.mask & ~above
-    # the leading run of models at the floor (points are sorted by scale), then the rest
-    absent = np.cumprod(at_floor | ~batch.mask, axis=1).astype(bool) & batch.mask
-    n_absent = absent.sum(1)
-    present = batch.mask & ~absent
-    pattern = (np.isfinite(floor) & (n_absent >= 1) & (present.sum(1) >= 1)
-               & np.where(present, above, True).all(1))
-    last_absent = np.where(absent, batch.x, -np.inf).max(1)
-    first_present = np.where(present, batch.x, np.inf).min(1)
-    nan = np.full(C, np.nan)
-    return pd.DataFrame({
-        "onset_pattern": pattern,
-        "onset_low": np.where(pattern, 10.0 ** last_absent, nan),
-        "onset_high": np.where(pattern, 10.0 ** first_present, nan),
-        "onset_present": np.where(pattern, present.sum(1), 0),
-    })
-
-
 def emergence_assessable(bounded: np.ndarray, chance: np.ndarray, settings: Settings) -> np.ndarray:
     """Where emergence could be called at all: a bounded metric, with a chance
     level unless `require_chance` is off. Elsewhere it is not tested."""
@@ -332,10 +316,14 @@ def monte_carlo_looks(settings: Settings, extend: bool, first: int = 50) -> list
     return looks
 
 
-def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, keys: list[str],
+def sharpness_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, keys: list[str],
                    eligible: np.ndarray, settings: Settings, extend: np.ndarray | None = None,
                    stop_after: int = 10) -> TestResult:
     """Parametric bootstrap of the likelihood ratio, sigmoid vs best smooth model.
+
+    Descriptive since issue 12 (`p_sharp`): whether a sharp rise fits the
+    curve better than every smooth model. It does not decide the emergent
+    label (`emergence_test` does); the smooth label's reason reads it.
 
     H0: the curve follows a smooth model with the curve's noise (`noise`:
     sampling error plus the family's scatter). Replicates are drawn from the
@@ -388,92 +376,214 @@ def emergence_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, k
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(stopped, stop_after / np.maximum(done, 1), (1 + exceed) / (1 + done))
         p = np.where(done > 0, p, np.nan)
-    return TestResult((EMERGENCE,), pd.DataFrame({
-        "lr_stat": np.where(eligible, t_obs, np.nan), "p_emergence": p,
+    return TestResult((SHARP,), pd.DataFrame({
+        "lr_stat": np.where(eligible, t_obs, np.nan), "p_sharp": p,
         "bootstrap_replicates": done.astype(int), "null_model": null}))
 
 
+# ---------------------------------------------------------------- absent, then present
+def emergence_floor(batch: CurveBatch, settings: Settings) -> np.ndarray:
+    """The floor a curve emerges from: its chance level (0 for exact match), or, where
+    `require_chance` is off and chance is unknown, its lowest score."""
+    low = np.where(batch.mask, batch.y, np.inf).min(1)
+    return np.where(np.isfinite(batch.chance), batch.chance,
+                    np.nan if settings.require_chance else low)
+
+
+#: models a rise may take to pass from the floor to clearly above it (between the two runs)
+MAX_TRANSITION = 1
+
+
 @dataclass(frozen=True)
-class Criterion:
-    """One effect criterion of the emergent label: the column it reads, when it holds,
-    and what its failure says. The same table decides (`emergence_effect`) and
-    explains (`failed_criteria`)."""
+class _FloorLine:
+    """The weighted line through a curve's floor models: their level and their trend."""
 
-    column: str
-    holds: Callable[[np.ndarray, Settings], np.ndarray]
-    failure: Callable[[object, Settings], str]
+    xbar: np.ndarray
+    ybar: np.ndarray
+    slope: np.ndarray
+    sw: np.ndarray
+    sxx: np.ndarray
+    share: np.ndarray          # the estimated share of its variance
 
+    @classmethod
+    def fit(cls, batch: CurveBatch, floor_models: np.ndarray, sd: np.ndarray, estimated: np.ndarray) -> _FloorLine:
+        w = np.where(floor_models, 1.0 / sd ** 2, 0.0)
+        slope, sxx = _segment(batch.x, batch.y, w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sw = w.sum(1)
+            return cls((w * batch.x).sum(1) / sw, (w * np.where(floor_models, batch.y, 0.0)).sum(1) / sw, slope,
+                       sw, sxx, np.where(floor_models, estimated, 0).sum(1) / np.maximum(floor_models.sum(1), 1))
 
-EMERGENCE_CRITERIA = (
-    Criterion("x0_inside", lambda v, s: np.asarray(v).astype(bool), lambda r, s: "x0 outside the data"),
-    Criterion("rise_share", lambda v, s: np.asarray(v, float) >= s.min_rise_share,
-              lambda r, s: f"rise only {r.rise_share:.0%} of headroom"),
-    Criterion("transition_decades", lambda v, s: np.asarray(v, float) <= s.max_transition_decades,
-              lambda r, s: f"transition {r.transition_decades:.2g} decades wide"),
-    Criterion("chance_before", lambda v, s: np.asarray(v, object) == True,  # noqa: E712 (nan: unknown)
-              lambda r, s: "smaller models already above chance"),
-)
-
-
-def failed_criteria(row, settings: Settings) -> list[str]:
-    """What a curve's effect falls short of, criterion by criterion."""
-    return [c.failure(row, settings) for c in EMERGENCE_CRITERIA
-            if not c.holds(np.asarray([getattr(row, c.column)], object), settings)[0]]
-
-
-def emergence_effect(batch: CurveBatch, sigmoid: ModelFit, noise: Noise,
-                     settings: Settings) -> pd.DataFrame:
-    """The effect criteria's measures (`EMERGENCE_CRITERIA`) and whether all hold."""
-    c, h, k, x0 = sigmoid.params.T
-    mask = batch.mask
-    xmin, xmax = batch.x_min, batch.x_max
-    fitted = sigmoid.predict(np.column_stack([xmin, xmax]))
-    headroom = 1.0 - c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rise_share = (fitted[:, 1] - fitted[:, 0]) / headroom
-    floor = np.where(np.isfinite(batch.chance), batch.chance, c)
-    sd = noise.point_sd()
-    tol = np.maximum(settings.chance_tolerance, 2 * sd)
-    # "before the transition": below the 10 % point of the rise, x0 − ln(9)/k
-    below = mask & (batch.x < (x0 - np.log(9.0) / k)[:, None])
-    near = (batch.y - floor[:, None]) <= tol
-    chance_ok = (below.sum(1) > 0) & np.where(below, near, True).all(1)
-    # Without a chance level the fitted floor stands in for it, and a jump from
-    # a floor of 0 to 50 % on a two-way task (a formatting effect) would pass.
-    known = np.isfinite(batch.chance) | (not settings.require_chance)
-    effect = pd.DataFrame({
-        "x0_inside": (x0 >= xmin) & (x0 <= xmax),
-        "rise_share": rise_share,
-        "transition_decades": transition_width(k),
-        "chance_before": np.where(known, chance_ok & known, np.nan).astype(object),
-    })
-    effect["effect_ok"] = np.logical_and.reduce([c.holds(effect[c.column].to_numpy(), settings)
-                                                 for c in EMERGENCE_CRITERIA])
-    return effect
+    def at(self, x: np.ndarray, rising_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The line's value at x, and its variance (the slope floored at 0 with `rising_only`)."""
+        slope = np.maximum(self.slope, 0.0) if rising_only else self.slope
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.ybar + slope * (x - self.xbar), 1.0 / self.sw + (x - self.xbar) ** 2 / self.sxx
 
 
-def emergence_interval(batch: CurveBatch, sigmoid: ModelFit, noise: Noise,
-                       keys: list[str], which: np.ndarray, settings: Settings,
-                       level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of x0 from a parametric bootstrap of the sigmoid fit.
+def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settings: Settings) -> TestResult:
+    """Emergence as the field defines it: absent, then present (Wei et al. 2022).
 
-    The replicates are drawn from the fitted sigmoid with the curve's noise (`noise.draw`).
+    The smallest models up to a scale are *at the floor* and the largest ones
+    are *clearly above* it, with a practical tolerance δ = `chance_tolerance`:
+    26 % on a 25 %-chance task is at the floor for this purpose, however many
+    items measured it. A curve is split into k floor models (k ≥
+    `min_floor_models`, each scoring at most floor + δ), then at most
+    `MAX_TRANSITION` models on the way up, then the m ≥ 1 largest models (each
+    scoring above floor + δ). Three one-sided tests, on the points' sd
+    (sampling error plus the family's scatter), t with Welch-Satterthwaite
+    dof (only the scatter, or an unknown noise, was estimated):
+
+    * at the floor (equivalence): the floor models' weighted mean, H0 mean ≥
+      floor + δ (each of them scores at most floor + δ, and any trend among
+      them is the jump test's);
+    * clearly above, per model of the last m: H0 y ≤ floor + δ;
+    * the jump: the first of the last m lies above the floor models' line
+      extrapolated to its scale (its slope floored at 0) by more than the
+      line's prediction error and the model's own sd allow. H0: y ≤ the
+      smaller models' trend. A steady rise from the floor (loglinear) passes
+      the first two tests and fails this one.
+
+    The claim is that all three hold: p is the largest of their p-values (an
+    intersection-union test, Berger 1982). Of the splits the data allow, the
+    one with the smallest p is reported (a choice among a few nested splits;
+    its effect on the false positive rate is measured by the stress suite);
+    the bracket comes from the split with the most floor models among those
+    that hold at `alpha`.
+    Neither the midpoint nor a plateau needs to be observed. The bracket is
+    [last floor model, first model from which every larger one is clearly
+    above the floor on its own]; `onset_present` counts those models ("rests
+    on one model" when 1). The emergence scale inside the bracket is where
+    the straight lines between its models first cross floor + δ.
     """
+    C, N = batch.x.shape
+    floor = emergence_floor(batch, settings)
+    line = floor + settings.chance_tolerance
+    sd = np.maximum(noise.point_sd(), 1e-12)
+    estimated = _estimated_share(batch, noise)
+    dof, mask, n = noise.dof, batch.mask, batch.n
+    idx = np.arange(N)[None, :]
+    with np.errstate(invalid="ignore"):
+        z = (batch.y - line[:, None]) / sd
+        below = batch.y <= line[:, None]
+    # the leading run at or below floor + δ, and the trailing run above it (points sorted by scale, padding last)
+    lead = np.cumprod(below | ~mask, axis=1).astype(bool) & mask
+    trail = np.flip(np.cumprod(np.flip(~below | ~mask, 1), axis=1), 1).astype(bool) & mask
+    n_lead, n_trail = lead.sum(1), trail.sum(1)
+    p_above = np.where(mask, _sf(z, _satterthwaite(dof[:, None], estimated)), -np.inf)
+    rows = np.arange(C)
+    assessable = eligible & np.isfinite(floor)
+
+    best = {key: np.full(C, np.nan) for key in ("p", "p_floor", "p_present", "p_jump", "jump", "k", "m")}
+    tightest = np.zeros(C, int)
+    for k in range(settings.min_floor_models, N):
+        floor_models = idx < k
+        fl = _FloorLine.fit(batch, floor_models, sd, estimated)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_floor = _sf((line - fl.ybar) * np.sqrt(fl.sw), _satterthwaite(dof, fl.share))
+        for m in range(1, N - k + 1):
+            ok = assessable & (k <= n_lead) & (m <= n_trail) & (n - k - m <= MAX_TRANSITION) & (k + m <= n)
+            if not ok.any():
+                continue
+            first = np.clip(n - m, 0, N - 1)
+            p_present = np.where((idx >= (n - m)[:, None]) & mask, p_above, -np.inf).max(1)
+            trend, v_line = fl.at(batch.x[rows, first], rising_only=True)
+            v_first = sd[rows, first] ** 2
+            v_est = v_line * fl.share + v_first * estimated[rows, first]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                jump = batch.y[rows, first] - trend
+                p_jump = _sf(jump / np.sqrt(v_line + v_first), _satterthwaite(dof, v_est / (v_line + v_first)))
+            p = np.fmax.reduce([p_floor, p_present, p_jump])
+            better = ok & np.isfinite(p) & ~(p >= best["p"])
+            for key, value in (("p", p), ("p_floor", p_floor), ("p_present", p_present), ("p_jump", p_jump),
+                               ("jump", jump), ("k", k), ("m", m)):
+                best[key] = np.where(better, value, best[key])
+            # the bracket comes from the tightest split that holds at alpha (splits come by k, then m)
+            tight = ok & (p <= settings.alpha)
+            tightest = np.where(tight, k, tightest)
+
+    tested = np.isfinite(best["p"])
+    k = np.where(tested, np.where(tightest > 0, tightest, best["k"]), 1).astype(int)
+    # the bracket's upper end: the first model from which every larger one is clearly above the
+    # floor on its own (one-sided, at alpha), at most the test's first present model
+    clear = np.flip(np.cumprod(np.flip((p_above <= settings.alpha) | ~mask, 1), axis=1), 1).astype(bool)
+    clear &= mask & (idx >= k[:, None])
+    first_clear = np.where(clear.any(1), np.argmax(clear, axis=1), N)
+    first = np.clip(np.where(tested, np.minimum(first_clear, n - np.nan_to_num(best["m"], nan=1)), 1),
+                    1, N - 1).astype(int)
+    x_low, x_high = batch.x[rows, k - 1], batch.x[rows, first]
+    # inside the bracket: the first crossing of floor + δ by the straight lines between its models
+    crossing = np.full(C, np.nan)
+    for j in range(N - 1, 0, -1):
+        inside = tested & (j >= k) & (j <= first)
+        y0, y1 = batch.y[:, j - 1], batch.y[:, j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.clip((line - y0) / (y1 - y0), 0.0, 1.0)
+        crosses = inside & (y0 <= line) & (y1 > line)
+        crossing = np.where(crosses, batch.x[:, j - 1] + share * (batch.x[:, j] - batch.x[:, j - 1]), crossing)
+    crossing = np.where(tested & np.isnan(crossing), (x_low + x_high) / 2, crossing)
+    nan = np.full(C, np.nan)
+    return TestResult((EMERGENCE,), pd.DataFrame({
+        "onset_floor": np.where(tested, k, 0).astype(int),
+        "onset_present": np.where(tested, n - first, 0).astype(int),
+        "onset_low": np.where(tested, 10.0 ** x_low, nan), "onset_high": np.where(tested, 10.0 ** x_high, nan),
+        "onset_scale": np.where(tested, 10.0 ** crossing, nan),
+        "p_floor": best["p_floor"], "p_present": best["p_present"], "jump": best["jump"], "p_jump": best["p_jump"],
+        "p_emergence": best["p"],
+    }))
+
+
+#: models above the floor a rise needs before its width can be judged: through two, a sharp
+#: sigmoid always passes, and only the floor models' deviations within the tolerance would argue
+WIDTH_MIN_PRESENT = 3
+
+
+def width_test(batch: CurveBatch, sigmoid: ModelFit, noise: Noise, which: np.ndarray,
+               settings: Settings) -> pd.DataFrame:
+    """Is the rise demonstrably wider than `max_transition_decades`? (`p_wide`)
+
+    A wide logistic's lower tail is absent, then present too. The sigmoid
+    with its 10 %-90 % width held at most W = `max_transition_decades` is
+    fitted against the free sigmoid: the increase of the weighted RSS, over
+    the noise scale, is a squared t on the noise's dof, and with the truth on
+    the boundary (width W) p is half its two-sided tail (Self & Liang 1987).
+    A small p says the data show a rise wider than W. Run where the rise is
+    seen at `WIDTH_MIN_PRESENT` models or more (`which`); elsewhere a sharp
+    sigmoid fits the rise as well as a wide one, its width cannot be seen,
+    and emergence rests on "absent, then present" alone.
+    """
+    from .fitting import fit_generic
+    from .models import get
+
     C = len(batch)
-    low = np.full(C, np.nan); high = np.full(C, np.nan)
-    idx = np.flatnonzero(which)
-    if len(idx) == 0 or settings.bootstrap < 1:
-        return low, high
-    sub = batch.take(idx)
-    mu = sigmoid.predict(batch.x)[idx]
-    B = settings.bootstrap
-    rep = draw(sub, noise.take(idx), mu, B, [keys[i] for i in idx], settings.seed, 2, 0)
-    # one start, the grid's best cell: a second changed x0 in 0.16 % of the Pythia
-    # replicates and the endpoints by at most 0.0008 decades, at twice the cost
-    x0 = fit_sigmoid(rep, starts=1, replicates=B).params[:, 3].reshape(len(idx), B)
-    a = (1 - level) / 2
-    low[idx], high[idx] = np.nanquantile(x0, [a, 1 - a], axis=1)
-    return low, high
+    p_wide = np.full(C, np.nan)
+    idx = np.flatnonzero(which & np.isfinite(sigmoid.rss))
+    if len(idx) == 0:
+        return pd.DataFrame({"p_wide": p_wide})
+    sub, free = batch.take(idx), sigmoid.params[idx]
+    k_min = np.log(81.0) / settings.max_transition_decades
+    model = get("sigmoid")
+
+    def bounds(b):
+        lo, hi = model.parameter_bounds(b)
+        lo[:, 2] = np.maximum(lo[:, 2], k_min)
+        return lo, hi
+
+    def starts(b, replicates=1):
+        # the free fit made steep enough, and steep fits at its midpoint and either side of it
+        base = np.broadcast_to(free[:, None, :], (len(idx), 4, 4)).copy()
+        base[:, 0, 2] = np.maximum(free[:, 2], k_min)
+        base[:, 1:, 2] = [k_min, 2 * k_min, k_min]
+        base[:, 2, 3] += 0.5
+        base[:, 3, 3] -= 0.5
+        return base
+
+    sharp = fit_generic(replace(model, name="sharp sigmoid", fit=None, bounds=bounds, starts=starts), sub)
+    scale, dof = noise.scale[idx], noise.dof[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.sqrt(np.maximum(sharp.rss - sigmoid.rss[idx], 0.0) / scale)
+    p_wide[idx] = np.where(np.isfinite(stat), _sf(stat, dof), np.nan)
+    return pd.DataFrame({"p_wide": p_wide})
 
 
 # ---------------------------------------------------------------- run-wide

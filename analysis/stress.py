@@ -169,6 +169,13 @@ def cell_rates(curves: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             k = int((labels == STRESS_TRUE_LABEL[truth]).sum())
             row["power"], row["power_k"] = k / len(g), k
             row["power_low"], row["power_high"] = _ci(k, len(g))
+            if "true_onset" in g and g["true_onset"].notna().any():
+                em = g[labels == "emergent"]
+                k = int(((em["emergence_scale_low"] <= em["true_onset"])
+                         & (em["true_onset"] <= em["emergence_scale_high"])).sum())
+                row["bracket_coverage"], row["bracket_coverage_k"] = (k / len(em) if len(em) else np.nan), k
+                row["bracket_coverage_n"] = len(em)
+                row["bracket_coverage_low"], row["bracket_coverage_high"] = _ci(k, len(em))
         for lab in ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient"):
             row[f"share_{lab}"] = float((labels == lab).mean())
         out.append(row)

@@ -97,6 +97,9 @@ EMPIRICAL_TAU = (0.0,) * 77 + (
     0.01259, 0.01302, 0.01323, 0.01421, 0.01645, 0.01723, 0.01751, 0.01780, 0.01838, 0.02039, 0.02124,
     0.02322, 0.02787, 0.03431, 0.03516, 0.06261, 0.08088, 0.08627)
 
+#: the emergent truths' onset: where their mean first exceeds chance by this (emergence.chance_tolerance)
+ONSET_TOLERANCE = 0.05
+
 #: sd of the Gaussian ("residual") noise when no n_items is given
 RESIDUAL_SD = 0.02
 
@@ -219,10 +222,20 @@ def stress_block(n_sizes: int, n_items: int | None, scatter: str, chance: float,
     x = np.repeat(np.log10(scales), T, axis=0)                                     # (F·T, N)
     ch = np.full(F * T, float(chance))
     mean = np.zeros_like(x)
+    onset = np.full(len(x), np.nan)
     flat_truths = truths
     for name in curves_per_truth:
         sel = flat_truths == name
-        mean[sel] = stress_truth(name, x[sel], ch[sel], rng)
+        if name.startswith("emergent"):
+            # on a fine grid inside the range too (the shape depends only on the range): where the
+            # truth first leaves the floor by the default practical tolerance, the bracket's target
+            fine = x[sel].min(1, keepdims=True) + np.linspace(0, 1, 2001)[None] * np.ptp(x[sel], 1, keepdims=True)
+            both = stress_truth(name, np.concatenate([x[sel], fine], 1), ch[sel], rng)
+            mean[sel], curve = both[:, :n_sizes], both[:, n_sizes:]
+            above = curve - ch[sel][:, None] > ONSET_TOLERANCE
+            onset[sel] = np.where(above.any(1), fine[np.arange(len(fine)), np.argmax(above, 1)], np.nan)
+        else:
+            mean[sel] = stress_truth(name, x[sel], ch[sel], rng)
     p = np.clip(mean + np.repeat(u_m, T, axis=0), 0.0, 1.0)
     if n_items:
         score = rng.binomial(n_items, p) / n_items
@@ -247,5 +260,6 @@ def stress_block(n_sizes: int, n_items: int | None, scatter: str, chance: float,
     rows["tokens"] = np.where(rows["_axis"] == "tokens", rows["_scale"], np.nan)
     rows = rows[rows["_keep"]].drop(columns=["_scale", "_axis", "_keep"]).reset_index(drop=True)
     truth = pd.DataFrame({"family": fam_c, "task": task_c, "truth": flat_truths,
-                          "tau": np.repeat(tau, T), "grid": np.repeat(fam_grid, T)})[keep].reset_index(drop=True)
+                          "tau": np.repeat(tau, T), "grid": np.repeat(fam_grid, T),
+                          "true_onset": 10 ** onset})[keep].reset_index(drop=True)
     return rows, truth

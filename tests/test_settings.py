@@ -31,9 +31,10 @@ def test_every_setting_is_declared_once_with_default_and_meaning():
 def test_settings_come_from_the_schema_and_the_config_only_overrides():
     spec = yaml.safe_load(SCHEMA_PATH.read_text())
     assert Settings().alpha == spec["properties"]["alpha"]["default"]
-    assert Settings().min_rise_share == spec["properties"]["emergence"]["properties"]["min_rise_share"]["default"]
+    emergence = spec["properties"]["emergence"]["properties"]
+    assert Settings().max_transition_decades == emergence["max_transition_decades"]["default"]
     s = Settings.from_config({"alpha": 0.01, "emergence": {"chance_tolerance": 0.1}})
-    assert (s.alpha, s.chance_tolerance, s.min_rise_share) == (0.01, 0.1, Settings().min_rise_share)
+    assert (s.alpha, s.chance_tolerance, s.max_transition_decades) == (0.01, 0.1, Settings().max_transition_decades)
     # the bundled config file holds no default: only what differs
     config = yaml.safe_load((REPO / "workflow" / "config.yaml").read_text())
     assert set(config) <= {"compositional", "datasets"}
@@ -43,7 +44,7 @@ def test_bad_settings_are_refused_by_the_schema():
     with pytest.raises(jsonschema.ValidationError, match="alpha"):
         with_defaults({"alpha": 2})
     with pytest.raises(jsonschema.ValidationError):
-        Settings.from_config({"emergence": {"min_rise_shar": 0.2}})
+        Settings.from_config({"emergence": {"max_transition_decade": 0.2}})
 
 
 def test_dataset_overrides_apply_to_their_dataset_only():

@@ -44,7 +44,7 @@ def test_trend_p_value_matches_statsmodels_ols_with_unknown_noise(tmp_path):
     y = np.array([0.30, 0.47, 0.42, 0.63])
     c = run(tmp_path, frame(y, SIZES)).iloc[0]
     res = sm.OLS(y, sm.add_constant(np.log10(SIZES))).fit()
-    assert c["noise"] == "residual"
+    assert c["noise"] == "residual (curve)"
     assert c["slope_se"] == pytest.approx(res.bse[1])
     assert c["p_rise"] == pytest.approx(res.pvalues[1] / 2, rel=1e-6)
 
@@ -71,13 +71,15 @@ def test_a_curve_starting_far_above_chance_is_not_emergent(tmp_path):
     y = 0.6 + 0.3 / (1 + np.exp(-4 * (x - 9.5)))        # sharp, but from 60 % with chance 25 %
     c = run(tmp_path, frame(y, 10 ** x, n_items=10000)).iloc[0]
     assert c["label"] != "emergent"
-    assert not c["chance_before"]
+    assert c["onset_floor"] == 0 and np.isnan(c["p_emergence"])
+    assert "no flat start" in c["reason"]
 
 
 def test_results_are_reproducible_and_do_not_depend_on_other_curves(tmp_path):
-    """With unknown noise (each curve's own residuals) a curve's replicates, p-value and interval
-    are its own: another family's curve in the run changes nothing. (Known-noise curves share
-    their family's scatter estimate, so there the p-value does depend on the family: 2.2.)"""
+    """With unknown noise and no other curve of its family (its own residuals) a curve's
+    replicates and p-values are its own: another family's curve in the run changes nothing.
+    (Curves share their family's scatter or residual variance, so there the p-values do depend
+    on the family: 2.2.)"""
     x = np.linspace(8, 11, 8)
     rng = np.random.default_rng(0)
     a = frame(0.25 + 0.5 / (1 + np.exp(-6 * (x - 9.8))) + rng.normal(0, 0.02, 8), 10 ** x, family="A")
@@ -85,9 +87,8 @@ def test_results_are_reproducible_and_do_not_depend_on_other_curves(tmp_path):
     alone = run(tmp_path, a).iloc[0]
     again = run(tmp_path, a).iloc[0]
     both = run(tmp_path, pd.concat([b, a])).set_index("family").loc["A"]
-    assert alone["p_emergence"] == again["p_emergence"]
-    assert alone["p_emergence"] == both["p_emergence"]
-    assert alone["x0_low"] == both["x0_low"]
+    for col in ("p_emergence", "p_sharp", "onset_low", "onset_high", "p_wide"):
+        np.testing.assert_equal([alone[col], again[col]], [both[col], both[col]], err_msg=col)
 
 
 def test_fewer_than_min_scales_is_insufficient_with_reason(tmp_path):
@@ -103,8 +104,8 @@ def test_replicates_at_one_scale_are_kept_as_points(tmp_path):
 
 
 def test_sequential_monte_carlo_stops_at_the_tenth_exceedance_with_besag_clifford_p(tmp_path):
-    """A flat curve stops early with p = 10 / l; a clear sigmoid gets every replicate
-    (up to bootstrap_max when its fit meets the effect criteria), p = 1 / (n + 1)."""
+    """The sharpness test: a flat curve stops early with p = 10 / l; a clear sigmoid gets every
+    replicate (up to bootstrap_max when it could be emergent), p = 1 / (n + 1)."""
     assert monte_carlo_looks(Settings(bootstrap=1000, bootstrap_max=4000), True) == [
         (50, False), (100, False), (200, False), (400, False), (800, False), (1000, False),
         (2000, True), (4000, True)]
@@ -116,9 +117,9 @@ def test_sequential_monte_carlo_stops_at_the_tenth_exceedance_with_besag_cliffor
     c = run(tmp_path, pd.concat([flat, steep]), bootstrap=400, bootstrap_max=800).set_index("family")
     n_flat = c.loc["flat", "bootstrap_replicates"]
     assert 10 <= n_flat < 400
-    assert c.loc["flat", "p_emergence"] == pytest.approx(10 / n_flat)
+    assert c.loc["flat", "p_sharp"] == pytest.approx(10 / n_flat)
     assert c.loc["steep", "bootstrap_replicates"] == 800
-    assert c.loc["steep", "p_emergence"] == pytest.approx(1 / 801)
+    assert c.loc["steep", "p_sharp"] == pytest.approx(1 / 801)
 
 
 def test_without_a_chance_level_emergence_is_not_tested_unless_asked(tmp_path):
@@ -147,7 +148,7 @@ def test_bounds_settle_replicates_without_changing_p(tmp_path, monkeypatch):
     polished = []
     real_polish = st.polish_sigmoid
     monkeypatch.setattr(st, "polish_sigmoid", lambda b, p0: polished.append(len(b)) or real_polish(b, p0))
-    cols = ["family", "p_emergence", "bootstrap_replicates"]
+    cols = ["family", "p_sharp", "bootstrap_replicates"]
     with_bounds = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
     n_with = sum(polished)
     polished.clear()
@@ -155,7 +156,7 @@ def test_bounds_settle_replicates_without_changing_p(tmp_path, monkeypatch):
     monkeypatch.setattr(st, "sigmoid_objective", lambda b, p: np.full(len(b), np.inf))
     without = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
     pd.testing.assert_frame_equal(with_bounds, without)
-    assert (with_bounds["p_emergence"] < 0.01).sum() >= 3 and (with_bounds["p_emergence"] > 0.05).sum() >= 3
+    assert (with_bounds["p_sharp"] < 0.01).sum() >= 3 and (with_bounds["p_sharp"] > 0.05).sum() >= 3
     assert n_with < 0.5 * sum(polished)
 
 
@@ -185,18 +186,55 @@ def test_a_perplexity_is_analysed_on_the_log_scale_where_its_power_law_is_linear
     assert c["change"] == pytest.approx(np.log10(35.0 / 8.6), rel=0.1)      # in decades of perplexity
 
 
-def test_onset_bracket_is_where_the_curve_leaves_the_floor(tmp_path):
-    """Absent, then present: InstructGPT GSM8K with chain of thought (Wei et al. 2022, Table 2)."""
+def test_absent_then_present_is_emergent_with_its_bracket(tmp_path):
+    """InstructGPT GSM8K with chain of thought (Wei et al. 2022, Table 2): at the floor at three
+    sizes, 46.9 % at the largest. Neither midpoint nor plateau is observed, and need not be."""
     sizes = [3.5e8, 1.3e9, 6.7e9, 1.75e11]
     emergent = frame([0.005, 0.005, 0.024, 0.469], sizes, n_items=1319, chance=0.0, task="cot")
     flat = frame([0.26, 0.25, 0.27, 0.26], sizes, n_items=1319, task="flat")
     rising = frame([0.40, 0.50, 0.60, 0.70], sizes, n_items=1319, task="rising")
     c = run(tmp_path, pd.concat([emergent, flat, rising])).set_index("task")
-    assert bool(c.loc["cot", "onset_pattern"])
-    assert (c.loc["cot", "onset_low"], c.loc["cot", "onset_high"]) == pytest.approx((6.7e9, 1.75e11))
-    assert c.loc["cot", "onset_present"] == 1                       # rests on one model
-    assert not bool(c.loc["flat", "onset_pattern"])                  # never leaves the floor
-    assert not bool(c.loc["rising", "onset_pattern"])                # never at it
+    cot = c.loc["cot"]
+    assert cot["label"] == "emergent", cot["reason"]
+    assert (cot["emergence_scale_low"], cot["emergence_scale_high"]) == pytest.approx((6.7e9, 1.75e11))
+    assert 6.7e9 < cot["emergence_scale"] < 1.75e11
+    assert cot["onset_present"] == 1 and "rests on one model" in cot["reason"]
+    assert cot["p_emergence"] == max(cot["p_floor"], cot["p_present"], cot["p_jump"])
+    assert c.loc["flat", "onset_floor"] == 0                # never leaves the floor: nothing to test
+    assert c.loc["rising", "onset_floor"] == 0              # never at it
+
+
+def test_a_steady_rise_from_the_floor_is_not_emergent(tmp_path):
+    """Loglinear from chance: absent at the smallest sizes and clearly present later, but the first
+    model above the floor is where the smaller models' trend puts it: the jump test says no."""
+    x = np.linspace(8, 11, 8)
+    y = 0.25 + 0.05 * (x - 8)
+    c = run(tmp_path, frame(np.round(y, 4), 10 ** x, n_items=1000)).iloc[0]
+    assert c["onset_floor"] >= 2
+    assert c["p_jump"] > 0.05 and c["label"] == "smooth", c["reason"]
+    assert "not beyond the smaller models' trend" in c["reason"]
+
+
+def test_a_wide_logistic_on_a_dense_grid_is_not_emergent(tmp_path):
+    """A logistic 3 decades wide (10-90 %) leaves the floor too, but gradually: the width test
+    shows the rise wider than max_transition_decades, and the label says why."""
+    x = np.linspace(7, 12, 16)
+    y = 0.25 + 0.6 / (1 + np.exp(-np.log(81) / 3.0 * (x - 10.5)))
+    c = run(tmp_path, frame(np.round(y, 4), 10 ** x, n_items=10000)).iloc[0]
+    assert c["p_wide"] <= 0.05 and c["label"] != "emergent", c["reason"]
+    assert "wider than" in c["reason"]
+
+
+def test_unknown_noise_is_pooled_over_the_family(tmp_path):
+    """Scores without item counts: one residual variance for the family's curves (2.1), not each
+    curve's own from its 2 residual dof."""
+    x = np.logspace(8, 11, 5)
+    rng = np.random.default_rng(1)
+    df = pd.concat([frame(np.round(0.3 + 0.04 * t + 0.05 * np.log10(x / 1e8) + rng.normal(0, 0.01, 5), 3), x,
+                          task=f"t{t}") for t in range(6)])
+    c = run(tmp_path, df)
+    assert (c["noise"] == "residual (family)").all()
+    assert c["noise_sd"].nunique() == 1 and c["noise_dof"].iloc[0] >= 8
 
 
 def test_replicates_are_binomial_counts_where_item_counts_are_known():
