@@ -56,10 +56,15 @@ def descriptive_scores(points: pd.DataFrame) -> pd.DataFrame:
 def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFrame:
     """Predict each curve's largest model from the smaller ones with the smooth models.
 
-    Needs at least min_scales + 1 distinct scales. The smooth model (role
-    "smooth" in the registry: loglinear or power) with the lowest AICc on the smaller models predicts the largest
-    scale; the 95 % prediction interval adds the fit's uncertainty (delta
-    method) and the held-out point's noise.
+    Needs at least min_scales + 1 distinct scales. The smooth models (role
+    "smooth" in the registry) are fitted to the smaller models and averaged
+    with their AICc weights (Burnham & Anderson 2002); the 95 % prediction
+    interval holds each model's delta-method uncertainty, the spread between
+    the models (model-selection uncertainty, Buckland et al. 1997) and the
+    held-out point's noise, which includes the family's scatter. The curve is
+    described by its trend on the training sizes only (`backtest_trend`), so
+    that the coverage can be read per kind of curve without the label, which
+    has seen the held-out model.
     """
     C = len(batch)
     x = batch.x
@@ -72,16 +77,18 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
     with np.errstate(invalid="ignore"):                  # inf − inf past the last point
         n_scales = np.isfinite(xs[:, 0]) + (np.isfinite(xs[:, 1:]) & (np.diff(xs, axis=1) != 0)).sum(1)
     ok = n_scales >= settings.min_scales
+    scale, dof_t = noise.tests
     fits = {m: fit_model(m, train) for m in SMOOTH}
-    # the smooth model with the lowest AICc on the smaller models (the first on ties)
-    pick = np.argmin(np.column_stack([f.aicc for f in fits.values()]), axis=1)
-    out = []
-    for fit in fits.values():
-        scale, dof_t = noise.tests
-        pred = fit.predict(xmax[:, None])[:, 0]
-        se_fit = prediction_se(fit, train, xmax[:, None], scale)[:, 0]
-        out.append(np.stack([pred, se_fit, scale, dof_t]))
-    pred, se_fit, scale, dof_t = np.stack(out)[pick, :, np.arange(C)].T
+    aicc = np.column_stack([f.aicc for f in fits.values()])
+    finite = np.isfinite(aicc)
+    with np.errstate(invalid="ignore", over="ignore"):
+        rel = np.where(finite, np.exp(-0.5 * (aicc - np.where(finite, aicc, np.inf).min(1, keepdims=True))), 0.0)
+        weight = rel / rel.sum(1, keepdims=True)
+    preds = np.column_stack([f.predict(xmax[:, None])[:, 0] for f in fits.values()])
+    ses = np.column_stack([prediction_se(f, train, xmax[:, None], scale)[:, 0] for f in fits.values()])
+    preds, ses = np.where(finite, preds, 0.0), np.where(finite, ses, 0.0)
+    pred = (weight * preds).sum(1)
+    se_fit = (weight * np.sqrt(ses ** 2 + (preds - pred[:, None]) ** 2)).sum(1)
     m = held.sum(1)
     observed = np.where(held, batch.y, 0).sum(1) / np.maximum(m, 1)
     point_var = np.where(batch.known_noise,
@@ -89,9 +96,19 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
                          scale / np.maximum(m, 1))
     half = _crit(np.where(np.isnan(dof_t), np.inf, dof_t)) * np.sqrt(se_fit ** 2 + point_var)
     error = observed - pred
+    # the trend on the training sizes alone: the weighted slope's two-sided t test
+    line = fits["loglinear"]
+    w = train.w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xbar = (w * x).sum(1) / w.sum(1)
+        sxx = (w * np.where(train.mask, x - xbar[:, None], 0) ** 2).sum(1)
+        t = line.params[:, 1] / np.sqrt(scale / sxx)
+    significant = np.abs(t) >= _crit(np.where(np.isnan(dof_t), np.inf, dof_t), 1 - settings.alpha / 2)
+    trend = np.where(significant, np.where(t > 0, "rising", "falling"), "no trend")
     nan = np.full(C, np.nan)
     return pd.DataFrame({
-        "backtest_model": np.where(ok, np.array(SMOOTH)[pick], ""),
+        "backtest_model": np.where(ok, np.array(SMOOTH)[weight.argmax(1)], ""),
+        "backtest_trend": np.where(ok, trend, ""),
         "backtest_predicted": np.where(ok, pred, nan),
         "backtest_observed": np.where(ok, observed, nan),
         "backtest_error": np.where(ok, error, nan),
@@ -100,16 +117,17 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
     })
 
 
-def backtest_summary(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per label: how well the smaller models predicted the largest one.
+def backtest_summary(curves: pd.DataFrame, by: str = "backtest_trend") -> pd.DataFrame:
+    """Per kind of curve (its trend on the training sizes; or `by` any column): how well the
+    smaller models predicted the largest one.
 
     Bounded metrics only, so that errors are in one unit (fraction of the
     score scale); perplexities would swamp the medians.
     """
     c = curves[np.isfinite(curves["backtest_error"].astype(float)) & curves["bounded"].astype(bool)]
     if c.empty:
-        return pd.DataFrame(columns=["label", "curves", "median_abs_error", "coverage"])
-    g = c.groupby("label")
+        return pd.DataFrame(columns=[by, "curves", "median_abs_error", "coverage"])
+    g = c.groupby(by)
     return pd.DataFrame({
         "curves": g.size(),
         "median_abs_error": g["backtest_error"].apply(lambda e: np.median(np.abs(e))),
@@ -133,26 +151,72 @@ def metric_kind(metric: str) -> str:
     return "discontinuous" if base in DISCONTINUOUS else "continuous" if base in CONTINUOUS else "unknown"
 
 
-def mirage_table(curves: pd.DataFrame) -> pd.DataFrame:
+def _rises_at_the_floor(cont: pd.DataFrame, below: float, alpha: float) -> tuple[bool, str]:
+    """Does the continuous metric rise across the models at the discrete metric's floor?
+
+    A one-sided slope test on those models' points (weighted by their known
+    sampling error, else ordinary least squares), with at least 3 scales.
+    """
+    import statsmodels.api as sm
+
+    g = cont[cont["scale"] <= below * (1 + 1e-9)]
+    if g["scale"].nunique() < 3:
+        return False, f"only {g['scale'].nunique()} of its models at the floor: too few to see a trend there"
+    x = sm.add_constant(np.log10(g["scale"].to_numpy(float)))
+    y, sigma = g["y"].to_numpy(float), g["sigma"].to_numpy(float)
+    known = np.isfinite(sigma).all() and (sigma > 0).all()
+    fit = (sm.WLS(y, x, weights=1 / sigma ** 2).fit(cov_type="fixed scale") if known else sm.OLS(y, x).fit())
+    slope, p = fit.params[1], fit.pvalues[1] / 2 if fit.params[1] > 0 else 1 - fit.pvalues[1] / 2
+    verdict = p <= alpha
+    return verdict, (f"rises across the {g['scale'].nunique()} models at the floor "
+                     f"({slope:+.3g} per decade, one-sided p={p:.2g})" if verdict else
+                     f"no significant rise across the models at the floor (one-sided p={p:.2g})")
+
+
+def mirage_table(curves: pd.DataFrame, points: pd.DataFrame | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Every (family, task) measured with several metrics, with the labels side by side.
 
-    `mirage` marks the case Schaeffer et al. (2023) describe: emergent under a
-    discontinuous metric, smooth under a continuous one.
+    `mirage` marks the case Schaeffer et al. (2023) describe, with positive
+    evidence: a discontinuous metric is emergent, and a continuous metric of
+    the same evaluation runs (same dataset, same models) is smooth and rises
+    significantly across the models that are still at the discrete metric's
+    floor (below its bracket), so the capability was there, growing, before
+    the discrete metric showed it. `evidence` says what was found, or why it
+    could not be (different models, too few models at the floor).
     """
     key = ["dataset", "family", "benchmark", "task", "shots"]
     c = curves.assign(kind=curves["metric"].map(metric_kind))
     # only the (family, task) pairs with several metrics, found without a Python loop
     several = c.groupby(key, dropna=False, sort=False)["metric"].transform("nunique") >= 2
     c = c[several]
-    c = c.assign(desc=c["metric"].astype(str) + " (" + c["kind"] + "): " + c["label"].astype(str),
-                 emergent_disc=(c["kind"] == "discontinuous") & (c["label"] == "emergent"),
-                 smooth_cont=(c["kind"] == "continuous") & (c["label"] == "smooth"))
+    c = c.assign(desc=c["metric"].astype(str) + " (" + c["kind"] + "): " + c["label"].astype(str))
     out = c.groupby(key, dropna=False, sort=True).agg(
-        labels=("desc", "; ".join), metrics=("metric", "nunique"), differ=("label", "nunique"),
-        emergent_disc=("emergent_disc", "any"), smooth_cont=("smooth_cont", "any")).reset_index()
+        labels=("desc", "; ".join), metrics=("metric", "nunique"), differ=("label", "nunique")).reset_index()
     out["differ"] = out["differ"] > 1
-    out["mirage"] = out["emergent_disc"] & out["smooth_cont"]
-    return out[[*key, "labels", "metrics", "differ", "mirage"]]
+    models = (points.groupby("curve_id")["model"].agg(lambda m: "\x1f".join(sorted(set(map(str, m)))))
+              if points is not None and len(points) else pd.Series(dtype=str))
+    mirage, evidence = [], []
+    for _, g in c.groupby(key, dropna=False, sort=True):
+        disc = g[(g["kind"] == "discontinuous") & (g["label"] == "emergent")]
+        cont = g[(g["kind"] == "continuous") & (g["label"] == "smooth")]
+        found, why = False, ""
+        for _, d in disc.iterrows():
+            for _, k in cont.iterrows():
+                if models.get(d["curve_id"]) is None or models.get(d["curve_id"]) != models.get(k["curve_id"]):
+                    why = f"{k['metric']} is not from the same models as {d['metric']}"
+                    continue
+                found, text = _rises_at_the_floor(points[points["curve_id"] == k["curve_id"]],
+                                                  float(d["emergence_scale_low"]), alpha)
+                why = f"{k['metric']} {text}"
+                if found:
+                    break
+            if found:
+                break
+        mirage.append(found)
+        evidence.append(why)
+    out["mirage"] = mirage
+    out["evidence"] = evidence
+    return out[[*key, "labels", "metrics", "differ", "mirage", "evidence"]]
 
 
 # ---------------------------------------------------------------- chain of thought

@@ -189,7 +189,7 @@ def combine(parts: list[DatasetResult], settings: Settings,
     return RunResult(curves, fits, points,
                      cat([p.problems for p in parts]) if any(len(p.problems) for p in parts)
                      else problems_frame([]),
-                     mirage_table(curves) if len(curves) else pd.DataFrame(),
+                     mirage_table(curves, points, settings.alpha) if len(curves) else pd.DataFrame(),
                      cot_gain(points) if has_points else pd.DataFrame(),
                      compositional_check(points, compositional or {}) if has_points else pd.DataFrame())
 

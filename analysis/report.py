@@ -141,17 +141,17 @@ def _debates(tables: dict, curves: pd.DataFrame) -> dict:
     out = {}
     if len(curves) and "backtest_error" in curves:
         bt = backtest_summary(curves)
-        out["backtest"] = _records(bt, ["label", "curves", "median_abs_error", "coverage"],
+        out["backtest"] = _records(bt, ["backtest_trend", "curves", "median_abs_error", "coverage"],
                                    number_cols=("median_abs_error", "coverage"))
-        by = bt.set_index("label")
+        by = bt.set_index("backtest_trend")
         out["backtest_line"] = "; ".join(
-            f"{lab} curves were predicted to within {by.loc[lab, 'median_abs_error']:.3f} "
-            f"(median absolute error, {by.loc[lab, 'curves']} curves; the 95% interval covered "
-            f"{by.loc[lab, 'coverage']:.0%})" for lab in ("smooth", "emergent", "inverse") if lab in by.index)
+            f"curves {kind} on the smaller models were predicted to within {by.loc[kind, 'median_abs_error']:.3f} "
+            f"(median absolute error, {by.loc[kind, 'curves']} curves; the 95% interval covered "
+            f"{by.loc[kind, 'coverage']:.0%})" for kind in ("rising", "falling", "no trend") if kind in by.index)
     mirage = tables.get("mirage", pd.DataFrame())
     if len(mirage):
         mirage = mirage[mirage["differ"].astype(bool)].sort_values(["mirage", "dataset"], ascending=[False, True])
-        out["mirage"] = _records(mirage, ["dataset", "family", "task", "shots", "labels", "mirage"])
+        out["mirage"] = _records(mirage, ["dataset", "family", "task", "shots", "labels", "mirage", "evidence"])
         out["mirage_count"] = int(mirage["mirage"].astype(bool).sum())
     cot = tables.get("cot_gain", pd.DataFrame())
     if len(cot):

@@ -133,12 +133,15 @@ CURVES: tuple[Column, ...] = (
     _c("p_sharp", "number", "parametric-bootstrap p of that statistic (descriptive)", step="stats"),
     _c("bootstrap_replicates", "number", "replicates drawn before the sequential test stopped", step="stats"),
     _c("null_model", "text", "the smooth model the sharpness test's replicates come from", step="stats"),
-    _c("backtest_model", "text", "smooth model that predicted the largest scale from the smaller ones",
-       step="stats"),
-    _c("backtest_predicted", "number", "its prediction", _SCORE, step="stats"),
+    _c("backtest_model", "text", "the smooth model with the most AICc weight in the prediction of the largest "
+       "scale from the smaller ones", step="stats"),
+    _c("backtest_trend", "text", "the trend on the training sizes alone (rising, falling, no trend): the "
+       "backtest's grouping, which has not seen the held-out model", step="stats"),
+    _c("backtest_predicted", "number", "the smooth models' AICc-weighted prediction", _SCORE, step="stats"),
     _c("backtest_observed", "number", "the score observed there", _SCORE, step="stats"),
     _c("backtest_error", "number", "observed minus predicted", _SCORE, step="stats"),
-    _c("backtest_interval", "number", "half-width of the 95% prediction interval", _SCORE, step="stats"),
+    _c("backtest_interval", "number", "half-width of the 95% prediction interval (fit, model choice and the "
+       "point's noise with the family's scatter)", _SCORE, step="stats"),
     _c("backtest_covered", "boolean", "the observation lies inside that interval", step="stats"),
     _c("x0", "number", "the sigmoid's midpoint", _LOG, step="stats"),
     _c("sigmoid_k", "number", "the sigmoid's steepness", "per decade", step="stats"),

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.settings import Settings  # noqa: E402
 from analysis.stress import (  # noqa: E402
+    bracket_coverage,
     check_targets,
     default_grid,
     markdown,
@@ -73,6 +74,8 @@ def main(argv=None) -> int:
     cells = misses[["sizes", "noise", "scatter", "chance", "truth"]].drop_duplicates().shape[0]
     print(f"\n{len(misses)} missed targets in {cells} "
           f"cells of {int((table['kind'] == 'null_truth').sum())} null cells")
+    k, n = bracket_coverage(table)
+    print(f"emergence bracket holds the true onset in {k} of {n} emergent calls on emergent truths")
     print(f"rejected rows: {int(info['rejected'].sum())}; wall time {time.perf_counter() - t0:.0f}s "
           f"({args.workers} workers); CPU in analyse+combine {info['analyse_s'].sum() + info['combine_s'].sum():.0f}s")
     return 0

@@ -38,16 +38,31 @@ def test_metric_kinds():
     assert metric_kind("ifeval_score") == "unknown"
 
 
-def test_mirage_is_flagged_only_for_emergent_discontinuous_and_smooth_continuous():
+def _mirage_inputs(cont_scores, cont_models=None):
+    """acc emergent (at the floor up to 1e10) and a continuous metric on the same (or other) models."""
     base = {"dataset": "d", "family": "F", "benchmark": "b", "task": "t", "shots": "0"}
-    curves = pd.DataFrame([{**base, "metric": "acc", "label": "emergent"},
-                           {**base, "metric": "ppl", "label": "smooth"},
-                           {**base, "task": "u", "metric": "acc", "label": "emergent"},
-                           {**base, "task": "u", "metric": "acc_norm", "label": "smooth"}])
-    table = mirage_table(curves).set_index("task")
-    assert table.loc["t", "mirage"] and table.loc["t", "differ"]
-    assert not table.loc["u", "mirage"] and table.loc["u", "differ"]
-    assert table.loc["t", "labels"] == "acc (discontinuous): emergent; ppl (continuous): smooth"
+    scales = [1e8, 1e9, 1e10, 1e11, 1e12]
+    curves = pd.DataFrame([{**base, "metric": "acc", "label": "emergent", "curve_id": "acc",
+                            "emergence_scale_low": 1e10},
+                           {**base, "metric": "f1", "label": "smooth", "curve_id": "f1",
+                            "emergence_scale_low": np.nan}])
+    models = cont_models or [f"m{i}" for i in range(5)]
+    points = pd.DataFrame({"curve_id": ["acc"] * 5 + ["f1"] * 5, "model": [f"m{i}" for i in range(5)] + models,
+                           "scale": scales * 2, "y": [0.25, 0.25, 0.26, 0.6, 0.8] + list(cont_scores),
+                           "sigma": [0.01] * 10})
+    return curves, points
+
+
+def test_mirage_needs_the_continuous_metric_rising_where_the_discrete_one_is_at_its_floor():
+    """Schaeffer et al. (2023) with positive evidence: f1 of the same models rises across the
+    three models at acc's floor; a flat f1 there, or f1 from other models, is no evidence."""
+    rising = mirage_table(*_mirage_inputs([0.10, 0.20, 0.30, 0.40, 0.50])).iloc[0]
+    assert rising["mirage"] and "rises across the 3 models at the floor" in rising["evidence"]
+    assert rising["labels"] == "acc (discontinuous): emergent; f1 (continuous): smooth"
+    flat = mirage_table(*_mirage_inputs([0.10, 0.10, 0.10, 0.40, 0.50])).iloc[0]
+    assert not flat["mirage"] and "no significant rise" in flat["evidence"]
+    other = mirage_table(*_mirage_inputs([0.10, 0.20, 0.30, 0.40, 0.50], [f"x{i}" for i in range(5)])).iloc[0]
+    assert not other["mirage"] and "not from the same models" in other["evidence"]
 
 
 def test_cot_gain_finds_where_the_gain_turns_positive():
@@ -76,14 +91,19 @@ def test_compositional_check_recovers_p_and_rejects_what_is_not_p_to_the_L():
 
 
 def test_backtest_predicts_smooth_curves_with_calibrated_intervals(tmp_path):
+    """Grouped by the truth (not by the label, which has seen the held-out model): smooth truths
+    are predicted with about nominal coverage, and their training trend reads rising."""
     df = pd.concat([simulate("smooth", 60, n_sizes=8, seed=1), simulate("emergent", 60, n_sizes=8, seed=2)])
     path = tmp_path / "b.csv"
     df.to_csv(path, index=False)
     s = Settings(bootstrap=50, bootstrap_max=50)
-    summary = backtest_summary(combine([analyse_dataset(path, s)], s).curves).set_index("label")
+    curves = combine([analyse_dataset(path, s)], s).curves
+    summary = backtest_summary(curves, by="task").set_index("task")
     print(summary)
-    assert 0.85 <= summary.loc["smooth", "coverage"] <= 1.0
+    assert 0.90 <= summary.loc["smooth", "coverage"] <= 1.0
     assert summary.loc["smooth", "median_abs_error"] < 0.03
+    assert (curves.loc[curves["task"] == "smooth", "backtest_trend"] == "rising").mean() > 0.9
+    assert set(backtest_summary(curves)["backtest_trend"]) <= {"rising", "falling", "no trend"}
 
 
 def test_emergence_bracket_coverage_at_least_90_percent():
