@@ -173,7 +173,8 @@ def to_batch(curves: pd.DataFrame, points: pd.DataFrame) -> CurveBatch:
     row_of = pd.Series(np.arange(C), index=curves["curve_id"].to_numpy())
     points = points[points["curve_id"].isin(row_of.index)]
     ci = row_of.reindex(points["curve_id"].to_numpy()).to_numpy()
-    order = np.lexsort((points["x"].to_numpy(float), ci))
+    # ties (several rows at one scale) by score, so that the order does not depend on the rows' order
+    order = np.lexsort((points["y"].to_numpy(float), points["x"].to_numpy(float), ci))
     ci = ci[order]
     # position of each point within its curve
     first = np.r_[0, np.flatnonzero(np.diff(ci)) + 1]

@@ -151,11 +151,13 @@ def metric_kind(metric: str) -> str:
     return "discontinuous" if base in DISCONTINUOUS else "continuous" if base in CONTINUOUS else "unknown"
 
 
-def _rises_at_the_floor(cont: pd.DataFrame, below: float, alpha: float) -> tuple[bool, str]:
+def _rises_at_the_floor(cont: pd.DataFrame, curve: pd.Series, below: float, alpha: float) -> tuple[bool, str]:
     """Does the continuous metric rise across the models at the discrete metric's floor?
 
-    A one-sided slope test on those models' points (weighted by their known
-    sampling error, else ordinary least squares), with at least 3 scales.
+    A one-sided slope test on those models' points, with at least 3 scales:
+    weighted by their noise as the curve's tests assume it (sampling error
+    times the overdispersion, plus the family's scatter) where it is known,
+    else ordinary least squares.
     """
     import statsmodels.api as sm
 
@@ -164,8 +166,11 @@ def _rises_at_the_floor(cont: pd.DataFrame, below: float, alpha: float) -> tuple
         return False, f"only {g['scale'].nunique()} of its models at the floor: too few to see a trend there"
     x = sm.add_constant(np.log10(g["scale"].to_numpy(float)))
     y, sigma = g["y"].to_numpy(float), g["sigma"].to_numpy(float)
-    known = np.isfinite(sigma).all() and (sigma > 0).all()
-    fit = (sm.WLS(y, x, weights=1 / sigma ** 2).fit(cov_type="fixed scale") if known else sm.OLS(y, x).fit())
+    phi = float(curve.get("dispersion", np.nan))
+    tau = float(curve.get("scatter_sd", np.nan))
+    var = sigma ** 2 * (phi if np.isfinite(phi) else 1.0) + (tau ** 2 if np.isfinite(tau) else 0.0)
+    known = np.isfinite(var).all() and (var > 0).all()
+    fit = sm.WLS(y, x, weights=1 / var).fit(cov_type="fixed scale") if known else sm.OLS(y, x).fit()
     slope, p = fit.params[1], fit.pvalues[1] / 2 if fit.params[1] > 0 else 1 - fit.pvalues[1] / 2
     verdict = p <= alpha
     return verdict, (f"rises across the {g['scale'].nunique()} models at the floor "
@@ -205,7 +210,7 @@ def mirage_table(curves: pd.DataFrame, points: pd.DataFrame | None = None, alpha
                 if models.get(d["curve_id"]) is None or models.get(d["curve_id"]) != models.get(k["curve_id"]):
                     why = f"{k['metric']} is not from the same models as {d['metric']}"
                     continue
-                found, text = _rises_at_the_floor(points[points["curve_id"] == k["curve_id"]],
+                found, text = _rises_at_the_floor(points[points["curve_id"] == k["curve_id"]], k,
                                                   float(d["emergence_scale_low"]), alpha)
                 why = f"{k['metric']} {text}"
                 if found:

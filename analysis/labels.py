@@ -56,14 +56,27 @@ def _onset(r) -> str:
     return f"between {format_scale(r.onset_low)} and {format_scale(r.onset_high)}"
 
 
+#: why the emergence test could not run (`stats.emergence_test`'s onset_untested), in words
+UNTESTED = {
+    "no flat start": "no flat start: fewer than {floor} of the smallest models within {tol:g} of the floor, so a "
+                     "jump cannot be told from a steady rise (smaller models would settle it)",
+    "floor models at one scale": "the models at the floor share one scale: no trend to beat (a smaller model "
+                                 "would settle it)",
+    "never above the floor": "no model clearly above the floor at the largest scales",
+    "gradual: more models on the way up than allowed": "a gradual rise: more than {transition} model(s) between "
+                                                       "the floor and the largest models above it",
+    "not computable": "the emergence test could not be computed (noise or dof unknown)",
+}
+
+
 def why_not_emergent(r, s) -> str:
     """What a rising curve lacks for the emergent label, and what data would settle it."""
+    from .stats import MAX_TRANSITION
     if not (r.bounded and emergence_assessable(r.bounded, r.chance, s)):
         return NOT_ASSESSED if r.bounded else ""
-    if not (r.onset_floor >= s.min_floor_models):
-        return (f"no flat start: fewer than {s.min_floor_models} of the smallest models within "
-                f"{s.chance_tolerance:g} of the floor, so a jump cannot be told from a steady rise "
-                "(smaller models would settle it)")
+    if r.onset_untested:
+        return UNTESTED.get(r.onset_untested, r.onset_untested).format(
+            floor=s.min_floor_models, tol=s.chance_tolerance, transition=MAX_TRANSITION)
     failed = [what for p, what in ((r.p_floor, "the smaller models are not shown to be at the floor"),
                                    (r.p_present, "the larger models are not all clearly above it"),
                                    (r.p_jump, "the first model above it is not beyond the smaller models' trend"))
@@ -85,8 +98,8 @@ def _smooth_reason(r, s) -> str:
 
 def _emergent_reason(r, s) -> str:
     rests = "; rests on one model" if r.onset_present == 1 else ""
-    return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), "
-            f"{r.onset_present:.0f} clearly above (p={_fmt_p(r.p_present)}), the first {r.jump:+.3g} beyond the "
+    return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), the "
+            f"largest clearly above (p={_fmt_p(r.p_present)}), the first of them {r.jump:+.3g} beyond the "
             f"smaller models' trend (p={_fmt_p(r.p_jump)}); leaves the floor {_onset(r)} "
             f"(p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}){rests}")
 

@@ -285,7 +285,8 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
 
     # unknown noise on bounded metrics: one residual variance per family, pooled the same way
     # (a curve that never moves, as one stuck at 0, says nothing about the noise elsewhere)
-    moves = np.ptp(np.where(batch.mask, batch.y, np.nanmean(batch.y, 1, keepdims=True)), 1) >= settings.noise_floor
+    moves = (np.where(batch.mask, batch.y, -np.inf).max(1) - np.where(batch.mask, batch.y, np.inf).min(1)
+             >= settings.noise_floor)
     unknown = fit_ok & bounded & ~known & moves
     if unknown.any():
         zero, none = np.zeros(C, int), np.zeros_like(r2)

@@ -108,27 +108,30 @@ CURVES: tuple[Column, ...] = (
     _c("u_change_low", "number", "change below the break", _SCORE, step="stats"),
     _c("u_change_high", "number", "change above the break", _SCORE, step="stats"),
     _c("p_ushape", "number", "p of the two-lines test (the larger of the two slopes' one-sided p)", step="stats"),
-    _c("onset_floor", "integer", "models at the floor before the rise (a leading run within chance_tolerance "
-       "of the floor); 0 where the emergence test could not run", step="stats"),
-    _c("onset_present", "integer", "the largest models, each clearly above the floor on its own (1: the claim "
-       "rests on one model)", step="stats"),
-    _c("onset_low", "number", "the last model at the floor", "x axis", step="stats"),
-    _c("onset_high", "number", "the first model from which every larger one is clearly above it", "x axis",
-       step="stats"),
-    _c("onset_scale", "number", "where the lines between the models of the bracket first cross floor + "
-       "chance_tolerance",
-       "x axis", step="stats"),
+    _c("onset_floor", "integer", "floor models in the emergence test's split (each within chance_tolerance of "
+       "the floor); 0 where the test could not run", step="stats"),
+    _c("onset_present", "integer", "the largest models each clearly above floor + chance_tolerance on its own "
+       "(one-sided at alpha); 1: the claim rests on one model", step="stats"),
+    _c("onset_low", "number", "the bracket's lower end: the last model of the leading run within "
+       "chance_tolerance of the floor", "x axis", step="stats"),
+    _c("onset_high", "number", "the bracket's upper end: the first model from which every larger one is clearly "
+       "above the floor (where none is, the first of the test's largest models)", "x axis", step="stats"),
+    _c("onset_scale", "number", "where the lines between the bracket's models first cross floor + "
+       "chance_tolerance", "x axis", step="stats"),
+    _c("onset_untested", "text", "why the emergence test could not run (no flat start, floor models at one "
+       "scale, never above the floor, gradual, not assessed); blank where it ran", step="stats"),
     _c("p_floor", "number", "equivalence: one-sided p of the floor models' weighted mean, H0: mean ≥ floor + "
        "chance_tolerance", step="stats"),
     _c("p_present", "number", "the largest one-sided p of the largest models, H0: score ≤ floor + chance_tolerance",
        step="stats"),
-    _c("jump", "number", "the first model above the floor minus the floor models' trend extrapolated to it",
-       _SCORE, step="stats"),
+    _c("jump", "number", "the first of the largest models above the floor minus the floor models' trend "
+       "extrapolated to it", _SCORE, step="stats"),
     _c("p_jump", "number", "one-sided p of the jump, H0: jump ≤ 0", step="stats"),
     _c("p_emergence", "number", "p of 'absent, then present': the largest of p_floor, p_present and p_jump "
-       "(intersection-union test)", step="stats"),
+       "(intersection-union test) of the split with the smallest such p", step="stats"),
     _c("p_wide", "number", "one-sided p that the rise is wider than max_transition_decades (sigmoid with its "
-       "width held at most that vs free); computed where p_emergence ≤ alpha", step="stats"),
+       "width held at most that vs free); computed where p_emergence ≤ alpha and the rise is seen at 3 models or "
+       "more", step="stats"),
     _c("lr_stat", "number", "likelihood-ratio statistic, sigmoid vs best smooth model (descriptive)", step="stats"),
     _c("p_sharp", "number", "parametric-bootstrap p of that statistic (descriptive)", step="stats"),
     _c("bootstrap_replicates", "number", "replicates drawn before the sequential test stopped", step="stats"),

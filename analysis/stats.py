@@ -98,10 +98,14 @@ def _crit(dof: np.ndarray, level: float = 0.975) -> np.ndarray:
 
 def _estimated_share(batch: CurveBatch, noise: Noise) -> np.ndarray:
     """Per point, the share of its variance that was estimated (C, N): the family's scatter
-    τ² of σᵢ² + τ² for known noise (σᵢ² is known), all of it for unknown noise."""
+    τ² of σᵢ² + τ² for bounded metrics with known noise (σᵢ² is known); all of it for unknown
+    noise and raw metrics (their residual variance or overdispersion φ was estimated)."""
     tau2 = np.where(np.isfinite(noise.scatter), noise.scatter, 0.0)[:, None] ** 2
+    # the batch the tests see is the one estimate_noise reweighted: its sigma is already √(σᵢ² + τ²)
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(batch.known_noise[:, None], tau2 / (batch.sigma ** 2 + tau2), 1.0)
+        share = np.clip(tau2 / batch.sigma ** 2, 0.0, 1.0)
+    # raw metrics and unknown noise: the whole scale (φ or the residual variance) was estimated
+    share = np.where((batch.known_noise & batch.bounded)[:, None], share, 1.0)
     return np.where(np.isfinite(share), share, 1.0)
 
 
@@ -109,7 +113,7 @@ def _satterthwaite(dof: np.ndarray, share: np.ndarray) -> np.ndarray:
     """Welch-Satterthwaite dof of a variance whose estimated share (on `dof` dof) is `share`,
     the rest known: dof / share² (inf where nothing was estimated)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(share > 0, dof / share ** 2, np.inf)
+        return np.where(share > 0, dof / share ** 2, np.where(np.isnan(share), dof, np.inf))
 
 
 # ---------------------------------------------------------------- trend
@@ -474,15 +478,19 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
     rows = np.arange(C)
     assessable = eligible & np.isfinite(floor)
 
+    # distinct scales among the first k points: a floor "trend" needs two of them
+    step = np.concatenate([np.ones((C, 1), bool), np.diff(batch.x, axis=1) > 0], axis=1) & mask
+    scales_before = np.cumsum(step, axis=1)
+
     best = {key: np.full(C, np.nan) for key in ("p", "p_floor", "p_present", "p_jump", "jump", "k", "m")}
-    tightest = np.zeros(C, int)
     for k in range(settings.min_floor_models, N):
         floor_models = idx < k
         fl = _FloorLine.fit(batch, floor_models, sd, estimated)
         with np.errstate(divide="ignore", invalid="ignore"):
             p_floor = _sf((line - fl.ybar) * np.sqrt(fl.sw), _satterthwaite(dof, fl.share))
         for m in range(1, N - k + 1):
-            ok = assessable & (k <= n_lead) & (m <= n_trail) & (n - k - m <= MAX_TRANSITION) & (k + m <= n)
+            ok = (assessable & (k <= n_lead) & (m <= n_trail) & (n - k - m <= MAX_TRANSITION) & (k + m <= n)
+                  & (scales_before[:, k - 1] >= settings.min_floor_models))
             if not ok.any():
                 continue
             first = np.clip(n - m, 0, N - 1)
@@ -493,41 +501,49 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
             with np.errstate(divide="ignore", invalid="ignore"):
                 jump = batch.y[rows, first] - trend
                 p_jump = _sf(jump / np.sqrt(v_line + v_first), _satterthwaite(dof, v_est / (v_line + v_first)))
-            p = np.fmax.reduce([p_floor, p_present, p_jump])
+            # np.maximum, not fmax: a test that could not be computed fails the claim
+            p = np.maximum.reduce([p_floor, p_present, p_jump])
             better = ok & np.isfinite(p) & ~(p >= best["p"])
             for key, value in (("p", p), ("p_floor", p_floor), ("p_present", p_present), ("p_jump", p_jump),
                                ("jump", jump), ("k", k), ("m", m)):
                 best[key] = np.where(better, value, best[key])
-            # the bracket comes from the tightest split that holds at alpha (splits come by k, then m)
-            tight = ok & (p <= settings.alpha)
-            tightest = np.where(tight, k, tightest)
 
     tested = np.isfinite(best["p"])
-    k = np.where(tested, np.where(tightest > 0, tightest, best["k"]), 1).astype(int)
-    # the bracket's upper end: the first model from which every larger one is clearly above the
-    # floor on its own (one-sided, at alpha), at most the test's first present model
+    # the bracket, a description of the data whatever the split: from the last model of the leading
+    # run within δ of the floor to the first model from which every larger one is clearly above it on
+    # its own (one-sided, at alpha; where none is, the first of the test's largest models)
+    last_floor = np.maximum(n_lead - 1, 0)
     clear = np.flip(np.cumprod(np.flip((p_above <= settings.alpha) | ~mask, 1), axis=1), 1).astype(bool)
-    clear &= mask & (idx >= k[:, None])
+    clear &= mask & (idx >= n_lead[:, None])
     first_clear = np.where(clear.any(1), np.argmax(clear, axis=1), N)
     first = np.clip(np.where(tested, np.minimum(first_clear, n - np.nan_to_num(best["m"], nan=1)), 1),
                     1, N - 1).astype(int)
-    x_low, x_high = batch.x[rows, k - 1], batch.x[rows, first]
+    x_low, x_high = batch.x[rows, last_floor], batch.x[rows, first]
     # inside the bracket: the first crossing of floor + δ by the straight lines between its models
     crossing = np.full(C, np.nan)
     for j in range(N - 1, 0, -1):
-        inside = tested & (j >= k) & (j <= first)
+        inside = tested & (j > last_floor) & (j <= first)
         y0, y1 = batch.y[:, j - 1], batch.y[:, j]
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.clip((line - y0) / (y1 - y0), 0.0, 1.0)
         crosses = inside & (y0 <= line) & (y1 > line)
         crossing = np.where(crosses, batch.x[:, j - 1] + share * (batch.x[:, j] - batch.x[:, j - 1]), crossing)
     crossing = np.where(tested & np.isnan(crossing), (x_low + x_high) / 2, crossing)
+    # why the test could not run, where it could not
+    gap = n - n_lead - n_trail
+    untested = np.select(
+        [~assessable, n_lead < settings.min_floor_models,
+         scales_before[rows, np.maximum(n_lead - 1, 0)] < settings.min_floor_models, n_trail == 0,
+         gap > MAX_TRANSITION, ~tested],
+        ["not assessed", "no flat start", "floor models at one scale", "never above the floor",
+         "gradual: more models on the way up than allowed", "not computable"], "")
     nan = np.full(C, np.nan)
     return TestResult((EMERGENCE,), pd.DataFrame({
-        "onset_floor": np.where(tested, k, 0).astype(int),
-        "onset_present": np.where(tested, n - first, 0).astype(int),
+        "onset_floor": np.where(tested, best["k"], 0).astype(int),
+        "onset_present": np.where(tested & (first_clear < N), n - first_clear, 0).astype(int),
         "onset_low": np.where(tested, 10.0 ** x_low, nan), "onset_high": np.where(tested, 10.0 ** x_high, nan),
         "onset_scale": np.where(tested, 10.0 ** crossing, nan),
+        "onset_untested": np.where(tested, "", untested),
         "p_floor": best["p_floor"], "p_present": best["p_present"], "jump": best["jump"], "p_jump": best["p_jump"],
         "p_emergence": best["p"],
     }))

@@ -223,6 +223,22 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(misses, columns=keys + ["truth", "measure", "value", "target", "n", "low", "high"])
 
 
+def confusion(table: pd.DataFrame) -> pd.DataFrame:
+    """Truth × label over the whole grid: curves, and % with its Clopper-Pearson 95 % interval."""
+    labels = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
+    rows = []
+    for truth, g in table.groupby("truth", sort=False):
+        n = int(g["n"].sum())
+        row = {"truth": truth, "true label": STRESS_TRUE_LABEL.get(truth, ""), "curves": n}
+        for lab in labels:
+            k = int(round((g[f"share_{lab}"] * g["n"]).sum()))
+            lo, hi = _ci(k, n)
+            row[lab] = f"{100 * k / n:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
+        rows.append(row)
+    order = [t for t in NULL_TRUTHS + EFFECT_TRUTHS if t in set(table["truth"])]
+    return pd.DataFrame(rows).set_index("truth").loc[order].reset_index()
+
+
 def bracket_coverage(table: pd.DataFrame) -> tuple[int, int]:
     """(emergent calls whose bracket holds the true onset, emergent calls) over the whole grid."""
     if "bracket_coverage_k" not in table:

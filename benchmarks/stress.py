@@ -24,6 +24,7 @@ from analysis.settings import Settings  # noqa: E402
 from analysis.stress import (  # noqa: E402
     bracket_coverage,
     check_targets,
+    confusion,
     default_grid,
     markdown,
     stress_table,
@@ -74,6 +75,11 @@ def main(argv=None) -> int:
     cells = misses[["sizes", "noise", "scatter", "chance", "truth"]].drop_duplicates().shape[0]
     print(f"\n{len(misses)} missed targets in {cells} "
           f"cells of {int((table['kind'] == 'null_truth').sum())} null cells")
+    conf = confusion(table)
+    out.with_name(out.stem + "_confusion.md").write_text(
+        "| " + " | ".join(conf.columns) + " |\n|" + "---|" * len(conf.columns) + "\n"
+        + "\n".join("| " + " | ".join(str(v) for v in r) + " |" for r in conf.itertuples(index=False)) + "\n",
+        encoding="utf-8")
     k, n = bracket_coverage(table)
     print(f"emergence bracket holds the true onset in {k} of {n} emergent calls on emergent truths")
     print(f"rejected rows: {int(info['rejected'].sum())}; wall time {time.perf_counter() - t0:.0f}s "

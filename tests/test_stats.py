@@ -252,3 +252,31 @@ def test_replicates_are_binomial_counts_where_item_counts_are_known():
     y = draw(b, noise, np.full(x.shape, 0.3), 200, ["a", "b"], 1, 1, 0).y
     assert np.allclose(y * 50, np.round(y * 50))                          # k / 50
     assert 0.25 < y.mean() < 0.35
+
+
+def test_a_jump_that_cannot_be_computed_fails_the_claim(tmp_path):
+    """Two floor models at one scale fix no trend: the jump test cannot run, so the curve cannot be
+    emergent (a NaN part of the intersection-union test must fail it, not drop out of it)."""
+    df = frame([0.25, 0.26, 0.33, 0.45, 0.60], [1e8, 1e8, 1e9, 1e10, 1e11], n_items=300)
+    c = run(tmp_path, df).iloc[0]
+    assert c["label"] != "emergent"
+    assert c["onset_untested"] == "floor models at one scale" and "share one scale" in c["reason"]
+
+
+def test_raw_metrics_test_their_trend_on_the_t_of_their_estimated_overdispersion(tmp_path):
+    """A loss with a stderr far below its scatter: φ is estimated on n − 3 dof, so the slope test is
+    a t on those dof, not the normal."""
+    loss = np.array([3.1, 2.7, 2.9, 2.2, 2.3, 1.9])
+    sizes = np.logspace(8, 10.5, 6)
+    df = frame(loss, sizes).assign(metric="loss", unit="raw", higher_is_better="false", chance="", stderr=0.01)
+    c = run(tmp_path, df).iloc[0]
+    assert np.isfinite(c["noise_dof"]) and c["dispersion"] > 1
+    from scipy import stats as st
+    y, x = -np.log10(loss), np.log10(sizes)
+    w = 1 / (0.01 / (loss * np.log(10))) ** 2
+    # φ from the quadratic's residuals on n − 3 dof (METHODS 2.3), the slope's se from the line
+    phi = sm.WLS(y, np.column_stack([np.ones(6), x, x ** 2]), weights=w).fit().ssr / 3
+    line = sm.WLS(y, sm.add_constant(x), weights=w).fit()
+    se = np.sqrt(phi / (w * (x - np.average(x, weights=w)) ** 2).sum())
+    assert c["dispersion"] == pytest.approx(phi, rel=1e-3) and c["noise_dof"] == 3
+    assert c["p_trend"] == pytest.approx(2 * st.t.sf(abs(line.params[1]) / se, 3), rel=1e-3)

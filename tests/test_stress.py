@@ -1,4 +1,4 @@
-"""Issue 11's measured targets, on a reduced but honest grid of the stress suite.
+"""Issues 11 and 12's measured targets, on a reduced but honest grid of the stress suite.
 
 The full grid (4 sizes × 4 noises × 2 scatters + chance 0.5, 300 curves per null
 truth) runs from benchmarks/stress.py. Here: six blocks that cover every size
@@ -25,9 +25,12 @@ import pytest
 from analysis.settings import Settings
 from analysis.stress import (
     ANY_WRONG_TARGET,
+    BRACKET_TARGET,
+    EMERGENT_POWER_TARGET,
     LABEL_FPR_TARGET,
     SIZE_TARGET,
     Block,
+    bracket_coverage,
     check_targets,
     markdown,
     stress_table,
@@ -35,7 +38,8 @@ from analysis.stress import (
 from analysis.synthetic import EFFECT_TRUTHS, EMPIRICAL_TAU, GRIDS, NULL_TRUTHS, stress_block, stress_truth
 
 REDUCED = [Block(4, 1000, "stress"), Block(4, None, "empirical"), Block(5, 100, "empirical"),
-           Block(8, 10000, "empirical"), Block(8, None, "stress"), Block(12, 1000, "empirical")]
+           Block(8, 1000, "empirical"), Block(8, 10000, "empirical"), Block(8, None, "stress"),
+           Block(12, 1000, "empirical")]
 NULLS, EFFECTS = 120, 40
 
 # ---------------------------------------------------------------- fast: the generator is honest
@@ -130,6 +134,29 @@ def test_any_wrong_flag_at_most_8_percent(stress):
     table, _ = stress
     misses = _misses(table, "any_wrong")
     assert misses.empty, f"any wrong flag > {ANY_WRONG_TARGET:.0%}:\n{misses.to_string()}"
+
+
+@pytest.mark.slow
+def test_clear_emergence_is_found_at_least_90_percent_with_8_sizes(stress):
+    """Issue 12: a flat start then a rise of 0.3-0.6 within a decade, plateau observed or not,
+    8 sizes (GPT-3, OPT, Pythia grids), 1,000 items: not significantly below 90 %."""
+    from scipy.stats import binomtest
+    table, _ = stress
+    cells = table[(table["sizes"] == 8) & (table["noise"] == "binomial 1000")
+                  & table["truth"].str.startswith("emergent")]
+    assert len(cells) == 2
+    for _, r in cells.iterrows():
+        k = round(r["power"] * r["n"])
+        assert binomtest(k, int(r["n"]), EMERGENT_POWER_TARGET[8], alternative="less").pvalue >= 0.01, r["truth"]
+
+
+@pytest.mark.slow
+def test_emergence_bracket_holds_the_true_onset_at_least_90_percent(stress):
+    from scipy.stats import binomtest
+    table, _ = stress
+    k, n = bracket_coverage(table)
+    assert n >= 100
+    assert binomtest(k, n, BRACKET_TARGET, alternative="less").pvalue >= 0.01, f"{k} of {n}"
 
 
 def test_readme_shows_the_committed_stress_summary():
