@@ -23,8 +23,9 @@ dataset's pooled estimate stands in; where that too is missing, the scatter is
   out low.
 * Unknown noise, bounded metrics: one residual variance per family, pooled the
   same way around the same references (floored at `noise_floor`²; the
-  dataset's where the family's pool is short), t with the pooled dof (the sum
-  of the kept curves' dof); a curve of neither has its own (`with_own_noise`).
+  dataset's where the family's pool is short), t with the dof of the
+  family's models (the residuals hold the model effects, shared by its
+  tasks); a curve of neither has its own (`with_own_noise`).
 * Raw metrics (perplexity, loss): units differ from curve to curve, so the
   curve's own residuals give its noise, as an overdispersion φ ≥ 1 of a given
   stderr or as a residual variance.
@@ -290,13 +291,17 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
     unknown = fit_ok & bounded & ~known & moves
     if unknown.any():
         zero, none = np.zeros(C, int), np.zeros_like(r2)
-        v_fam, d_fam, _ = _pool(r2, none, dof, group, unknown, G)
-        v_all, d_all, _ = _pool(r2, none, dof, zero, unknown, 1)
+        v_fam, d_fam, keep_fam = _pool(r2, none, dof, group, unknown, G)
+        v_all, d_all, keep_all = _pool(r2, none, dof, zero, unknown, 1)
         by_family = unknown & (d_fam[group] >= settings.scatter_min_df)
         by_dataset = unknown & ~by_family & (d_all[0] >= settings.scatter_min_df)
         pooled_var = np.where(by_family, v_fam[group], v_all[0])
         scale = np.where(by_family | by_dataset, np.maximum(pooled_var, settings.noise_floor ** 2), scale)
-        dof_t = np.where(by_family, d_fam[group], np.where(by_dataset, d_all[0], dof_t))
+        # the residuals hold the model effects, shared by the family's tasks: the variance rests on the
+        # family's models, as the scatter's does (`_models_dof`), not on models × tasks
+        m_fam = _models_dof(batch, group, keep_fam, G)
+        m_all = _models_dof(batch, group, keep_all, G).sum()
+        dof_t = np.where(by_family, m_fam[group], np.where(by_dataset, m_all, dof_t))
         source = np.where(by_family, "family", np.where(by_dataset, "dataset", source))
 
     sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0) + tau2[:, None]), 1.0)

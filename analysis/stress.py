@@ -155,7 +155,9 @@ def cell_rates(curves: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
                 row[name + "_low"], row[name + "_high"] = np.nan, np.nan
                 continue
             p = g[col].to_numpy(float)
-            tested = np.isfinite(p)
+            # the emergence test's parts exist only where the data show a split; a curve without
+            # one is not rejected, so its size is over every curve of the truth
+            tested = np.ones(len(p), bool) if col == "p_emergence" else np.isfinite(p)
             k, n = int((p[tested] <= alpha).sum()), int(tested.sum())
             row[name], row[name + "_k"], row[name + "_n"] = (k / n if n else np.nan), k, n
             row[name + "_low"], row[name + "_high"] = _ci(k, n)
@@ -191,7 +193,8 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
     Size targets on the core nulls (flat, loglinear, saturating, accelerating);
     label FPR and any-wrong-flag targets on every null truth, except that on the
     single-model outlier only the emergent FPR is a target; power for a clear
-    emergence with 1,000 items (`EMERGENT_POWER_TARGET`).
+    emergence with 1,000 items and the scatter found in real tables
+    (`EMERGENT_POWER_TARGET`; the 3× stress scatter is reported, not held to it).
     """
     misses = []
     nulls = table[table["kind"] == "null_truth"]
@@ -217,7 +220,8 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
     effects = table[(table["kind"] == "effect") & table["truth"].str.startswith("emergent")]
     for _, r in effects.iterrows():
         target = EMERGENT_POWER_TARGET.get(int(r["sizes"]))
-        if target and r["noise"] == "binomial 1000" and r["power"] < target:
+        if (target and r["noise"] == "binomial 1000" and r["scatter"] == "empirical" and r["chance"] == 0.25
+                and r["power"] < target):
             misses.append({**{k: r[k] for k in keys}, "truth": r["truth"], "measure": "power", "value": r["power"],
                            "target": target, "n": r["n"], "low": r["power_low"], "high": r["power_high"]})
     return pd.DataFrame(misses, columns=keys + ["truth", "measure", "value", "target", "n", "low", "high"])
