@@ -62,9 +62,9 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     ax.set_ylabel(f"{curve['metric']} ({'fraction' if curve['bounded'] else 'raw'})")
     shots = curve.get("shots")
     shots = "" if shots is None or (isinstance(shots, float) and np.isnan(shots)) or shots == "" else f", {shots}-shot"
-    ax.set_title(f"{curve['family']} · {curve['task']}{shots}\n{curve['label']}"
-                 f" (q = {curve['q_value']:.2g})" if np.isfinite(curve.get("q_value", np.nan))
-                 else f"{curve['family']} · {curve['task']}{shots}\n{curve['label']}", fontsize=10)
+    name = f"{curve['family']} · {curve['benchmark']} · {curve['task']}{shots}"
+    ax.set_title(f"{name}\n{curve['label']}" + (f" (q = {curve['q_value']:.2g})"
+                                                if np.isfinite(curve.get("q_value", np.nan)) else ""), fontsize=10)
     ax.legend(fontsize=7, loc="best")
     # fixed margins: tight_layout would draw the figure once more just to measure it
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.13, top=0.86)
@@ -101,7 +101,8 @@ def capability_map_figure(curves: pd.DataFrame, x_axis: str):
     if em.empty:
         return None
     sns.set_theme(style="whitegrid", context="notebook")
-    rows = (em["family"] + " · " + em["task"] + " · " + em["metric"]).tolist()
+    rows = (em["family"] + " · " + em["benchmark"].astype(str) + " · " + em["task"].astype(str) + " · "
+            + em["metric"].astype(str)).tolist()
     fig, ax = plt.subplots(figsize=(8.5, 0.28 * len(em) + 1.4), dpi=100)
     for i, (_, r) in enumerate(em.iterrows()):
         ax.plot([r["emergence_scale_low"], r["emergence_scale_high"]], [i, i], color=LABEL_COLOURS["emergent"], lw=2)
@@ -110,8 +111,8 @@ def capability_map_figure(curves: pd.DataFrame, x_axis: str):
     _log_scale_axis(ax)
     # brackets often lie within a decade or two: label 1-2-5 steps, not decades only
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.set_xlabel(f"{x_axis} where the curve leaves the floor (line: the bracket from the last model at the floor "
-                  "to the first clearly above it; dot: the crossing inside it)", fontsize=8)
+    ax.set_xlabel(f"{x_axis}: from the last model at the floor to the first clearly above it\n"
+                  "(dot: where the curve crosses chance + tolerance)", fontsize=8)
     fig.tight_layout()
     return fig
 
