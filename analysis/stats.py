@@ -337,9 +337,9 @@ def sharpness_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, k
     Monte-Carlo effort is sequential (Besag & Clifford 1991): a curve stops at
     its `stop_after`-th exceedance T* ≥ T, after l replicates, with p = h/l;
     a curve that never gets there has p = (1 + #{T* ≥ T}) / (1 + n) after the
-    n = `bootstrap` replicates, or, for curves in `extend` (those whose point
-    fit meets the emergence effect criteria), up to `bootstrap_max`, so that
-    their p-values are fine enough to survive FDR across the run. Both are
+    n = `bootstrap` replicates, or, for curves in `extend` (those whose
+    emergence test holds at alpha: their reasons quote p_sharp), up to
+    `bootstrap_max`. Both are
     valid p-values; replicates are drawn in rounds (`monte_carlo_looks`) and
     those after the stopping one are discarded.
     """
