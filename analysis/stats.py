@@ -32,8 +32,8 @@ SMOOTH = with_role("smooth")
 
 # ---------------------------------------------------------------- results
 #: what the tests assume about the noise (METHODS.md section 2)
-NOISE_ASSUMPTION = ("sampling error plus the scatter between the family's models (t); "
-                    "unknown noise: the curve's residual variance (t)")
+NOISE_ASSUMPTION = ("sampling error plus the scatter between the family's models (Welch-Satterthwaite t); "
+                    "unknown noise: the family's pooled residual variance (t on its models' dof)")
 
 
 @dataclass(frozen=True)
