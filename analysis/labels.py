@@ -88,8 +88,18 @@ def why_not_emergent(r, s) -> str:
     return f"leaves the floor {_onset(r)}, but " + "; ".join(failed) + f" (p={_fmt_p(r.p_emergence)})"
 
 
+def _fit_note(r, s) -> str:
+    """Whether the closest smooth model fits the curve (the claim behind "smooth")."""
+    if not np.isfinite(r.p_smooth_fit):
+        return ""
+    return (f"no smooth model fits it (p={_fmt_p(r.p_smooth_fit)})" if r.p_smooth_fit <= s.alpha
+            else f"the {r.null_model} fit is adequate (p={_fmt_p(r.p_smooth_fit)})")
+
+
 def _smooth_reason(r, s) -> str:
     why = f"score improves by {r.change:.3g} across the range (p={_fmt_p(r.p_trend)}, q={_fmt_p(r.q_trend)})"
+    if _fit_note(r, s):
+        why += "; " + _fit_note(r, s)
     more = why_not_emergent(r, s)
     if r.p_sharp <= s.alpha:
         more = (more + "; " if more else "") + f"a sigmoid fits better than {r.null_model} (p={_fmt_p(r.p_sharp)})"

@@ -29,6 +29,7 @@ from .stats import (
     emergence_assessable,
     emergence_test,
     sharpness_test,
+    smooth_fit_test,
     trend_test,
     two_lines_test,
     width_test,
@@ -119,6 +120,7 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     wide = width_test(batch, sig, noise, (emerg.p() <= settings.alpha)
                       & (emerg.frame["onset_present"].to_numpy() >= WIDTH_MIN_PRESENT), settings)
     stats = pd.concat([trend.frame, ushape.frame, emerg.frame, wide, sharp.frame,
+                       smooth_fit_test(batch, fits, noise),
                        backtest(batch, noise, settings),
                        noise_columns(noise, batch, todo["noise"].to_numpy())], axis=1)
     stats["aicc_best_model"] = best

@@ -132,6 +132,8 @@ CURVES: tuple[Column, ...] = (
     _c("p_wide", "number", "one-sided p that the rise is wider than max_transition_decades (sigmoid with its "
        "width held at most that vs free); computed where p_emergence ≤ alpha and the rise is seen at 3 models or "
        "more", step="stats"),
+    _c("p_smooth_fit", "number", "goodness of fit of the closest smooth model: its weighted RSS against χ² on its "
+       "residual dof, where the noise is known (small: no smooth model follows the curve)", step="stats"),
     _c("lr_stat", "number", "likelihood-ratio statistic, sigmoid vs best smooth model (descriptive)", step="stats"),
     _c("p_sharp", "number", "parametric-bootstrap p of that statistic (descriptive)", step="stats"),
     _c("bootstrap_replicates", "number", "replicates drawn before the sequential test stopped", step="stats"),

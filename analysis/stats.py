@@ -294,6 +294,26 @@ def emergence_assessable(bounded: np.ndarray, chance: np.ndarray, settings: Sett
     return np.asarray(bounded, bool) & (np.isfinite(chance) | (not settings.require_chance))
 
 
+def smooth_fit_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise) -> pd.DataFrame:
+    """Does the closest smooth model fit? (`p_smooth_fit`, the goodness of fit behind "smooth")
+
+    Where the noise is known (sampling error plus the family's scatter), the
+    closest smooth model's weighted RSS is χ² on its residual dof under the
+    model; a small p says no smooth model follows the curve. The scatter is
+    pooled over the family's curves with misfits left out (2.2), so one
+    curve's misfit is not absorbed by it. Unknown noise: no test (the
+    residuals are the noise estimate).
+    """
+    model = null_model(fits)
+    rss = _smooth_rss(fits)
+    k = np.select([model == m for m in SMOOTH], [fits[m].n_free for m in SMOOTH])
+    dof = batch.n - k
+    ok = batch.known_noise & (noise.scale > 0) & (dof >= 1) & np.isfinite(rss)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = special.chdtrc(np.maximum(dof, 1), rss / noise.scale)
+    return pd.DataFrame({"p_smooth_fit": np.where(ok, p, np.nan)})
+
+
 def null_model(fits: dict[str, ModelFit]) -> np.ndarray:
     """The smooth model whose objective enters the statistic (the closer fit; the first of
     `SMOOTH` on ties): the null that the replicates are drawn from."""

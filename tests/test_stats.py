@@ -281,3 +281,15 @@ def test_raw_metrics_test_their_trend_on_the_t_of_their_estimated_overdispersion
     se = np.sqrt(phi / (w * (x - np.average(x, weights=w)) ** 2).sum())
     assert c["dispersion"] == pytest.approx(phi, rel=1e-3) and c["noise_dof"] == 3
     assert c["p_trend"] == pytest.approx(2 * st.t.sf(abs(line.params[1]) / se, 3), rel=1e-3)
+
+
+def test_smooth_says_whether_a_smooth_model_fits(tmp_path):
+    """"smooth" is a claim: with known noise the closest smooth model's RSS is tested against χ²;
+    a steady rise fits, a zig-zag around a rise does not, and the reason says which."""
+    x = np.logspace(8, 11, 8)
+    steady = frame(np.round(0.30 + 0.08 * np.log10(x / 1e8), 3), x, n_items=2000, task="steady")
+    zigzag = frame(np.round(0.30 + 0.08 * np.log10(x / 1e8) + 0.06 * (-1) ** np.arange(8), 3), x,
+                   n_items=2000, task="zigzag")
+    c = run(tmp_path, pd.concat([steady, zigzag])).set_index("task")
+    assert c.loc["steady", "p_smooth_fit"] > 0.05 and "fit is adequate" in c.loc["steady", "reason"]
+    assert c.loc["zigzag", "p_smooth_fit"] < 1e-3
