@@ -469,16 +469,17 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
       the first two tests and fails this one.
 
     The claim is that all three hold: p is the largest of their p-values (an
-    intersection-union test, Berger 1982). Of the splits the data allow, the
-    one with the smallest p is reported (a choice among a few nested splits;
-    its effect on the false positive rate is measured by the stress suite);
-    the bracket comes from the split with the most floor models among those
-    that hold at `alpha`.
-    Neither the midpoint nor a plateau needs to be observed. The bracket is
-    [last floor model, first model from which every larger one is clearly
-    above the floor on its own]; `onset_present` counts those models ("rests
-    on one model" when 1). The emergence scale inside the bracket is where
-    the straight lines between its models first cross floor + δ.
+    intersection-union test, Berger 1982); a part that cannot be computed
+    fails it. Of the splits the data allow, the one with the smallest p is
+    reported (a choice among a few nested splits; its effect on the false
+    positive rate is measured by the stress suite). Neither the midpoint nor
+    a plateau needs to be observed. The bracket describes the data whatever
+    the split: [last model of the leading run within δ of the floor, first
+    model from which every larger one is clearly above it on its own];
+    `onset_present` counts those models ("rests on one model" when 1). The
+    emergence scale inside the bracket is where the straight lines between
+    its models first cross floor + δ. `onset_untested` says why the test
+    could not run, where it could not.
     """
     C, N = batch.x.shape
     floor = emergence_floor(batch, settings)
