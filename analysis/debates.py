@@ -80,12 +80,18 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
     scale, dof_t = noise.tests
     fits = {m: fit_model(m, train) for m in SMOOTH}
     aicc = np.column_stack([f.aicc for f in fits.values()])
-    finite = np.isfinite(aicc)
-    with np.errstate(invalid="ignore", over="ignore"):
-        rel = np.where(finite, np.exp(-0.5 * (aicc - np.where(finite, aicc, np.inf).min(1, keepdims=True))), 0.0)
-        weight = rel / rel.sum(1, keepdims=True)
     preds = np.column_stack([f.predict(xmax[:, None])[:, 0] for f in fits.values()])
     ses = np.column_stack([prediction_se(f, train, xmax[:, None], scale)[:, 0] for f in fits.values()])
+    # a model without a prediction or its error (a fit at a bound) takes no part; where AICc cannot
+    # rank any (too few training points), the line alone predicts, as it would with one model
+    usable = np.isfinite(preds) & np.isfinite(ses)
+    finite = usable & np.isfinite(aicc)
+    finite[:, 0] |= ~finite.any(1) & usable[:, 0]
+    a = np.where(np.isfinite(aicc), aicc, 0.0)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        rel = np.where(finite, np.exp(-0.5 * (a - np.where(finite, a, np.inf).min(1, keepdims=True))), 0.0)
+        weight = rel / rel.sum(1, keepdims=True)
+    ok &= finite.any(1)
     preds, ses = np.where(finite, preds, 0.0), np.where(finite, ses, 0.0)
     pred = (weight * preds).sum(1)
     se_fit = (weight * np.sqrt(ses ** 2 + (preds - pred[:, None]) ** 2)).sum(1)
@@ -127,6 +133,7 @@ def backtest_summary(curves: pd.DataFrame, by: str = "backtest_trend") -> pd.Dat
     c = curves[np.isfinite(curves["backtest_error"].astype(float)) & curves["bounded"].astype(bool)]
     if c.empty:
         return pd.DataFrame(columns=[by, "curves", "median_abs_error", "coverage"])
+    c = c[c["backtest_covered"].notna()]
     g = c.groupby(by)
     return pd.DataFrame({
         "curves": g.size(),

@@ -308,7 +308,10 @@ def smooth_fit_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise) 
     rss = _smooth_rss(fits)
     k = np.select([model == m for m in SMOOTH], [fits[m].n_free for m in SMOOTH])
     dof = batch.n - k
-    ok = batch.known_noise & (noise.scale > 0) & (dof >= 1) & np.isfinite(rss)
+    # only where the noise was not estimated from this curve's own residuals (raw metrics: φ is) and
+    # the scatter is part of it (where it is not estimable, sampling error alone would reject real curves)
+    ok = (batch.known_noise & batch.bounded & np.isin(noise.source, ("family", "dataset", "given"))
+          & (noise.scale > 0) & (dof >= 1) & np.isfinite(rss))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = special.chdtrc(np.maximum(dof, 1), rss / noise.scale)
     return pd.DataFrame({"p_smooth_fit": np.where(ok, p, np.nan)})
@@ -407,7 +410,7 @@ def sharpness_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, k
 
 # ---------------------------------------------------------------- absent, then present
 def emergence_floor(batch: CurveBatch, settings: Settings) -> np.ndarray:
-    """The floor a curve emerges from: its chance level (0 for exact match), or, where
+    """The floor a curve emerges from: its chance level (a `chance` of 0 for exact match), or, where
     `require_chance` is off and chance is unknown, its lowest score."""
     low = np.where(batch.mask, batch.y, np.inf).min(1)
     return np.where(np.isfinite(batch.chance), batch.chance,
@@ -427,7 +430,7 @@ class _FloorLine:
     slope: np.ndarray
     sw: np.ndarray
     sxx: np.ndarray
-    share: np.ndarray          # the estimated share of its variance
+    share: np.ndarray          # the estimated share of its level's variance, Σ wᵢ sᵢ / Σ wᵢ
 
     @classmethod
     def fit(cls, batch: CurveBatch, floor_models: np.ndarray, sd: np.ndarray, estimated: np.ndarray) -> _FloorLine:
@@ -436,7 +439,7 @@ class _FloorLine:
         with np.errstate(divide="ignore", invalid="ignore"):
             sw = w.sum(1)
             return cls((w * batch.x).sum(1) / sw, (w * np.where(floor_models, batch.y, 0.0)).sum(1) / sw, slope,
-                       sw, sxx, np.where(floor_models, estimated, 0).sum(1) / np.maximum(floor_models.sum(1), 1))
+                       sw, sxx, (w * estimated).sum(1) / sw)
 
     def at(self, x: np.ndarray, rising_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The line's value at x, and its variance (the slope floored at 0 with `rising_only`)."""

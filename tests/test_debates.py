@@ -115,3 +115,17 @@ def test_emergence_bracket_coverage_at_least_90_percent():
     print(f"bracket coverage {r['bracket_coverage']:.1%} over {r['brackets']} brackets, truth {true_onset():.3g}")
     assert r["brackets"] >= 160
     assert r["bracket_coverage"] >= 0.90
+
+
+def test_backtest_predicts_where_aicc_cannot_rank_the_smooth_models(tmp_path):
+    """Five scales of unknown noise leave four training points: AICc cannot rank three-parameter
+    models there, so the line alone predicts (it did before the models were averaged)."""
+    x = np.logspace(8, 11, 5)
+    df = pd.DataFrame({"model": [f"m{i}" for i in range(5)], "family": "F", "params": x, "benchmark": "b",
+                       "task": "t", "metric": "acc", "score": [0.30, 0.36, 0.41, 0.47, 0.52], "chance": 0.25})
+    path = tmp_path / "b.csv"
+    df.to_csv(path, index=False)
+    s = Settings(bootstrap=50, bootstrap_max=50)
+    c = combine([analyse_dataset(path, s)], s).curves.iloc[0]
+    assert c["backtest_model"] == "loglinear" and np.isfinite(c["backtest_predicted"])
+    assert np.isfinite(c["backtest_interval"]) and c["backtest_covered"] in (True, False)

@@ -284,12 +284,16 @@ def test_raw_metrics_test_their_trend_on_the_t_of_their_estimated_overdispersion
 
 
 def test_smooth_says_whether_a_smooth_model_fits(tmp_path):
-    """"smooth" is a claim: with known noise the closest smooth model's RSS is tested against χ²;
-    a steady rise fits, a zig-zag around a rise does not, and the reason says which."""
+    """"smooth" is a claim: with known noise and the family's scatter the closest smooth model's RSS
+    is tested against χ²; a steady rise fits, a zig-zag around a rise does not, and the reason says
+    which."""
     x = np.logspace(8, 11, 8)
-    steady = frame(np.round(0.30 + 0.08 * np.log10(x / 1e8), 3), x, n_items=2000, task="steady")
+    rng = np.random.default_rng(2)
+    steady = [frame(np.round(0.30 + 0.02 * t + 0.08 * np.log10(x / 1e8) + rng.normal(0, 0.005, 8), 3), x,
+                    n_items=2000, task="steady" if t == 0 else f"other{t}") for t in range(3)]
     zigzag = frame(np.round(0.30 + 0.08 * np.log10(x / 1e8) + 0.06 * (-1) ** np.arange(8), 3), x,
                    n_items=2000, task="zigzag")
-    c = run(tmp_path, pd.concat([steady, zigzag])).set_index("task")
+    c = run(tmp_path, pd.concat([*steady, zigzag])).set_index("task")
+    assert c.loc["steady", "noise"] == "binomial + family scatter"
     assert c.loc["steady", "p_smooth_fit"] > 0.05 and "fit is adequate" in c.loc["steady", "reason"]
     assert c.loc["zigzag", "p_smooth_fit"] < 1e-3
