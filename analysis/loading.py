@@ -126,6 +126,9 @@ def read_scores(path: str | Path, dataset: str | None = None,
             label, 1, ",".join(missing),
             f"missing required column(s) {', '.join(missing)}; the header must name "
             f"{', '.join(REQUIRED)} (found: {', '.join(raw.columns) or 'none'})")], len(raw))
+    if len(raw) == 0:
+        return LoadedScores(dataset, _empty(), [Problem(
+            label, None, None, "has a header but no rows: add one row per score, or remove the file")], 0)
     for c in OPTIONAL:
         if c not in raw.columns:
             raw[c] = ""

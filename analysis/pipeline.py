@@ -248,7 +248,7 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
     for name in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional"):
         frame = getattr(run, name)
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(outputs[name], index=False)
+        schema.spreadsheet_safe(frame).to_csv(outputs[name], index=False)
     if len(run.curves):
         logger.info("labels: " + ", ".join(f"{k} {v}" for k, v in run.curves["label"].value_counts().items()))
     return run
@@ -267,5 +267,5 @@ def run_validation(csvs: list[str], output: str, config: dict, log: str | None =
     problems = pd.concat(frames, ignore_index=True) if frames else problems_frame([])
     for msg in _problem_lines(problems):
         logger.warning(msg)
-    problems.to_csv(output, index=False)
+    schema.spreadsheet_safe(problems).to_csv(output, index=False)
     return problems

@@ -5,6 +5,8 @@ import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")
+# names come from the data: a task called "$^$" is drawn as written, never parsed as mathtext
+matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

