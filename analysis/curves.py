@@ -97,7 +97,10 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
     pts = points.copy()
     if pts.empty:
         return _empty_curves(), pts.assign(curve_id=pd.Series(dtype=str)), []
-    pts["curve_id"] = pts[list(CURVE_COLUMNS)].astype(str).agg("|".join, axis=1)
+    # "|" joins the parts; a "|" inside a name is escaped, so that family "X|Y" on benchmark "Z" and
+    # family "X" on benchmark "Y|Z" stay two curves
+    parts = pts[list(CURVE_COLUMNS)].astype(str).apply(lambda col: col.str.replace("|", "\\|", regex=False))
+    pts["curve_id"] = parts.agg("|".join, axis=1)
     sigma, source = point_noise(pts)
     pts["sigma"] = sigma
     pts["noise_source"] = source

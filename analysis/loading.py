@@ -129,11 +129,28 @@ def read_scores(path: str | Path, dataset: str | None = None,
     if len(raw) == 0:
         return LoadedScores(dataset, _empty(), [Problem(
             label, None, None, "has a header but no rows: add one row per score, or remove the file")], 0)
+    unknown = _unknown_columns(raw.columns, label)
     for c in OPTIONAL:
         if c not in raw.columns:
             raw[c] = ""
     raw = raw.apply(lambda s: s.str.strip())
-    return _validate(raw, dataset, label)
+    loaded = _validate(raw, dataset, label)
+    return LoadedScores(loaded.dataset, loaded.points, unknown + loaded.problems, loaded.n_rows)
+
+
+def _unknown_columns(columns, label: str) -> list[Problem]:
+    """A column the contract does not know is ignored, and said so, with the nearest known name:
+    a misspelt `higher_is_better` would otherwise turn an error rate into an inverse curve."""
+    import difflib
+    known = [*REQUIRED, *OPTIONAL]
+    out = []
+    for c in columns:
+        if c not in known:
+            near = difflib.get_close_matches(c, known, n=1, cutoff=0.6)
+            hint = f'; did you mean "{near[0]}"? Rename the column' if near else \
+                f"; the contract's columns are {', '.join(known)}"
+            out.append(Problem(label, 1, c, f'unknown column "{c}" is ignored{hint}'))
+    return out
 
 
 def _empty() -> pd.DataFrame:

@@ -196,3 +196,24 @@ def test_names_are_drawn_as_written_never_as_mathtext():
     buf = io.BytesIO()
     capability_map_figure(emergent, "params").savefig(buf, format="png")
     assert buf.tell() > 0
+
+
+def test_a_misspelt_column_is_reported_with_the_nearest_name(tmp_path):
+    """Issue 13, 6: `higher_is_beter` was ignored silently and an error rate became an inverse curve."""
+    path = tmp_path / "d.csv"
+    path.write_text("model,family,params,benchmark,task,metric,score,higher_is_beter\n"
+                    "m1,F,1B,b,t,error_rate,0.5,false\n")
+    loaded = read_scores(path)
+    [p] = [p for p in loaded.problems if p.column == "higher_is_beter"]
+    assert p.row == 1 and 'did you mean "higher_is_better"' in p.message
+    assert len(loaded.points) == 1                      # the row itself is kept
+
+
+def test_a_bar_in_names_does_not_merge_curves(tmp_path):
+    """Issue 13, 9: family "X|Y" on benchmark "Z" and family "X" on benchmark "Y|Z" are two curves."""
+    rows = [f"m{i},X|Y,{s},Z,t,acc,0.{i + 3},fraction,100,0.25" for i, s in enumerate(["1B", "2B", "4B", "8B", "16B"])]
+    rows += [f"n{i},X,{s},Y|Z,t,acc,0.{i + 3},fraction,100,0.25" for i, s in enumerate(["1B", "2B", "4B", "8B", "16B"])]
+    path = tmp_path / "d.csv"
+    path.write_text("model,family,params,benchmark,task,metric,score,unit,n_items,chance\n" + "\n".join(rows) + "\n")
+    curves = analyse_dataset(path, Settings(bootstrap=20, bootstrap_max=20)).curves
+    assert len(curves) == 2 and set(curves["n_points"]) == {5}
