@@ -135,7 +135,38 @@ def read_scores(path: str | Path, dataset: str | None = None,
             raw[c] = ""
     raw = raw.apply(lambda s: s.str.strip())
     loaded = _validate(raw, dataset, label)
-    return LoadedScores(loaded.dataset, loaded.points, unknown + loaded.problems, loaded.n_rows)
+    return LoadedScores(loaded.dataset, loaded.points,
+                        unknown + loaded.problems + _unit_warnings(loaded.points, label), loaded.n_rows)
+
+
+def _unit_warnings(points: pd.DataFrame, label: str) -> list[Problem]:
+    """Scores that fit their unit but not their meaning, said once per curve (rows are kept):
+    a percent curve whose every score is at most 1 (fractions written as percent, then divided
+    by 100), a whole curve below its chance level, and a percent file whose chance is at most 1
+    (a fraction written in a percent file reads as that many percent)."""
+    out = []
+    if points.empty:
+        return out
+    key = ["family", "benchmark", "task", "metric", "shots"]
+    for _, g in points.groupby(key, sort=False):
+        first = int(g["row"].min())
+        name = f"{g['family'].iat[0]} / {g['task'].iat[0]} / {g['metric'].iat[0]}"
+        percent = (g["unit"] == "percent").all()
+        if percent and len(g) > 1 and (g["score"] * 100 <= 1).all() and (g["score"] > 0).any():
+            out.append(Problem(label, first, "unit", (
+                f"every score of {name} is at most 1 while unit is percent (read as at most 1 %): "
+                "if they are fractions, set unit to fraction")))
+        chance = g["chance"].to_numpy(float)
+        if g["bounded"].all() and np.isfinite(chance).all() and (g["score"].to_numpy(float) < chance).all():
+            out.append(Problem(label, first, "chance", (
+                f"every score of {name} is below its chance level: check unit, chance and "
+                "higher_is_better (kept as given)")))
+        if percent and ((chance > 0) & (chance * 100 <= 1)).any():
+            c = chance[(chance > 0) & (chance * 100 <= 1)][0] * 100
+            out.append(Problem(label, first, "chance", (
+                f"chance {c:g} in a percent file reads as {c:g} %: write chance in the file's unit "
+                f"({c * 100:g} if you meant {c:g} as a fraction)")))
+    return out
 
 
 def _unknown_columns(columns, label: str) -> list[Problem]:

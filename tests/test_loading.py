@@ -217,3 +217,20 @@ def test_a_bar_in_names_does_not_merge_curves(tmp_path):
     path.write_text("model,family,params,benchmark,task,metric,score,unit,n_items,chance\n" + "\n".join(rows) + "\n")
     curves = analyse_dataset(path, Settings(bootstrap=20, bootstrap_max=20)).curves
     assert len(curves) == 2 and set(curves["n_points"]) == {5}
+
+
+def test_scores_that_do_not_fit_their_unit_or_chance_are_said_once_per_curve(tmp_path):
+    """Issue 13, 7: fractions in a percent file, a curve below chance, and a chance written as a
+    fraction in a percent file are warned of (rows kept), with the likely fix."""
+    head = "model,family,params,benchmark,task,metric,score,unit,chance\n"
+    sizes = ["1B", "2B", "4B"]
+    rows = [f"m{i},F,{s},b,frac,acc,{v},percent,25" for i, (s, v) in enumerate(zip(sizes, [0.3, 0.4, 0.5]))]
+    rows += [f"n{i},F,{s},b,coin,acc,{v},percent,0.5" for i, (s, v) in enumerate(zip(sizes, [50, 55, 80]))]
+    path = tmp_path / "d.csv"
+    path.write_text(head + "\n".join(rows) + "\n")
+    loaded = read_scores(path)
+    messages = [p.message for p in loaded.problems]
+    assert any("at most 1 while unit is percent" in m and "set unit to fraction" in m for m in messages)
+    assert any("below its chance level" in m for m in messages)
+    assert any("chance 0.5 in a percent file reads as 0.5 %" in m and "(50 if you meant" in m for m in messages)
+    assert len(loaded.points) == 6 and len(messages) == 3
