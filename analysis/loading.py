@@ -36,6 +36,7 @@ class Problem:
     row: int | None  # spreadsheet row (header = 1); None for the whole file
     column: str | None
     message: str
+    kept: bool = False  # a warning: the row is analysed as given
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file} row {self.row}"
@@ -45,7 +46,7 @@ class Problem:
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:
     """Problems as the rejected-input table (columns declared in `schema.PROBLEMS`)."""
     from .schema import PROBLEMS, names
-    return pd.DataFrame([(p.file, p.row, p.column, p.message) for p in problems], columns=names(PROBLEMS))
+    return pd.DataFrame([(p.file, p.row, p.column, p.message, p.kept) for p in problems], columns=names(PROBLEMS))
 
 
 class DataError(ValueError):
@@ -155,17 +156,17 @@ def _unit_warnings(points: pd.DataFrame, label: str) -> list[Problem]:
         if percent and len(g) > 1 and (g["score"] * 100 <= 1).all() and (g["score"] > 0).any():
             out.append(Problem(label, first, "unit", (
                 f"every score of {name} is at most 1 while unit is percent (read as at most 1 %): "
-                "if they are fractions, set unit to fraction")))
+                "if they are fractions, set unit to fraction"), kept=True))
         chance = g["chance"].to_numpy(float)
         if g["bounded"].all() and np.isfinite(chance).all() and (g["score"].to_numpy(float) < chance).all():
             out.append(Problem(label, first, "chance", (
                 f"every score of {name} is below its chance level: check unit, chance and "
-                "higher_is_better (kept as given)")))
+                "higher_is_better (kept as given)"), kept=True))
         if percent and ((chance > 0) & (chance * 100 <= 1)).any():
             c = chance[(chance > 0) & (chance * 100 <= 1)][0] * 100
             out.append(Problem(label, first, "chance", (
                 f"chance {c:g} in a percent file reads as {c:g} %: write chance in the file's unit "
-                f"({c * 100:g} if you meant {c:g} as a fraction)")))
+                f"({c * 100:g} if you meant {c:g} as a fraction)"), kept=True))
     return out
 
 
@@ -180,7 +181,7 @@ def _unknown_columns(columns, label: str) -> list[Problem]:
             near = difflib.get_close_matches(c, known, n=1, cutoff=0.6)
             hint = f'; did you mean "{near[0]}"? Rename the column' if near else \
                 f"; the contract's columns are {', '.join(known)}"
-            out.append(Problem(label, 1, c, f'unknown column "{c}" is ignored{hint}'))
+            out.append(Problem(label, 1, c, f'unknown column "{c}" is ignored{hint}', kept=True))
     return out
 
 

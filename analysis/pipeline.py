@@ -207,9 +207,11 @@ def read_dataset_result(folder: str | Path) -> DatasetResult:
 def _report_problems(problems: pd.DataFrame, logger: logging.Logger, strict: bool) -> None:
     for msg in _problem_lines(problems):
         logger.warning(msg)
-    if strict and len(problems):
+    # strict: any row set aside stops the run (warnings about rows analysed as given do not)
+    rejected = problems[~problems["kept"].fillna(False).astype(bool)] if "kept" in problems else problems
+    if strict and len(rejected):
         raise DataError([Problem(r.file, None if pd.isna(r.row) else int(r.row), r.column, r.message)
-                         for r in problems.itertuples()])
+                         for r in rejected.itertuples()])
 
 
 def _problem_lines(problems: pd.DataFrame) -> list[str]:

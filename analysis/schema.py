@@ -203,6 +203,7 @@ PROBLEMS: tuple[Column, ...] = (
     _c("row", "integer", "the row, as a spreadsheet numbers it (header = 1; blank for the whole file)"),
     _c("column", "text", "the column"),
     _c("message", "text", "what is wrong and how to fix it"),
+    _c("kept", "boolean", "the row is analysed as given (a warning); false: the row was set aside"),
 )
 TABLES = {"curves": CURVES, "fits": FITS, "points": POINTS, "problems": PROBLEMS}
 

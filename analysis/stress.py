@@ -131,7 +131,9 @@ def run_block(block: Block, settings: Settings, nulls: int = 300, effects: int =
         run = combine([part], settings)
     t2 = time.perf_counter()
     curves = run.curves.merge(truth, on=["family", "task"], how="left", validate="one_to_one")
-    info = {"rows": len(rows), "curves": len(curves), "rejected": len(run.problems),
+    # rows set aside (warnings about rows analysed as given are not)
+    rejected = int((~run.problems["kept"].astype(bool)).sum()) if len(run.problems) else 0
+    info = {"rows": len(rows), "curves": len(curves), "rejected": rejected,
             "problems": run.problems, "analyse_s": t1 - t0, "combine_s": t2 - t1,
             "missing_truth": int(curves["truth"].isna().sum()),
             "bootstrap_replicates": float(curves["bootstrap_replicates"].mean())}
