@@ -136,8 +136,37 @@ def read_scores(path: str | Path, dataset: str | None = None,
             raw[c] = ""
     raw = raw.apply(lambda s: s.str.strip())
     loaded = _validate(raw, dataset, label)
-    return LoadedScores(loaded.dataset, loaded.points,
-                        unknown + loaded.problems + _unit_warnings(loaded.points, label), loaded.n_rows)
+    points, duplicates = _duplicates(loaded.points, label)
+    return LoadedScores(loaded.dataset, points,
+                        unknown + loaded.problems + duplicates + _unit_warnings(points, label), loaded.n_rows)
+
+
+#: one score: a model (at one scale) on one task, metric and shot count
+SCORE_KEY = ("model", "family", "benchmark", "task", "metric", "shots", "params", "tokens", "compute")
+
+
+def _duplicates(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """A row pasted twice would count as a replicate: exact duplicates are counted once (the
+    later copies set aside, said so); two different scores for one score's key are both kept
+    (replicates at one scale) and said so."""
+    if points.empty:
+        return points, []
+    key = list(SCORE_KEY)
+    filled = points.fillna({c: -1.0 for c in ("params", "tokens", "compute")})
+    same = [c for c in points.columns if c not in ("row", "dataset")]
+    exact = filled.duplicated(same, keep="first").to_numpy()
+    first_row = filled.groupby(same, dropna=False, sort=False)["row"].transform("min").to_numpy()
+    problems = [Problem(label, int(r), None, f"exact duplicate of row {int(f)}: counted once")
+                for r, f in zip(points["row"][exact], first_row[exact])]
+    kept = points[~exact]
+    filled = filled[~exact]
+    several = (filled.groupby(key, dropna=False, sort=False)["score"].transform("nunique") > 1).to_numpy()
+    first = filled.groupby(key, dropna=False, sort=False)["row"].transform("min").to_numpy()
+    problems += [Problem(label, int(r), "score", (
+        f"the same model, task, metric and shots as row {int(f)} with another score: both are kept as "
+        "replicates at one scale; remove the one that is wrong"), kept=True)
+        for r, f in zip(kept["row"][several], first[several]) if r != f]
+    return kept.reset_index(drop=True), problems
 
 
 def _unit_warnings(points: pd.DataFrame, label: str) -> list[Problem]:

@@ -234,3 +234,19 @@ def test_scores_that_do_not_fit_their_unit_or_chance_are_said_once_per_curve(tmp
     assert any("below its chance level" in m for m in messages)
     assert any("chance 0.5 in a percent file reads as 0.5 %" in m and "(50 if you meant" in m for m in messages)
     assert len(loaded.points) == 6 and len(messages) == 3
+
+
+def test_duplicate_rows_are_counted_once_and_conflicts_are_said(tmp_path):
+    """Issue 13, 8: rows pasted twice counted as replicates (p 0.055 became 0.012); an exact copy is
+    now set aside with a message, two different scores for one model and task are both kept and said."""
+    head = "model,family,params,benchmark,task,metric,score,n_items,chance\n"
+    rows = ["m1,F,1B,b,t,acc,0.30,100,0.25", "m2,F,2B,b,t,acc,0.35,100,0.25", "m1,F,1B,b,t,acc,0.30,100,0.25",
+            "m2,F,2B,b,t,acc,0.45,100,0.25"]
+    path = tmp_path / "d.csv"
+    path.write_text(head + "\n".join(rows) + "\n")
+    loaded = read_scores(path)
+    assert len(loaded.points) == 3
+    [dup] = [p for p in loaded.problems if "exact duplicate" in p.message]
+    assert dup.row == 4 and "row 2" in dup.message and not dup.kept
+    [conflict] = [p for p in loaded.problems if "another score" in p.message]
+    assert conflict.row == 5 and "row 3" in conflict.message and conflict.kept
