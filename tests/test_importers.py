@@ -205,3 +205,23 @@ def test_a_new_input_kind_is_one_module(toy_kind, tmp_path):
     (data / "toy" / "pythia.txt").write_text("m1 F 1B t 0.2\n")
     with pytest.raises(importers.DatasetDefinedTwice, match="pythia defined twice"):
         importers.find_datasets(data)
+
+
+def test_models_csv_can_only_name_the_folders_own_files(tmp_path):
+    """Issue 13, 11 (security): a `file` cell pointing outside the dataset folder, at an absolute
+    path, at the folder itself (blank) or at a subfolder is refused with a message; nothing is read."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(PYTHIA / "12b_step143000.json", outside / "private.json")
+    folder = tmp_path / "data" / "lm-eval" / "pythia"
+    shutil.copytree(PYTHIA, folder)
+    (folder / "sub").mkdir()
+    lines = (folder / "models.csv").read_text().splitlines()
+    evil = ["../../../outside/private.json,evil-1,Evil,1B", f"{outside / 'private.json'},evil-2,Evil,2B",
+            ",evil-3,Evil,3B", "sub,evil-4,Evil,4B"]
+    (folder / "models.csv").write_text("\n".join(lines + evil) + "\n")
+    rows, problems = read_lm_eval(folder)
+    refused = [p for p in problems if p.column == "file"]
+    assert len(refused) == 4 and all("only the folder's own files are read" in p.message for p in refused)
+    assert not set(rows["model"]) & {"evil-1", "evil-2", "evil-3", "evil-4"}
+    assert len(set(rows["model"])) == 7                  # the folder's own files still come in

@@ -115,8 +115,12 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     rows = []
     for i, m in models.iterrows():
         path = folder / m["file"]
-        if not path.exists():
-            message = f"names {m['file']!r}, which is not in {folder}; fix the name or remove the line"
+        # only the dataset folder's own files are read: no path outside it, no directory, no blank name
+        inside = (m["file"] != "" and Path(m["file"]).name == m["file"] and m["file"] not in (".", "..")
+                  and path.resolve().parent == folder.resolve())
+        if not (inside and path.is_file()):
+            message = (f"names {m['file']!r}, which is not a file in {folder}; only the folder's own files are read: "
+                       "give the file's name alone, or remove the line")
             problems.append(Problem(str(models_path), i + 2, "file", message))
             continue
         try:
