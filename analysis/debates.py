@@ -19,7 +19,7 @@ from .curves import CurveBatch
 from .fitting import fit_model, prediction_se
 from .noise import Noise
 from .settings import Settings
-from .stats import SMOOTH, _crit
+from .stats import SMOOTH, _crit, _segment
 
 # ---------------------------------------------------------------- descriptive scores
 
@@ -103,12 +103,9 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
     half = _crit(np.where(np.isnan(dof_t), np.inf, dof_t)) * np.sqrt(se_fit ** 2 + point_var)
     error = observed - pred
     # the trend on the training sizes alone: the weighted slope's two-sided t test
-    line = fits["loglinear"]
-    w = train.w
+    _, sxx = _segment(x, batch.y, train.w)          # the held-out points have weight 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        xbar = (w * x).sum(1) / w.sum(1)
-        sxx = (w * np.where(train.mask, x - xbar[:, None], 0) ** 2).sum(1)
-        t = line.params[:, 1] / np.sqrt(scale / sxx)
+        t = fits["loglinear"].params[:, 1] / np.sqrt(scale / sxx)
     significant = np.abs(t) >= _crit(np.where(np.isnan(dof_t), np.inf, dof_t), 1 - settings.alpha / 2)
     trend = np.where(significant, np.where(t > 0, "rising", "falling"), "no trend")
     nan = np.full(C, np.nan)

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .settings import Settings
+
 SHAPES = ("flat", "smooth", "saturating", "emergent", "inverse", "u_shaped", "inverted_u")
 TRUE_LABEL = {"flat": "flat", "smooth": "smooth", "saturating": "smooth", "emergent": "emergent",
               "inverse": "inverse", "u_shaped": "u_shaped", "inverted_u": "inverted_u"}
@@ -98,7 +100,7 @@ EMPIRICAL_TAU = (0.0,) * 77 + (
     0.02322, 0.02787, 0.03431, 0.03516, 0.06261, 0.08088, 0.08627)
 
 #: the emergent truths' onset: where their mean first exceeds chance by this (emergence.chance_tolerance)
-ONSET_TOLERANCE = 0.05
+ONSET_TOLERANCE = Settings().chance_tolerance
 
 #: sd of the Gaussian ("residual") noise when no n_items is given
 RESIDUAL_SD = 0.02
