@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .loading import CURVE_KEY, Problem
+from .loading import CURVE_KEY
+from .problems import Problem
 
 CURVE_COLUMNS = ("dataset", *CURVE_KEY)
 

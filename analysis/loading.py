@@ -7,7 +7,6 @@ that dataset.
 """
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .csvtable import read_table, separator_hint
+from .problems import MAX_LISTED, Problem, more_rows
+
 REQUIRED = ("model", "family", "params", "benchmark", "task", "metric", "score")
 OPTIONAL = ("tokens", "compute", "shots", "unit", "higher_is_better", "n_items",
             "stderr", "chance", "source")
+#: where an imported row came from (written by importers beside the contract columns), so that a
+#: problem names the user's file and row: its score's (file, row) and its model's identity's
+ORIGIN = ("origin_file", "origin_row", "model_origin_file", "model_origin_row")
 UNITS = ("fraction", "percent", "raw")
 SCALE_COLUMNS = ("params", "tokens", "compute")
 CURVE_KEY = ("family", "benchmark", "task", "metric", "shots")
@@ -26,35 +31,6 @@ _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBgGtT]?)\s*$")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input, phrased so the user can fix it."""
-
-    file: str
-    row: int | None  # spreadsheet row (header = 1); None for the whole file
-    column: str | None
-    message: str
-    kept: bool = False  # a warning: the row is analysed as given
-
-    def __str__(self) -> str:
-        where = self.file if self.row is None else f"{self.file} row {self.row}"
-        return f"{where}: {self.message}"
-
-
-def problems_frame(problems: list[Problem]) -> pd.DataFrame:
-    """Problems as the rejected-input table (columns declared in `schema.PROBLEMS`)."""
-    from .schema import PROBLEMS, names
-    return pd.DataFrame([(p.file, p.row, p.column, p.message, p.kept) for p in problems], columns=names(PROBLEMS))
-
-
-class DataError(ValueError):
-    """Raised when input is rejected as a whole (strict mode, unreadable file)."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def parse_size(text: str) -> float:
@@ -78,16 +54,13 @@ def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sizes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    out = np.full(len(col), np.nan)
-    bad = np.zeros(len(col), bool)
-    for i, text in enumerate(col.to_numpy()):
-        if text.strip() == "":
-            continue
-        try:
-            out[i] = parse_size(text)
-        except ValueError:
-            bad[i] = True
-    return out, bad
+    """Sizes as numbers (see parse_size) and a mask of non-blank cells that are not sizes."""
+    parts = col.str.extract(_SIZE)
+    number = pd.to_numeric(parts[0], errors="coerce").to_numpy(float)
+    factor = parts[1].fillna("").str.lower().map(_SUFFIX).to_numpy(float)
+    out = number * factor
+    bad = (col.str.strip() != "").to_numpy() & ~np.isfinite(out)
+    return np.where(bad, np.nan, out), bad
 
 
 @dataclass
@@ -111,34 +84,29 @@ def read_scores(path: str | Path, dataset: str | None = None,
     path = Path(path)
     label = label or str(path)
     dataset = dataset or path.stem
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                          skipinitialspace=True, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError,
-            csv.Error) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return LoadedScores(dataset, _empty(), [Problem(
-            label, None, None,
-            f"cannot be read as CSV ({msg}); save it as comma-separated UTF-8 with a header row")], 0)
-    raw.columns = [c.strip() for c in raw.columns]
-    missing = [c for c in REQUIRED if c not in raw.columns]
+    table = read_table(path, label, required=REQUIRED)
+    if not table.readable:
+        return LoadedScores(dataset, _empty(), table.problems, 0)
+    raw = table.frame
+    missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         return LoadedScores(dataset, _empty(), [Problem(
             label, 1, ",".join(missing),
             f"missing required column(s) {', '.join(missing)}; the header must name "
-            f"{', '.join(REQUIRED)} (found: {', '.join(raw.columns) or 'none'})")], len(raw))
-    if len(raw) == 0:
+            f"{', '.join(REQUIRED)} (found: {', '.join(table.columns) or 'none'})"
+            + separator_hint(table.columns))], len(raw))
+    if len(raw) == 0 and not table.problems:
         return LoadedScores(dataset, _empty(), [Problem(
             label, None, None, "has a header but no rows: add one row per score, or remove the file")], 0)
-    unknown = _unknown_columns(raw.columns, label)
+    unknown = _unknown_columns(dict.fromkeys(table.columns), label)
     for c in OPTIONAL:
         if c not in raw.columns:
             raw[c] = ""
-    raw = raw.apply(lambda s: s.str.strip())
-    loaded = _validate(raw, dataset, label)
+    loaded = _validate(raw[[*REQUIRED, *OPTIONAL]], table.rows, dataset, label)
     points, duplicates = _duplicates(loaded.points, label)
     return LoadedScores(loaded.dataset, points,
-                        unknown + loaded.problems + duplicates + _unit_warnings(points, label), loaded.n_rows)
+                        table.problems + unknown + loaded.problems + duplicates + _unit_warnings(points, label),
+                        loaded.n_rows + sum(not p.kept and p.row is not None for p in table.problems))
 
 
 #: one score: a model (at one scale) on one task, metric and shot count
@@ -205,6 +173,7 @@ def _unknown_columns(columns, label: str) -> list[Problem]:
     import difflib
     known = [*REQUIRED, *OPTIONAL]
     out = []
+    columns = [c for c in columns if c not in ORIGIN]
     for c in columns:
         if c not in known:
             near = difflib.get_close_matches(c, known, n=1, cutoff=0.6)
@@ -218,14 +187,13 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["dataset", "row", *REQUIRED, *OPTIONAL, "bounded"])
 
 
-def _validate(raw: pd.DataFrame, dataset: str, label: str) -> LoadedScores:
+def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> LoadedScores:
     n = len(raw)
-    rows = np.arange(n) + 2  # header is row 1
-    messages: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    flags: list[tuple[np.ndarray, str, object]] = []
 
     def flag(mask: np.ndarray, column: str, make) -> None:
-        for i in np.flatnonzero(mask):
-            messages[i].append((column, make(i)))
+        """A check's failures; messages are made only for the rows that are listed."""
+        flags.append((np.asarray(mask, bool), column, make))
 
     for c in ("model", "family", "benchmark", "task", "metric"):
         flag((raw[c] == "").to_numpy(), c, lambda i, c=c: f"{c} is blank; every row needs a {c}")
@@ -282,9 +250,19 @@ def _validate(raw: pd.DataFrame, dataset: str, label: str) -> LoadedScores:
     bad_chance = bounded & np.isfinite(chance) & ((chance < 0) | (chance > top))
     flag(bad_chance, "chance", lambda i: f"chance {raw['chance'].iat[i]} is outside 0-{top[i]} for unit {unit.iat[i]}")
 
-    problems = [Problem(label, int(rows[i]), col, msg)
-                for i in range(n) for col, msg in messages[i]]
-    ok = np.array([not m for m in messages])
+    failed = np.zeros(n, bool)
+    for mask, _, _ in flags:
+        failed |= mask
+    bad = np.flatnonzero(failed)
+    listed = np.zeros(n, bool)
+    listed[bad[:MAX_LISTED]] = True
+    messages: dict[int, list[Problem]] = {}
+    for mask, col, make in flags:
+        for i in np.flatnonzero(mask & listed):
+            messages.setdefault(i, []).append(Problem(label, int(rows[i]), col, make(i)))
+    problems = [p for i in sorted(messages) for p in messages[i]]
+    problems += more_rows(label, rows[bad[MAX_LISTED:]], "problems like those listed")
+    ok = ~failed
 
     pts = pd.DataFrame({
         "dataset": dataset,

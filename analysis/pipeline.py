@@ -17,11 +17,13 @@ from . import runlog, schema
 from .curves import CURVE_COLUMNS, build_curves, to_batch
 from .debates import backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
+from .importers.base import relocate
 from .labels import best_models, label_curves
-from .loading import DataError, Problem, check_models, problems_frame, read_scores, split_families, with_axis
+from .loading import check_models, read_scores, split_families, with_axis
 from .models import MODELS
 from .noise import Noise, estimate_noise, with_own_noise
 from .noise import describe as describe_noise
+from .problems import DataError, Problem, problems_frame
 from .settings import Settings, for_dataset
 from .stats import (
     WIDTH_MIN_PRESENT,
@@ -57,22 +59,26 @@ class DatasetResult:
 
 
 def prepare_points(path: str | Path, axis: str = "params", split_by: tuple[str, ...] = (),
-                   dataset: str | None = None, label: str | None = None):
-    """Read, validate and group one data file: (curves, points, problems)."""
+                   dataset: str | None = None, label: str | None = None, source: str | None = None):
+    """Read, validate and group one data file: (curves, points, problems).
+
+    `source`: for a file an importer wrote, what the user gave (problems name its files and rows).
+    """
     label = label or str(path)
     loaded = read_scores(path, dataset=dataset, label=label)
     points, hygiene = check_models(loaded.points, label, axis, split_by)
     points, axis_problems = with_axis(split_families(points, split_by), axis, label)
     curves, points, curve_problems = build_curves(points, label)
     curves["x_axis"] = axis
-    return curves, points, loaded.problems + hygiene + axis_problems + curve_problems
+    problems = loaded.problems + hygiene + axis_problems + curve_problems
+    return curves, points, relocate(problems, path, label, source) if source else problems
 
 
 def analyse_dataset(path: str | Path, settings: Settings, axis: str = "params",
                     dataset: str | None = None, label: str | None = None,
-                    split_by: tuple[str, ...] = ()) -> DatasetResult:
+                    split_by: tuple[str, ...] = (), source: str | None = None) -> DatasetResult:
     """Load, validate, fit and test every curve of one data file."""
-    curves, points, problems = prepare_points(path, axis, tuple(split_by), dataset, label)
+    curves, points, problems = prepare_points(path, axis, tuple(split_by), dataset, label, source)
     stats = analyse_curves(curves, points, settings)
     return DatasetResult(stats["curves"], stats["fits"], points, problems_frame(problems), stats.get("tests", []))
 
@@ -226,11 +232,14 @@ def _imported_problems(paths: list[str]) -> pd.DataFrame:
 
 
 def run_dataset(csv: str, dataset: str, outdir: str, settings: Settings, log: str | None = None,
-                import_problems: list[str] = ()) -> DatasetResult:
-    """Analyse one data file (its settings: the run's with the dataset's overrides) and write its tables."""
+                import_problems: list[str] = (), source: str | None = None) -> DatasetResult:
+    """Analyse one data file (its settings: the run's with the dataset's overrides) and write its tables.
+
+    `source`: what the user gave, where `csv` is an importer's output.
+    """
     logger = runlog.setup(log)
     res = analyse_dataset(csv, settings, axis=settings.x_axis, dataset=dataset, label=csv,
-                          split_by=settings.split_by)
+                          split_by=settings.split_by, source=source or None)
     imported = _imported_problems(list(import_problems))
     if len(imported):
         res.problems = pd.concat([imported, res.problems], ignore_index=True)
@@ -243,10 +252,17 @@ def run_dataset(csv: str, dataset: str, outdir: str, settings: Settings, log: st
     return res
 
 
-def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str | None = None) -> RunResult:
-    """Combine per-dataset results into the run's output tables."""
+def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str | None = None,
+                unread: list[tuple[str, str]] = ()) -> RunResult:
+    """Combine per-dataset results into the run's output tables.
+
+    `unread`: (file, message) for each file in the data folder that no dataset reads.
+    """
     logger = runlog.setup(log)
     run = combine([read_dataset_result(f) for f in folders], settings, settings.compositional)
+    if len(unread):
+        run.problems = pd.concat([problems_frame([Problem(f, None, None, m) for f, m in unread]), run.problems],
+                                 ignore_index=True)
     for name in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional"):
         frame = getattr(run, name)
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
@@ -257,13 +273,17 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
 
 
 def run_validation(csvs: list[str], output: str, config: dict, log: str | None = None,
-                   import_problems: list[str] = ()) -> pd.DataFrame:
-    """Check every data file without fitting; every problem of every file at once."""
+                   import_problems: list[str] = (), sources: dict[str, str] | None = None,
+                   unread: list[tuple[str, str]] = ()) -> pd.DataFrame:
+    """Check every data file without fitting; every problem of every file at once.
+
+    `sources`: what the user gave, for each csv that an importer wrote; `unread`: as for run_combine.
+    """
     logger = runlog.setup(log)
-    frames = [_imported_problems(list(import_problems))]
+    frames = [problems_frame([Problem(f, None, None, m) for f, m in unread]), _imported_problems(list(import_problems))]
     for csv in csvs:
         s = Settings.from_config(for_dataset(config, Path(csv).stem))
-        _, _, problems = prepare_points(csv, s.x_axis, s.split_by, label=csv)
+        _, _, problems = prepare_points(csv, s.x_axis, s.split_by, label=csv, source=(sources or {}).get(csv))
         frames.append(problems_frame(problems))
         logger.info(f"{csv}: {len(frames[-1])} problem(s)")
     problems = pd.concat(frames, ignore_index=True) if frames else problems_frame([])

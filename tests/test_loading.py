@@ -85,7 +85,10 @@ def test_unreadable_file_is_one_problem_not_a_crash(write_csv, tmp_path):
     path.write_bytes(b"\xff\xfe\x00\x81garbage\x00\x00")
     loaded = read_scores(path, label="data/bin.csv")
     assert loaded.points.empty
-    assert "data/bin.csv: cannot be read as CSV" in str(loaded.problems[0])
+    assert str(loaded.problems[0]) == "data/bin.csv: is UTF-16 text (Excel's \"Unicode text\"): save it as CSV UTF-8"
+    path.write_bytes(b"model,family\x00\x81garbage\x00\x00")
+    assert str(read_scores(path, label="data/bin.csv").problems[0]) == \
+        "data/bin.csv: is binary, not text: save it as CSV UTF-8 (comma-separated)"
 
 
 def test_percent_is_normalised_and_direction_kept(write_csv):

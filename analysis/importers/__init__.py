@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..loading import Problem, problems_frame
+from ..problems import Problem, problems_frame
 from .base import CONTRACT, PROBLEM_COLUMNS, Importer, contract, empty
 from .lm_eval import KNOWN_METRICS, MODELS_COLUMNS, parse_harness_file, read_lm_eval
 from .registry import (
@@ -27,7 +27,9 @@ from .registry import (
     importer_for,
     importers,
     register,
+    unread_files,
     unregister,
+    valid_id,
 )
 from .wide import read_wide
 
@@ -37,7 +39,8 @@ for _importer in find_importers(__name__, __path__):
 __all__ = [
     "CONTRACT", "KNOWN_METRICS", "MODELS_COLUMNS", "PROBLEM_COLUMNS", "DatasetDefinedTwice", "Importer",
     "contract", "convert", "empty", "find_datasets", "find_importers", "importer_for", "importers", "main",
-    "parse_harness_file", "read_lm_eval", "read_wide", "register", "unregister", "write_imported",
+    "parse_harness_file", "read_lm_eval", "read_wide", "register", "unread_files", "unregister", "valid_id",
+    "write_imported",
 ]  # fmt: skip
 
 

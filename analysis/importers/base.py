@@ -17,10 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..loading import OPTIONAL, REQUIRED, Problem
+from ..csvtable import read_table
+from ..loading import OPTIONAL, ORIGIN, REQUIRED
+from ..problems import Problem
 from ..schema import PROBLEMS
 
 CONTRACT = (*REQUIRED, *OPTIONAL)
+#: the contract columns whose values come from the model's identity
+MODEL_COLUMNS = ("model", "family", "params", "tokens", "compute")
 PROBLEM_COLUMNS = tuple(c.name for c in PROBLEMS)
 
 Reader = Callable[[Path], "tuple[pd.DataFrame, list[Problem]]"]
@@ -48,6 +52,11 @@ class Importer:
     layout: str = ""
 
 
+def origin(file: str, row: int | None, model_file: str | None = None, model_row: int | None = None) -> dict:
+    """The origin columns of one imported row (the model's identity from the same place by default)."""
+    return dict(zip(ORIGIN, (file, row, model_file or file, model_row if model_file else row)))
+
+
 def empty() -> pd.DataFrame:
     return pd.DataFrame(columns=list(CONTRACT))
 
@@ -58,8 +67,10 @@ def contract(df: pd.DataFrame) -> pd.DataFrame:
     for c in CONTRACT:
         if c not in out.columns:
             out[c] = ""
-    out = out[list(CONTRACT)]
-    for c in ("shots", "n_items"):
+    out = out[list(CONTRACT) + [c for c in ORIGIN if c in out.columns]]
+    for c in ("shots", "n_items", "origin_row", "model_origin_row"):
+        if c not in out.columns:
+            continue
         out[c] = out[c].map(
             lambda v: "" if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else str(int(float(v)))
         )
@@ -67,3 +78,33 @@ def contract(df: pd.DataFrame) -> pd.DataFrame:
         lambda v: "" if v in ("", None) or (isinstance(v, float) and math.isnan(v)) else str(v).lower()
     )
     return out.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+
+
+def relocate(problems: list[Problem], imported: str | Path, label: str, source: str) -> list[Problem]:
+    """Problems found in an imported contract CSV (named `label`), moved to the user's file and row.
+
+    A problem of a model column goes to where the model was described (e.g. models.csv), any other
+    to where the score was; a problem of the whole file goes to the dataset's source.
+    """
+    table = read_table(imported)
+    frame = table.frame
+    where = {int(r): rec for r, rec in zip(table.rows, frame.to_dict("records"))} if set(ORIGIN) <= set(frame) \
+        else {}
+    out: dict[Problem, int] = {}
+    for p in problems:
+        if p.file != label:
+            moved = p
+        elif p.row is None or p.row == 1:
+            moved = Problem(source, None, p.column, p.message, p.kept)
+        elif p.row in where:
+            rec = where[p.row]
+            model = p.column in MODEL_COLUMNS
+            file = rec["model_origin_file" if model else "origin_file"]
+            row = rec["model_origin_row" if model else "origin_row"]
+            moved = Problem(file, int(row) if row else None, p.column, p.message, p.kept)
+        else:
+            moved = p
+        out[moved] = out.get(moved, 0) + 1
+    # one models.csv line holds the model of many scores: its problem is said once, with the count
+    return [p if n == 1 else Problem(p.file, p.row, p.column, f"{p.message} ({n} scores)", p.kept)
+            for p, n in out.items()]

@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..loading import Problem
-from .base import Importer, contract, empty
+from ..csvtable import read_table, separator_hint
+from ..problems import Problem
+from .base import Importer, contract, empty, origin
 
 _PASSED = ("shots", "unit", "higher_is_better", "n_items", "stderr", "chance", "source")
 
@@ -27,57 +28,89 @@ def read_wide(table: str | Path, sidecar: str | Path | None = None) -> tuple[pd.
     """
     table = Path(table)
     sidecar = Path(sidecar) if sidecar else table.with_suffix(".yaml")
-    loaded = _load(table, sidecar)
-    if isinstance(loaded, Problem):
-        return empty(), [loaded]
-    spec, wide = loaded
-    ids = {k: spec.get(k, k) for k in ("model", "family", "params")}
+    spec = _sidecar(table, sidecar)
+    if isinstance(spec, Problem):
+        return empty(), [spec]
+    wide = read_table(table)
+    if not wide.readable:
+        return empty(), wide.problems
+    ids = {k: spec.get(k) or k for k in ("model", "family", "params")}
     if spec.get("tokens"):
         ids["tokens"] = spec["tokens"]
-    scores = spec.get("scores") or {}
+    scores = spec["scores"]
     missing = [v for v in ids.values() if v not in wide.columns] + [c for c in scores if c not in wide.columns]
     if missing:
-        message = f"column(s) {', '.join(missing)} named in {sidecar} are not in the table"
+        message = f"column(s) {', '.join(missing)} named in {sidecar} are not in the table" + \
+            separator_hint(wide.columns)
         return empty(), [Problem(str(table), 1, ",".join(missing), message)]
-    problems = _undescribed(wide, table, sidecar, {*ids.values(), *scores, *(spec.get("ignore") or [])})
-    return contract(pd.DataFrame(_long_rows(wide, ids, scores, spec.get("defaults") or {}))), problems
+    problems = wide.problems + _undescribed(wide.columns, table, sidecar, {*ids.values(), *scores, *spec["ignore"]})
+    return contract(pd.DataFrame(_long_rows(wide, table, ids, scores, spec["defaults"]))), problems
 
 
-def _load(table: Path, sidecar: Path) -> tuple[dict, pd.DataFrame] | Problem:
-    """The sidecar and the table, or the problem that stops reading them."""
+_SIDECAR_HELP = "see data/README.md for the layout"
+
+
+def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
+    """The sidecar as a mapping of the expected shape, or the problem that stops reading it."""
+    def wrong(what: str) -> Problem:
+        return Problem(str(sidecar), None, None, f"{what}; {_SIDECAR_HELP}")
+
     try:
-        spec = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
+        spec = yaml.safe_load(sidecar.read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         return Problem(str(table), None, None, f"has no sidecar {sidecar}; write one that names the id columns "
                        "and describes each score column (see data/README.md)")
+    except UnicodeDecodeError:
+        return wrong("is not UTF-8 text: save it as UTF-8")
     except yaml.YAMLError as exc:
         return Problem(str(sidecar), None, None, f"is not valid YAML: {exc}")
-    try:
-        return spec, pd.read_csv(table, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        return Problem(str(table), None, None, f"cannot be read as CSV ({exc})")
+    spec = {} if spec is None else spec
+    if not isinstance(spec, dict):
+        return wrong(f"is a YAML {type(spec).__name__}, not a mapping (key: value lines) with model, family, "
+                     "params and scores")
+    for key in ("model", "family", "params", "tokens"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            return wrong(f"{key} must name one column of the table (it is {spec[key]!r})")
+    for key in ("scores", "defaults"):
+        if spec.get(key) is not None and not isinstance(spec[key], dict):
+            return wrong(f"{key} must be a mapping (column: {{metric: ...}}), not {spec[key]!r}")
+    ignore = spec.get("ignore") or []
+    if not isinstance(ignore, list) or not all(isinstance(c, str) for c in ignore):
+        return wrong(f"ignore must be a list of column names, not {ignore!r}")
+    scores = {str(c): meta for c, meta in (spec.get("scores") or {}).items()}
+    for column, meta in [("defaults", spec.get("defaults") or {}), *scores.items()]:
+        if meta is not None and not isinstance(meta, dict):
+            return wrong(f"scores: {column}: {meta!r} must be a mapping such as {{metric: {meta!r}}}"
+                         if column != "defaults" else f"defaults must be a mapping, not {meta!r}")
+        for key, value in (meta or {}).items():
+            if isinstance(value, (dict, list)):
+                return wrong(f"{column}: {key} must be one value, not {value!r}")
+    return {**spec, "scores": scores, "ignore": ignore, "defaults": spec.get("defaults") or {}}
 
 
-def _long_rows(wide: pd.DataFrame, ids: dict, scores: dict, defaults: dict) -> list[dict]:
+def _long_rows(wide, table: Path, ids: dict, scores: dict, defaults: dict) -> list[dict]:
     """One contract row per non-blank score cell (blank: the model was not evaluated there)."""
     rows = []
+    frame = wide.frame
     for col, meta in scores.items():
         meta = {**defaults, **(meta or {})}
-        for _, r in wide[wide[col].str.strip() != ""].iterrows():
+        for row, r in zip(wide.rows, frame.to_dict("records")):
+            if r[col] == "":
+                continue
             rows.append(
                 {**{k: r[v] for k, v in ids.items()}, "benchmark": meta.get("benchmark", col),
                  "task": meta.get("task", col), "metric": meta.get("metric", ""), "score": r[col],
-                 **{k: meta[k] for k in _PASSED if k in meta}}
+                 **{k: meta[k] for k in _PASSED if k in meta}, **origin(str(table), int(row))}
             )  # fmt: skip
     return rows
 
 
-def _undescribed(wide: pd.DataFrame, table: Path, sidecar: Path, known: set) -> list[Problem]:
+def _undescribed(columns: list[str], table: Path, sidecar: Path, known: set) -> list[Problem]:
     """A problem for every column the sidecar does not describe."""
     return [
         Problem(str(table), 1, col, f"column {col!r} is not described in {sidecar}; "
                 "add it under scores (with its metric) or under ignore")
-        for col in wide.columns if col not in known
+        for col in dict.fromkeys(columns) if col not in known
     ]  # fmt: skip
 
 

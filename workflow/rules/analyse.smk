@@ -18,6 +18,7 @@ rule import_dataset:
         ENV
     params:
         source=import_source,
+        content=lambda wildcards: data_digest(import_inputs(wildcards)),
     script:
         "../scripts/import_dataset.py"
 
@@ -41,6 +42,10 @@ rule analyse_dataset:
         ENV
     params:
         settings=dataset_settings,
+        source=data_source,
+        content=lambda wildcards: (
+            "" if wildcards.dataset in IMPORTED else data_digest([dataset_csv(wildcards.dataset)])
+        ),
     script:
         "../scripts/analyse_dataset.py"
 
@@ -69,6 +74,7 @@ rule combine:
         ENV
     params:
         settings=ANALYSIS_SETTINGS,
+        unread=UNREAD,
     script:
         "../scripts/combine.py"
 
@@ -87,5 +93,7 @@ rule validate_data:
         ENV
     params:
         settings=config,
+        sources={str(dataset_csv(d)): str(source) for d, (kind, source) in IMPORTED.items()},
+        unread=UNREAD,
     script:
         "../scripts/validate_data.py"

@@ -1,15 +1,17 @@
 # Helpers shared by the rules: configuration, dataset discovery, code inputs.
+import hashlib
 import os
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)  # the analysis package, even where it is not installed
 from analysis import settings as run_settings
 from analysis.deps import code_closure
-from analysis.importers import DatasetDefinedTwice, find_datasets, importers
+from analysis.importers import DatasetDefinedTwice, find_datasets, importers, unread_files
 
 # every setting's default and meaning lives in the schema; the config only overrides
 validate(config, schema=str(run_settings.SCHEMA_PATH))
@@ -26,6 +28,10 @@ except DatasetDefinedTwice as exc:
     raise WorkflowError(str(exc)) from None
 DATASETS = sorted(_FOUND)
 IMPORTED = {d: kind_source for d, kind_source in _FOUND.items() if kind_source[0] is not None}
+# files in the data folder that no dataset reads: said now, and listed in rejected.csv
+UNREAD = [[p.file, p.message] for p in unread_files(DATA)]
+for _file, _message in UNREAD:
+    logger.warning(f"{_file}: {_message}")
 
 
 # The analysis code is an input of every rule that runs it, as the script's
@@ -58,6 +64,23 @@ def dataset_csv(dataset):
     if dataset in IMPORTED:
         return RESULTS / f"imported/{IMPORTED[dataset][0]}/{dataset}.csv"
     return DATA / f"{dataset}.csv"
+
+
+def data_source(wildcards):
+    """What the user gave for an imported dataset ('' for a contract CSV): problems name its files."""
+    return str(IMPORTED[wildcards.dataset][1]) if wildcards.dataset in IMPORTED else ""
+
+
+def data_digest(paths):
+    """The content of the user's files, as a param: a file edited while its job ran is newer in
+    content than its results though older in time, and the changed param reruns the job."""
+    digest = hashlib.sha256()
+    for path in sorted(str(p) for p in paths):
+        digest.update(path.encode())
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                digest.update(hashlib.file_digest(f, "sha256").digest())
+    return digest.hexdigest()
 
 
 def import_problems(dataset):

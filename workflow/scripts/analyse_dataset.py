@@ -9,4 +9,5 @@ run_dataset(
     settings=Settings.from_config(snakemake.params.settings),
     log=snakemake.log[0],
     import_problems=list(snakemake.input.import_problems),
+    source=snakemake.params.source,
 )

@@ -7,4 +7,5 @@ run_combine(
     outputs=dict(snakemake.output.items()),
     settings=Settings.from_config(snakemake.params.settings),
     log=snakemake.log[0],
+    unread=snakemake.params.unread,
 )

@@ -7,4 +7,6 @@ run_validation(
     output=snakemake.output[0],
     config=snakemake.params.settings,
     log=snakemake.log[0],
+    sources=snakemake.params.sources,
+    unread=snakemake.params.unread,
 )

@@ -1,0 +1,168 @@
+"""The structure of a CSV a user wrote: encoding, fields per row, row numbers.
+
+Every file a user gives (a contract CSV, a wide table, a harness folder's
+models.csv) is read here, so that all of them say the same things the same
+way: a row is numbered as a spreadsheet shows it (the header is row 1, a blank
+line is a row too), a row whose fields do not match the header costs only
+itself, and a file that is not comma-separated UTF-8 text is named with the fix.
+Cells are text; nothing is guessed to be missing ("NA", "null", "None" are names).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .problems import Problem
+
+#: a file bigger than this is not read (the contract's largest published tables are a few MB)
+MAX_BYTES = 2 * 1024 ** 3
+_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+@dataclass
+class Table:
+    """A CSV's header and the rows that match it (every cell stripped text), and what was wrong."""
+
+    columns: list[str]
+    frame: pd.DataFrame  # one column per header name, as text
+    rows: np.ndarray  # each kept row's spreadsheet row number
+    problems: list[Problem]
+
+    @property
+    def readable(self) -> bool:
+        return bool(self.columns)
+
+
+def read_table(path: str | Path, label: str | None = None, required: tuple[str, ...] = ()) -> Table:
+    """Read a CSV as text. A row with more non-blank fields than the header, or without a
+    `required` column's field, is a problem (set aside); trailing empty fields (a comma at
+    each line's end) and missing optional fields at a row's end are read as blank, and said."""
+    path = Path(path)
+    label = label or str(path)
+    text = _text(path, label)
+    if isinstance(text, Problem):
+        return _unreadable(text)
+    records = csv.reader(io.StringIO(text, newline=""))
+    problems: list[Problem] = []
+    header: list[str] | None = None
+    header_row = 0
+    kept, rows = [], []
+    extra_blank, short = [], []
+    try:
+        for number, record in enumerate(records, start=1):
+            if header is None:
+                if not any(f.strip() for f in record):
+                    continue  # blank lines before the header
+                header, header_row = [f.strip() for f in record], number
+                while header and header[-1] == "":  # a trailing comma on the header line
+                    header.pop()
+                width = len(header)
+                need = max((header.index(c) for c in required if c in header), default=-1) + 1
+                continue
+            if not any(f.strip() for f in record):
+                continue  # a blank line: numbered, not read
+            if len(record) > width:
+                if any(f.strip() for f in record[width:]):
+                    problems.append(Problem(label, number, None, (
+                        f"has {len(record)} fields but the header has {width}: a value with a comma in it "
+                        'must be quoted ("a, b"); the row is set aside')))
+                    continue
+                extra_blank.append(number)
+                record = record[:width]
+            elif len(record) < width:
+                if len(record) < need:
+                    missing = ", ".join(header[len(record):need])
+                    problems.append(Problem(label, number, None, (
+                        f"has {len(record)} fields but the header has {width} (no {missing}); "
+                        "the row is set aside")))
+                    continue
+                short.append(number)
+                record = record + [""] * (width - len(record))
+            kept.append([f.strip() for f in record])
+            rows.append(number)
+    except csv.Error as exc:
+        return _unreadable(Problem(label, None, None, f"cannot be read as CSV (line {records.line_num}: {exc}); "
+                                   "save it as comma-separated UTF-8 text with a header row"))
+    if header is None:
+        return _unreadable(Problem(label, None, None, "is empty: write a header row, then one row per score"))
+    if header_row != 1:
+        problems.insert(0, Problem(label, header_row, None, f"the header is on row {header_row}: rows are "
+                                   "numbered as in the file", kept=True))
+    problems += _said_once(label, extra_blank, "end with empty fields beyond the header (a comma at the end of "
+                           "the line?): the extra fields are ignored")
+    problems += _said_once(label, short, "have fewer fields than the header: the missing last fields are read "
+                           "as blank")
+    problems += _repeated_columns(header, label)
+    frame = pd.DataFrame(kept, columns=_unique(header), dtype=object) if kept else \
+        pd.DataFrame(columns=_unique(header), dtype=object)
+    return Table(header, frame, np.asarray(rows, dtype=int), problems)
+
+
+def separator_hint(columns: list[str]) -> str:
+    """A hint for a header that is one field holding another separator (a semicolon export)."""
+    if len(columns) == 1:
+        for sep, name in _SEPARATORS.items():
+            if sep in columns[0]:
+                return (f"; the header looks {name}-separated ({columns[0][:60]!r}): "
+                        "save the file as comma-separated (CSV UTF-8)")
+    return ""
+
+
+def _text(path: Path, label: str) -> str | Problem:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return Problem(label, None, None, f"is larger than {MAX_BYTES // 1024 ** 3} GB: split it into "
+                           "several files in data/ (one dataset each)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Problem(label, None, None, f"cannot be opened ({exc.strerror or exc})")
+    if raw[:4] == b"PK\x03\x04" or raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return Problem(label, None, None, "is a spreadsheet (Excel) file, not text: save it as CSV UTF-8 "
+                       "(comma-separated)")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return Problem(label, None, None, "is UTF-16 text (Excel's \"Unicode text\"): save it as CSV UTF-8")
+    if b"\x00" in raw[:4096]:
+        return Problem(label, None, None, "is binary, not text: save it as CSV UTF-8 (comma-separated)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return Problem(label, line, None, (
+            f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}; Latin-1 or Windows-1252?): "
+            "save it as CSV UTF-8"))
+
+
+def _unreadable(problem: Problem) -> Table:
+    return Table([], pd.DataFrame(), np.zeros(0, int), [problem])
+
+
+def _said_once(label: str, rows: list[int], what: str) -> list[Problem]:
+    if not rows:
+        return []
+    where = f"row {rows[0]}" if len(rows) == 1 else f"{len(rows)} rows (from row {rows[0]})"
+    return [Problem(label, rows[0], None, f"{where} {what}", kept=True)]
+
+
+def _repeated_columns(header: list[str], label: str) -> list[Problem]:
+    out = []
+    for i, name in enumerate(header):
+        if name in header[:i]:
+            out.append(Problem(label, 1, name, (
+                f'column "{name}" appears twice (columns {header.index(name) + 1} and {i + 1}): the first is '
+                "read, the second ignored; remove or rename one"), kept=True))
+    return out
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Column names with repeats made distinct (the first keeps its name)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
