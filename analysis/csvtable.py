@@ -108,8 +108,7 @@ def separator_hint(columns: list[str]) -> str:
     if len(columns) == 1:
         for sep, name in _SEPARATORS.items():
             if sep in columns[0]:
-                return (f"; the header looks {name}-separated ({columns[0][:60]!r}): "
-                        "save the file as comma-separated (CSV UTF-8)")
+                return f"; the header looks {name}-separated: save the file as comma-separated (CSV UTF-8)"
     return ""
 
 

@@ -27,6 +27,7 @@ UNITS = ("fraction", "percent", "raw")
 SCALE_COLUMNS = ("params", "tokens", "compute")
 CURVE_KEY = ("family", "benchmark", "task", "metric", "shots")
 
+NO_ROWS = "has a header but no rows: add one row per score, or remove the file"
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBgGtT]?)\s*$")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -96,8 +97,7 @@ def read_scores(path: str | Path, dataset: str | None = None,
             f"{', '.join(REQUIRED)} (found: {', '.join(table.columns) or 'none'})"
             + separator_hint(table.columns))], len(raw))
     if len(raw) == 0 and not table.problems:
-        return LoadedScores(dataset, _empty(), [Problem(
-            label, None, None, "has a header but no rows: add one row per score, or remove the file")], 0)
+        return LoadedScores(dataset, _empty(), [Problem(label, None, None, NO_ROWS)], 0)
     unknown = _unknown_columns(dict.fromkeys(table.columns), label)
     for c in OPTIONAL:
         if c not in raw.columns:

@@ -175,3 +175,43 @@ def test_editing_a_module_reached_only_transitively_reruns_what_imports_it(finis
         path.write_bytes(text)
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert reruns <= set(jobs) and not (not_rerun & set(jobs)), jobs
+
+
+def test_a_data_file_edited_while_its_job_ran_is_rerun(finished_run):
+    """The edit is newer in content than the results, older in time: the content digest reruns it."""
+    work, _ = finished_run
+    path = work / "data" / "good.csv"
+    text, before = path.read_bytes(), path.stat()
+    try:
+        path.write_bytes(text.replace(b"0.25", b"0.2", 1))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))   # as if edited before its job ended
+        jobs = planned_jobs(work, "calibration_curves=1")
+    finally:
+        path.write_bytes(text)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert jobs.get("analyse_dataset") == 1 and jobs.get("combine") == 1, jobs
+    assert planned_jobs(work, "calibration_curves=1") == {}   # restored: nothing to do
+
+
+def test_hostile_names_and_files_run_to_a_report(tmp_path):
+    """Names pandas would read as missing, mathtext, formulas and files no dataset reads, in one real run."""
+    data = tmp_path / "data"
+    data.mkdir()
+    good = simulate("emergent", 2, seed=1)
+    good.to_csv(data / "good.csv", index=False)
+    odd = simulate("emergent", 3, seed=5)
+    fams = sorted(odd["family"].unique())
+    odd["family"] = odd["family"].map({fams[0]: "NA", fams[1]: "None", fams[2]: '=HYPERLINK("http://x.example")'})
+    odd["task"] = odd["family"].map({"NA": "null", "None": "$^$"}).fillna("task")
+    odd["model"] = odd["family"].str[:4] + odd.groupby("family").cumcount().astype(str)
+    odd.to_csv(data / "NA.csv", index=False)
+    (data / "scores.xlsx").write_bytes(b"PK\x03\x04")
+    result = snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    curves = pd.read_csv(tmp_path / "results" / "curves.csv", dtype=str, keep_default_na=False)
+    assert {"NA", "None", "'=HYPERLINK(\"http://x.example\")"} <= set(curves["family"])
+    assert {"null", "$^$"} <= set(curves["task"]) and "NA" in set(curves["dataset"])
+    rejected = pd.read_csv(tmp_path / "results" / "rejected.csv", dtype=str, keep_default_na=False)
+    assert "data/scores.xlsx" in set(rejected["file"])
+    report = (tmp_path / "results" / "report.html").read_text()
+    assert "$^$" in report and "null" in report

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..csvtable import read_table
-from ..loading import OPTIONAL, ORIGIN, REQUIRED
+from ..loading import NO_ROWS, OPTIONAL, ORIGIN, REQUIRED
 from ..problems import Problem
 from ..schema import PROBLEMS
 
@@ -95,7 +95,9 @@ def relocate(problems: list[Problem], imported: str | Path, label: str, source: 
         if p.file != label:
             moved = p
         elif p.row is None or p.row == 1:
-            moved = Problem(source, None, p.column, p.message, p.kept)
+            message = "no score could be imported from it: see the problems of its files" if p.message == NO_ROWS \
+                else p.message
+            moved = Problem(source, None, p.column, message, p.kept)
         elif p.row in where:
             rec = where[p.row]
             model = p.column in MODEL_COLUMNS

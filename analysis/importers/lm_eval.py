@@ -158,12 +158,11 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
             )
             problems.append(Problem(f"{label}/{name}", None, None, message))
     rows = []
+    # only the dataset folder's own files are read: no path outside it (a link neither), no directory
+    own = {p.name for p in folder.iterdir() if p.is_file() and p.resolve().parent == folder.resolve()}
     for row, m in zip(table.rows, models.to_dict("records")):
         path = folder / m["file"]
-        # only the dataset folder's own files are read: no path outside it, no directory, no blank name
-        inside = (m["file"] != "" and Path(m["file"]).name == m["file"] and m["file"] not in (".", "..")
-                  and path.resolve().parent == folder.resolve())
-        if not (inside and path.is_file()):
+        if m["file"] not in own:
             message = (f"names {m['file']!r}, which is not a file in {folder}; only the folder's own files are read: "
                        "give the file's name alone, or remove the line")
             problems.append(Problem(str(models_path), int(row), "file", message))

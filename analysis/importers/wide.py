@@ -63,7 +63,10 @@ def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
     except UnicodeDecodeError:
         return wrong("is not UTF-8 text: save it as UTF-8")
     except yaml.YAMLError as exc:
-        return Problem(str(sidecar), None, None, f"is not valid YAML: {exc}")
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return Problem(str(sidecar), mark.line + 1 if mark else None, None,
+                       f"is not valid YAML ({where}{getattr(exc, 'problem', None) or exc})")
     spec = {} if spec is None else spec
     if not isinstance(spec, dict):
         return wrong(f"is a YAML {type(spec).__name__}, not a mapping (key: value lines) with model, family, "

@@ -1,0 +1,228 @@
+"""A catalogue of bad and unusual input, as a hostile user would drop it into data/.
+
+Each case is a data folder: one good dataset plus the bad input. The folder goes
+through the steps the workflow runs (discovery, import, per-dataset analysis,
+the run-wide combination; the same functions the rules' scripts call). Each
+case asserts the exact message (file, row, column and fix), that the run
+finishes, and that the good dataset's results are byte-identical to a run
+without the bad input.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import schema
+from analysis.importers import find_datasets, unread_files, write_imported
+from analysis.pipeline import run_combine, run_dataset
+from analysis.settings import Settings
+from analysis.synthetic import simulate
+
+SETTINGS = Settings(bootstrap=20, bootstrap_max=20)
+H = "model,family,params,benchmark,task,metric,score,n_items,chance\n"
+OUTPUTS = ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional")
+
+
+def rows(family: str = "B", task: str = "t", n: int = 6, first: int = 1, score=None) -> str:
+    """n rows of one rising curve (a size per row), as contract CSV lines."""
+    out = []
+    for i in range(first, first + n):
+        value = score if score is not None else f"{0.25 + 0.1 * (i - first):.2f}"
+        out.append(f"{family.lower()}-{i}b,{family},{i}B,bench,{task},acc,{value},1000,0.25")
+    return "\n".join(out) + "\n"
+
+
+def run_folder(root: Path) -> dict[str, pd.DataFrame]:
+    """The workflow's steps on root/data, as its rules' scripts call them; the run's tables."""
+    data, results = Path("data"), Path("results")
+    folders = []
+    for dataset, (kind, source) in find_datasets(data).items():
+        csv, problems, origin = data / f"{dataset}.csv", [], None
+        if kind:
+            csv = results / "imported" / kind / f"{dataset}.csv"
+            problems = [str(csv.with_suffix(".problems.csv"))]
+            write_imported(str(source), str(csv), problems[0])
+            origin = str(source)
+        out = results / "datasets" / dataset
+        run_dataset(str(csv), dataset, str(out), SETTINGS, import_problems=problems, source=origin)
+        folders.append(str(out))
+    run_combine(folders, {n: results / f"{n}.csv" for n in OUTPUTS}, SETTINGS,
+                unread=[(p.file, p.message) for p in unread_files(data)])
+    return {n: schema.read(results / f"{n}.csv", n if n in schema.TABLES else None) for n in OUTPUTS}
+
+
+def messages(run) -> list[str]:
+    rejected = run["problems"]
+    return [f"{r.file}{'' if pd.isna(r.row) else f' row {int(r.row)}'}: {r.message}" for r in rejected.itertuples()]
+
+
+@dataclass
+class Case:
+    files: dict[str, str | bytes]
+    expect: list[str] = field(default_factory=list)  # messages that must be in rejected.csv, exactly
+    check: object = None  # a further check of the run's tables
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def harness(results: dict | list | str) -> str:
+    return results if isinstance(results, str) else json.dumps(results)
+
+
+MODELS_CSV = "file,model,family,params\na.json,m-1b,H,1B\nb.json,m-2b,H,2B\n"
+GOOD_JSON = {"results": {"arc": {"acc": 0.3, "acc_stderr": 0.01}}, "n-shot": {"arc": 0}}
+WIDE_CSV = "model,family,params,ARC\nw-1b,W,1B,0.3\nw-2b,W,2B,0.4\nw-4b,W,4B,0.5\nw-8b,W,8B,0.6\n"
+WIDE_YAML = "model: model\nfamily: family\nparams: params\nscores:\n  ARC: {metric: acc, chance: 0.25}\n"
+
+
+def _names_kept(run):
+    """NA-like names are names: nothing is blank or missing in the results."""
+    curves, points = run["curves"], run["points"]
+    assert set(curves["family"]) >= {"NA", "None"} and "null" in set(curves["task"])
+    assert "NA" in set(curves["dataset"])
+    assert "None" in set(points["model"])
+
+
+def _trailing_commas_change_nothing(run):
+    assert len(run["points"][run["points"]["dataset"] == "bad"]) == 6
+
+
+CASES = {
+    # ---- crashes (issue 13 items 1-5)
+    "header only": Case({"data/bad.csv": H}, [
+        "data/bad.csv: has a header but no rows: add one row per score, or remove the file"]),
+    "empty file": Case({"data/bad.csv": ""}, [
+        "data/bad.csv: is empty: write a header row, then one row per score"]),
+    "models.csv without params": Case({"data/lm-eval/h/models.csv": "file,model,family\na.json,m,H\n",
+                                       "data/lm-eval/h/a.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/models.csv row 1: missing column(s) params; the header must name file, model, family, "
+        "params (tokens optional)"]),
+    "harness file with no scores": Case({"data/lm-eval/h/models.csv": MODELS_CSV,
+                                         "data/lm-eval/h/a.json": '{"results": {}}',
+                                         "data/lm-eval/h/b.json": '{"results": {}}'}, [
+        "data/lm-eval/h: no score could be imported from it: see the problems of its files"]),
+    "harness json is a list": Case({"data/lm-eval/h/models.csv": MODELS_CSV, "data/lm-eval/h/a.json": "[]",
+                                    "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/a.json: cannot be read: has no 'results' object; is it an lm-evaluation-harness "
+        "output file?"]),
+    "harness json broken": Case({"data/lm-eval/h/models.csv": MODELS_CSV, "data/lm-eval/h/a.json": '{"results": ',
+                                 "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/a.json: cannot be read: is not valid JSON (line 1, column 13: Expecting value)"]),
+    "n-shot as text": Case({"data/lm-eval/h/models.csv": MODELS_CSV,
+                            "data/lm-eval/h/a.json": harness({**GOOD_JSON, "n-shot": {"arc": "5-shot"}}),
+                            "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/a.json: task 'arc': n-shot '5-shot' is not a whole number ≥ 0; shots left blank"]),
+    "n-shot is a list": Case({"data/lm-eval/h/models.csv": MODELS_CSV,
+                              "data/lm-eval/h/a.json": harness({**GOOD_JSON, "n-shot": [5]}),
+                              "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/a.json: 'n-shot' is a list, not an object: not used"]),
+    "latin-1 models.csv": Case({"data/lm-eval/h/models.csv": "file,model,family,params\na.json,mod\xe8le,H,1B\n"
+                                .encode("latin-1"), "data/lm-eval/h/a.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/models.csv row 2: is not UTF-8 text (byte 0xe8 on line 2; Latin-1 or Windows-1252?): "
+        "save it as CSV UTF-8"]),
+    "blank file cell": Case({"data/lm-eval/h/models.csv": MODELS_CSV.replace("a.json", ""),
+                             "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/models.csv row 2: names '', which is not a file in data/lm-eval/h; only the folder's own "
+        "files are read: give the file's name alone, or remove the line"]),
+    "sidecar is a list": Case({"data/wide/w.csv": WIDE_CSV, "data/wide/w.yaml": "- model\n- family\n"}, [
+        "data/wide/w.yaml: is a YAML list, not a mapping (key: value lines) with model, family, params and scores; "
+        "see data/README.md for the layout"]),
+    "sidecar score is a word": Case({"data/wide/w.csv": WIDE_CSV, "data/wide/w.yaml": WIDE_YAML.replace(
+        "ARC: {metric: acc, chance: 0.25}", "ARC: acc")}, [
+        "data/wide/w.yaml: scores: ARC: 'acc' must be a mapping such as {metric: 'acc'}; see data/README.md for "
+        "the layout"]),
+    "sidecar not YAML": Case({"data/wide/w.csv": WIDE_CSV, "data/wide/w.yaml": "model: [unclosed\n"}, [
+        "data/wide/w.yaml row 2: is not valid YAML (line 2, column 1: expected ',' or ']', but got '<stream end>')",
+        "data/wide/w.csv: no score could be imported from it: see the problems of its files"]),
+    "NA-like names": Case({"data/NA.csv": H + rows("NA") + rows("None", task="null").replace(
+        "none-1b", "None")}, check=_names_kept),
+    "mathtext in a task": Case({"data/bad.csv": H + rows("B", task="$^$")},
+                               check=lambda run: "$^$" in set(run["curves"]["task"])),
+    "dots for a name": Case({"data/...csv": H + rows("B")}, [
+        "data/...csv: is not read: its name gives the dataset id '..', which cannot name a results folder; "
+        "rename the file (letters, digits, - _ and . not first)"]),
+    "thousands of bad rows": Case({"data/bad.csv": H + "".join(
+        f"m{i},B,{i}B,bench,t,acc,high,1000,0.25\n" for i in range(1, 1201))}, [
+        "data/bad.csv row 1001: score \"high\" is not a number",
+        "data/bad.csv: 200 more rows (rows 1002-1201) are set aside for problems like those listed; only the "
+        "first 1,000 are listed: fix those and rerun to see the rest"]),
+    # ---- poor messages
+    "trailing comma on every row": Case({"data/bad.csv": H.replace("\n", ",\n") + rows("B").replace("\n", ",\n")}, [
+        "data/bad.csv row 2: 6 rows (from row 2) end with empty fields beyond the header (a comma at the end of "
+        "the line?): the extra fields are ignored"], check=_trailing_commas_change_nothing),
+    "one row with an extra field": Case({"data/bad.csv": H + rows("B", n=3) + "b-9b,B,9B,bench,t,acc,0.9,1000,0.25,x\n"
+                                        + rows("B", n=3, first=4)}, [
+        'data/bad.csv row 5: has 10 fields but the header has 9: a value with a comma in it must be quoted '
+        '("a, b"); the row is set aside']),
+    "a row too short": Case({"data/bad.csv": H + rows("B", n=3) + "b-9b,B,9B,bench\n" + rows("B", n=3, first=4)}, [
+        "data/bad.csv row 5: has 4 fields but the header has 9 (no task, metric, score); the row is set aside"]),
+    "blank lines keep row numbers": Case({"data/bad.csv": H + "\n\n" + rows("B", n=3) + "b-9b,B,9B,bench,t,acc,"
+                                         "oops,1000,0.25\n"}, ['data/bad.csv row 7: score "oops" is not a number']),
+    "semicolon separated": Case({"data/bad.csv": H.replace(",", ";") + rows("B").replace(",", ";")}, [
+        "data/bad.csv row 1: missing required column(s) model, family, params, benchmark, task, metric, score; "
+        "the header must name model, family, params, benchmark, task, metric, score (found: "
+        "model;family;params;benchmark;task;metric;score;n_items;chance); the header looks semicolon-separated: "
+        "save the file as comma-separated (CSV UTF-8)"]),
+    "an excel file": Case({"data/scores.xlsx": b"PK\x03\x04rest"}, [
+        "data/scores.xlsx: is not read: a spreadsheet must be saved as CSV UTF-8 (data/scores.csv)"]),
+    "upper-case extension": Case({"data/SCORES.CSV": H + rows("B")}, [
+        "data/SCORES.CSV: is not read: rename it to SCORES.csv (lower-case .csv)"]),
+    "excel saved as .csv": Case({"data/bad.csv": b"PK\x03\x04rest"}, [
+        "data/bad.csv: is a spreadsheet (Excel) file, not text: save it as CSV UTF-8 (comma-separated)"]),
+    "wide table problem names the table's row": Case({
+        "data/wide/w.csv": WIDE_CSV.replace("w-2b,W,2B,0.4", "w-2b,W,2B,1.4"), "data/wide/w.yaml": WIDE_YAML}, [
+        "data/wide/w.csv row 3: score 1.4 is outside 0-1 for unit fraction; if it is a percentage, set unit to "
+        "percent"]),
+    "harness problem names models.csv's row": Case({
+        "data/lm-eval/h/models.csv": MODELS_CSV.replace("m-2b,H,2B", "m-2b,H,2 billion"),
+        "data/lm-eval/h/a.json": harness(GOOD_JSON), "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        'data/lm-eval/h/models.csv row 3: params "2 billion" is not a size; write e.g. 7000000000, 7e9 or 7B']),
+    "wide table without sidecar": Case({"data/wide/w.csv": WIDE_CSV}, [
+        "data/wide/w.csv: is not read: a wide table needs its sidecar data/wide/w.yaml"]),
+}
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    """The good dataset alone: what every case's good results must equal."""
+    root = tmp_path_factory.mktemp("good")
+    good = pd.concat([simulate("emergent", 2, seed=1), simulate("smooth", 1, seed=2), simulate("flat", 1, seed=3)])
+    (root / "data").mkdir()
+    good.to_csv(root / "data" / "good.csv", index=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        run_folder(root)
+    return root
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_costs_only_itself_with_a_message(name, good_run, tmp_path, monkeypatch):
+    case = CASES[name]
+    shutil.copytree(good_run / "data", tmp_path / "data")
+    write(tmp_path, case.files)
+    monkeypatch.chdir(tmp_path)
+    run = run_folder(tmp_path)
+    said = messages(run)
+    for expected in case.expect:
+        assert expected in said, "\n".join(said)
+    if case.check:
+        assert case.check(run) is not False
+    for table in ("curves", "fits", "points", "problems"):  # the good dataset's results, byte for byte
+        before = (good_run / "results" / "datasets" / "good" / f"{table}.csv").read_bytes()
+        assert (tmp_path / "results" / "datasets" / "good" / f"{table}.csv").read_bytes() == before, table
+    good = run["curves"][run["curves"]["dataset"] == "good"]
+    assert len(good) == 4
+
