@@ -64,7 +64,7 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
                 width = len(header)
                 need = max((header.index(c) for c in required if c in header), default=-1) + 1
                 continue
-            if not any(f.strip() for f in record):
+            if not "".join(record).strip():
                 continue  # a blank line: numbered, not read
             if len(record) > width:
                 if any(f.strip() for f in record[width:]):

@@ -47,20 +47,21 @@ def parse_size(text: str) -> float:
 
 
 def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric values and a mask of non-blank cells that are not numbers."""
-    blank = col.str.strip() == ""
-    values = pd.to_numeric(col.where(~blank), errors="coerce").to_numpy(float)
-    bad = ~blank.to_numpy() & ~np.isfinite(values)
+    """Numeric values and a mask of non-blank cells that are not numbers (cells are stripped text)."""
+    blank = (col == "").to_numpy()
+    values = pd.to_numeric(col.where(~blank), errors="coerce").to_numpy(float, copy=True)
+    bad = ~blank & ~np.isfinite(values)
     return values, bad
 
 
 def _sizes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Sizes as numbers (see parse_size) and a mask of non-blank cells that are not sizes."""
-    parts = col.str.extract(_SIZE)
-    number = pd.to_numeric(parts[0], errors="coerce").to_numpy(float)
-    factor = parts[1].fillna("").str.lower().map(_SUFFIX).to_numpy(float)
-    out = number * factor
-    bad = (col.str.strip() != "").to_numpy() & ~np.isfinite(out)
+    out, other = _numbers(col)  # most sizes are plain numbers; only the rest go through the pattern
+    if other.any():
+        parts = col[other].str.extract(_SIZE)
+        number = pd.to_numeric(parts[0], errors="coerce").to_numpy(float)
+        out[other] = number * parts[1].fillna("").str.lower().map(_SUFFIX).to_numpy(float)
+    bad = other & ~np.isfinite(out)
     return np.where(bad, np.nan, out), bad
 
 
