@@ -225,12 +225,12 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
     higher = ~hib_text.isin(_FALSE).to_numpy()
 
     shots_val, shots_bad = _numbers(raw["shots"])
-    shots_bad |= np.isfinite(shots_val) & ((shots_val < 0) | (shots_val % 1 != 0))
+    shots_bad |= np.isfinite(shots_val) & ((shots_val < 0) | (np.nan_to_num(shots_val) % 1 != 0))
     flag(shots_bad, "shots",
          lambda i: f'shots "{raw["shots"].iat[i]}" is not a whole number ≥ 0 (leave blank if not stated)')
 
     n_items, bad = _numbers(raw["n_items"])
-    bad |= np.isfinite(n_items) & ((n_items < 1) | (n_items % 1 != 0))
+    bad |= np.isfinite(n_items) & ((n_items < 1) | (np.nan_to_num(n_items) % 1 != 0))
     flag(bad, "n_items", lambda i: f'n_items "{raw["n_items"].iat[i]}" is not a whole number ≥ 1')
 
     stderr, bad = _numbers(raw["stderr"])

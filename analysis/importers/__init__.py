@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..csvtable import read_table
 from ..problems import Problem, problems_frame
 from .base import CONTRACT, PROBLEM_COLUMNS, Importer, contract, empty
 from .lm_eval import KNOWN_METRICS, MODELS_COLUMNS, parse_harness_file, read_lm_eval
@@ -53,8 +54,8 @@ def convert(source: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     if source.is_dir():
         kinds = ", ".join(importers())
         return empty(), [Problem(str(source), None, None, f"is a folder no input kind recognises (kinds: {kinds})")]
-    df = pd.read_csv(source, dtype=str, keep_default_na=False)
-    return contract(df), []
+    table = read_table(source)
+    return (contract(table.frame) if table.readable else empty()), table.problems
 
 
 def write_imported(source: str, output: str, problems_out: str) -> list[Problem]:

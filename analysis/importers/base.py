@@ -61,6 +61,17 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame(columns=list(CONTRACT))
 
 
+def _whole_text(v) -> str:
+    """5, 5.0 and "5" as "5"; blank as blank; anything else as written (validation names it)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
+        return str(v)
+    return str(int(f)) if math.isfinite(f) and f == int(f) else str(v)
+
+
 def contract(df: pd.DataFrame) -> pd.DataFrame:
     """Rows in contract column order, every cell as text (as if read from a CSV)."""
     out = empty() if df.empty else df.copy()
@@ -71,9 +82,7 @@ def contract(df: pd.DataFrame) -> pd.DataFrame:
     for c in ("shots", "n_items", "origin_row", "model_origin_row"):
         if c not in out.columns:
             continue
-        out[c] = out[c].map(
-            lambda v: "" if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else str(int(float(v)))
-        )
+        out[c] = out[c].map(_whole_text)
     out["higher_is_better"] = out["higher_is_better"].map(
         lambda v: "" if v in ("", None) or (isinstance(v, float) and math.isnan(v)) else str(v).lower()
     )
