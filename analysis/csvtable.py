@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .problems import Problem
+from .problems import MAX_LISTED, Problem, more_rows
 
 #: a file bigger than this is not read (the contract's largest published tables are a few MB)
 MAX_BYTES = 2 * 1024 ** 3
@@ -32,6 +32,7 @@ class Table:
     frame: pd.DataFrame  # one column per header name, as text
     rows: np.ndarray  # each kept row's spreadsheet row number
     problems: list[Problem]
+    n_rows: int = 0  # data rows in the file (not blank), kept or set aside
 
     @property
     def readable(self) -> bool:
@@ -52,7 +53,13 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
     header: list[str] | None = None
     header_row = 0
     kept, rows = [], []
-    extra_blank, short = [], []
+    extra_blank, short, unlisted = [], [], []
+
+    def set_aside(number: int, message: str) -> None:
+        if len(problems) < MAX_LISTED:
+            problems.append(Problem(label, number, None, message))
+        else:
+            unlisted.append(number)
     try:
         for number, record in enumerate(records, start=1):
             if header is None:
@@ -68,18 +75,16 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
                 continue  # a blank line: numbered, not read
             if len(record) > width:
                 if any(f.strip() for f in record[width:]):
-                    problems.append(Problem(label, number, None, (
-                        f"has {len(record)} fields but the header has {width}: a value with a comma in it "
-                        'must be quoted ("a, b"); the row is set aside')))
+                    set_aside(number, f"has {len(record)} fields but the header has {width}: a value with a comma "
+                              'in it must be quoted ("a, b"); the row is set aside')
                     continue
                 extra_blank.append(number)
                 record = record[:width]
             elif len(record) < width:
                 if len(record) < need:
                     missing = ", ".join(header[len(record):need])
-                    problems.append(Problem(label, number, None, (
-                        f"has {len(record)} fields but the header has {width} (no {missing}); "
-                        "the row is set aside")))
+                    set_aside(number, f"has {len(record)} fields but the header has {width} (no {missing}); "
+                              "the row is set aside")
                     continue
                 short.append(number)
                 record = record + [""] * (width - len(record))
@@ -90,6 +95,7 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
                                    "save it as comma-separated UTF-8 text with a header row"))
     if header is None:
         return _unreadable(Problem(label, None, None, "is empty: write a header row, then one row per score"))
+    problems += more_rows(label, unlisted, "a number of fields that does not match the header")
     if header_row != 1:
         problems.insert(0, Problem(label, header_row, None, f"the header is on row {header_row}: rows are "
                                    "numbered as in the file", kept=True))
@@ -100,7 +106,8 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
     problems += _repeated_columns(header, label)
     frame = pd.DataFrame(kept, columns=_unique(header), dtype=object) if kept else \
         pd.DataFrame(columns=_unique(header), dtype=object)
-    return Table(header, frame, np.asarray(rows, dtype=int), problems)
+    set_aside_rows = sum(not p.kept and p.row is not None for p in problems) + len(unlisted)
+    return Table(header, frame, np.asarray(rows, dtype=int), problems, len(rows) + set_aside_rows)
 
 
 def separator_hint(columns: list[str]) -> str:

@@ -96,7 +96,7 @@ def read_scores(path: str | Path, dataset: str | None = None,
             label, 1, ",".join(missing),
             f"missing required column(s) {', '.join(missing)}; the header must name "
             f"{', '.join(REQUIRED)} (found: {', '.join(table.columns) or 'none'})"
-            + separator_hint(table.columns))], len(raw))
+            + separator_hint(table.columns))], table.n_rows)
     if len(raw) == 0 and not table.problems:
         return LoadedScores(dataset, _empty(), [Problem(label, None, None, NO_ROWS)], 0)
     unknown = _unknown_columns(dict.fromkeys(table.columns), label)
@@ -107,7 +107,7 @@ def read_scores(path: str | Path, dataset: str | None = None,
     points, duplicates = _duplicates(loaded.points, label)
     return LoadedScores(loaded.dataset, points,
                         table.problems + unknown + loaded.problems + duplicates + _unit_warnings(points, label),
-                        loaded.n_rows + sum(not p.kept and p.row is not None for p in table.problems))
+                        table.n_rows)
 
 
 #: one score: a model (at one scale) on one task, metric and shot count

@@ -159,6 +159,12 @@ CASES = {
         "data/bad.csv row 1001: score \"high\" is not a number",
         "data/bad.csv: 200 more rows (rows 1002-1201) are set aside for problems like those listed; only the "
         "first 1,000 are listed: fix those and rerun to see the rest"]),
+    "thousands of rows with an extra field": Case({"data/bad.csv": H + "".join(
+        f"m{i},B,{i}B,bench,t,acc,0.5,1000,0.25,x\n" for i in range(1, 1201))}, [
+        'data/bad.csv row 1001: has 10 fields but the header has 9: a value with a comma in it must be quoted '
+        '("a, b"); the row is set aside',
+        "data/bad.csv: 200 more rows (rows 1002-1201) are set aside for a number of fields that does not match "
+        "the header; only the first 1,000 are listed: fix those and rerun to see the rest"]),
     # ---- poor messages
     "trailing comma on every row": Case({"data/bad.csv": H.replace("\n", ",\n") + rows("B").replace("\n", ",\n")}, [
         "data/bad.csv row 2: 6 rows (from row 2) end with empty fields beyond the header (a comma at the end of "
