@@ -48,12 +48,14 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
     text = _text(path, label)
     if isinstance(text, Problem):
         return _unreadable(text)
+    csv.field_size_limit(MAX_BYTES)  # one cell may be long (the default limit, 131,072, would lose the file)
     records = csv.reader(io.StringIO(text, newline=""))
     problems: list[Problem] = []
     header: list[str] | None = None
     header_row = 0
     kept, rows = [], []
-    extra_blank, short, unlisted = [], [], []
+    extra_blank, short, unlisted, unnamed_values = [], [], [], []
+    last_line = 0
 
     def set_aside(number: int, message: str) -> None:
         if len(problems) < MAX_LISTED:
@@ -62,25 +64,36 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
             unlisted.append(number)
     try:
         for number, record in enumerate(records, start=1):
+            first_line, last_line = last_line + 1, records.line_num
+            # a record over several lines with a line break in a cell: a quoted cell, or a quote left open
+            spans = last_line > first_line and any("\n" in f or "\r" in f for f in record)
             if header is None:
                 if not any(f.strip() for f in record):
                     continue  # blank lines before the header
                 header, header_row = [f.strip() for f in record], number
-                while header and header[-1] == "":  # a trailing comma on the header line
+                unnamed = 0
+                while header and header[-1] == "":  # a trailing comma on the header line, or unnamed columns
                     header.pop()
+                    unnamed += 1
                 width = len(header)
                 need = max((header.index(c) for c in required if c in header), default=-1) + 1
                 continue
             if not "".join(record).strip():
                 continue  # a blank line: numbered, not read
             if len(record) > width:
-                if any(f.strip() for f in record[width:]):
+                if spans and len(record) != width + unnamed:
+                    set_aside(number, _unclosed(first_line, last_line))
+                    continue
+                if any(f.strip() for f in record[width + unnamed:]):
                     set_aside(number, f"has {len(record)} fields but the header has {width}: a value with a comma "
                               'in it must be quoted ("a, b"); the row is set aside')
                     continue
-                extra_blank.append(number)
+                (unnamed_values if any(f.strip() for f in record[width:]) else extra_blank).append(number)
                 record = record[:width]
             elif len(record) < width:
+                if spans:
+                    set_aside(number, _unclosed(first_line, last_line))
+                    continue
                 if len(record) < need:
                     missing = ", ".join(header[len(record):need])
                     set_aside(number, f"has {len(record)} fields but the header has {width} (no {missing}); "
@@ -101,6 +114,8 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
                                    "numbered as in the file", kept=True))
     problems += _said_once(label, extra_blank, "end with empty fields beyond the header (a comma at the end of "
                            "the line?): the extra fields are ignored")
+    problems += _said_once(label, unnamed_values, f"have values under the header's last {unnamed} column(s), "
+                           "which have no name: those values are ignored; name the column(s) to use them")
     problems += _said_once(label, short, "have fewer fields than the header: the missing last fields are read "
                            "as blank")
     problems += _repeated_columns(header, label)
@@ -108,6 +123,11 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
         pd.DataFrame(columns=_unique(header), dtype=object)
     set_aside_rows = sum(not p.kept and p.row is not None for p in problems) + len(unlisted)
     return Table(header, frame, np.asarray(rows, dtype=int), problems, len(rows) + set_aside_rows)
+
+
+def _unclosed(first_line: int, last_line: int) -> str:
+    return (f'has a quote (") that is not closed: it runs on to line {last_line}, taking in lines '
+            f"{first_line + 1}-{last_line}; close the quote (or remove it)")
 
 
 def separator_hint(columns: list[str]) -> str:

@@ -98,9 +98,10 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
     pts = points.copy()
     if pts.empty:
         return _empty_curves(), pts.assign(curve_id=pd.Series(dtype=str)), []
-    # "|" joins the parts; a "|" inside a name is escaped, so that family "X|Y" on benchmark "Z" and
-    # family "X" on benchmark "Y|Z" stay two curves
-    parts = pts[list(CURVE_COLUMNS)].astype(str).apply(lambda col: col.str.replace("|", "\\|", regex=False))
+    # "|" joins the parts; a "|" (and the escape "\\" itself) inside a name is escaped, so that family
+    # "X|Y" on benchmark "Z" and family "X" on benchmark "Y|Z" stay two curves, and "A\\" + "m|s" is not "A|B" + "m\\"
+    parts = pts[list(CURVE_COLUMNS)].astype(str).apply(
+        lambda col: col.str.replace("\\", "\\\\", regex=False).str.replace("|", "\\|", regex=False))
     pts["curve_id"] = parts.agg("|".join, axis=1)
     sigma, source = point_noise(pts)
     pts["sigma"] = sigma

@@ -182,6 +182,15 @@ def _rises_at_the_floor(cont: pd.DataFrame, curve: pd.Series, below: float, alph
                      f"no significant rise across the models at the floor (one-sided p={p:.2g})")
 
 
+#: the columns of the debate tables, so that an empty one is still written with its header
+TABLE_COLUMNS = {
+    "mirage": ("dataset", "family", "benchmark", "task", "shots", "labels", "metrics", "differ", "mirage",
+               "evidence"),
+    "cot_gain": ("dataset", "family", "task", "plain_task", "metric", "models", "gain_smallest", "gain_largest",
+                 "slope_per_decade", "turns_positive", "positive_from"),
+    "compositional": ("group", "dataset", "family", "metric", "shots", "model", "scale", "per_step_accuracy",
+                      "rms_error", "max_error", "observed", "predicted"),
+}
 def mirage_table(curves: pd.DataFrame, points: pd.DataFrame | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Every (family, task) measured with several metrics, with the labels side by side.
 

@@ -89,24 +89,27 @@ def read_scores(path: str | Path, dataset: str | None = None,
     table = read_table(path, label, required=REQUIRED)
     if not table.readable:
         return LoadedScores(dataset, _empty(), table.problems, 0)
-    raw = table.frame
-    missing = [c for c in REQUIRED if c not in table.columns]
+    raw, renamed = _known_names(table.frame, label)
+    columns = list(raw.columns)
+    missing = [c for c in REQUIRED if c not in columns]
     if missing:
         return LoadedScores(dataset, _empty(), [Problem(
             label, 1, ",".join(missing),
             f"missing required column(s) {', '.join(missing)}; the header must name "
             f"{', '.join(REQUIRED)} (found: {', '.join(table.columns) or 'none'})"
-            + separator_hint(table.columns))], table.n_rows)
+            + separator_hint(table.columns))] + renamed, table.n_rows)
     if len(raw) == 0 and not table.problems:
         return LoadedScores(dataset, _empty(), [Problem(label, None, None, NO_ROWS)], 0)
-    unknown = _unknown_columns(dict.fromkeys(table.columns), label)
+    unknown = renamed + _unknown_columns([c for c in dict.fromkeys(columns) if c in table.columns or c in
+                                          (*REQUIRED, *OPTIONAL)], label)
     for c in OPTIONAL:
         if c not in raw.columns:
             raw[c] = ""
     loaded = _validate(raw[[*REQUIRED, *OPTIONAL]], table.rows, dataset, label)
     points, duplicates = _duplicates(loaded.points, label)
     return LoadedScores(loaded.dataset, points,
-                        table.problems + unknown + loaded.problems + duplicates + _unit_warnings(points, label),
+                        table.problems + unknown + loaded.problems + duplicates + _unit_warnings(points, label)
+                        + _lookalike_names(points, label),
                         table.n_rows)
 
 
@@ -115,18 +118,22 @@ SCORE_KEY = ("model", "family", "benchmark", "task", "metric", "shots", "params"
 
 
 def _duplicates(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, list[Problem]]:
-    """A row pasted twice would count as a replicate: exact duplicates are counted once (the
-    later copies set aside, said so); two different scores for one score's key are both kept
-    (replicates at one scale) and said so."""
+    """A row pasted twice would count as a replicate: exact duplicates (the source aside) are counted
+    once (the later copies set aside, said so); two different scores for one score's key are both
+    kept (replicates at one scale) and said so."""
     if points.empty:
         return points, []
     key = list(SCORE_KEY)
     filled = points.fillna({c: -1.0 for c in ("params", "tokens", "compute")})
-    same = [c for c in points.columns if c not in ("row", "dataset")]
+    # the source is not part of a score: one number quoted from two places is still one measurement
+    same = [c for c in points.columns if c not in ("row", "dataset", "source")]
     exact = filled.duplicated(same, keep="first").to_numpy()
     first_row = filled.groupby(same, dropna=False, sort=False)["row"].transform("min").to_numpy()
-    problems = [Problem(label, int(r), None, f"exact duplicate of row {int(f)}: counted once")
-                for r, f in zip(points["row"][exact], first_row[exact])]
+    first_source = filled.groupby(same, dropna=False, sort=False)["source"].transform("first").to_numpy()
+    problems = [Problem(label, int(r), None, f"exact duplicate of row {int(f)}" + (
+        "" if src == first else " but for its source") + ": counted once")
+                for r, f, src, first in zip(points["row"][exact], first_row[exact], points["source"][exact],
+                                            first_source[exact])]
     kept = points[~exact]
     filled = filled[~exact]
     several = (filled.groupby(key, dropna=False, sort=False)["score"].transform("nunique") > 1).to_numpy()
@@ -138,11 +145,35 @@ def _duplicates(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, list[Pr
     return kept.reset_index(drop=True), problems
 
 
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+
+
+def _lookalike_names(points: pd.DataFrame, label: str) -> list[Problem]:
+    """Names that differ only in Unicode form (é composed or not), case, invisible characters or spaces
+    make different curves; they are kept as written (they may be meant) and said once per pair."""
+    import unicodedata
+    out = []
+    for col in ("family", "benchmark", "task", "metric"):
+        if points.empty:
+            break
+        first = points.groupby(col, sort=False)["row"].min()
+        norm = pd.Series([" ".join(_INVISIBLE.sub("", unicodedata.normalize("NFKC", v)).casefold().split())
+                          for v in first.index], index=first.index)
+        for _, names in norm.groupby(norm, sort=False):
+            if len(names) > 1:
+                shown = " and ".join(repr(v) for v in names.index)
+                out.append(Problem(label, int(first[names.index].min()), col, (
+                    f"{col} {shown} differ only in Unicode form, case, spaces or invisible characters: they are "
+                    f"read as different names (separate curves); write them alike if they are one"), kept=True))
+    return out
+
+
 def _unit_warnings(points: pd.DataFrame, label: str) -> list[Problem]:
     """Scores that fit their unit but not their meaning, said once per curve (rows are kept):
     a percent curve whose every score is at most 1 (fractions written as percent, then divided
-    by 100), a whole curve below its chance level, and a percent file whose chance is at most 1
-    (a fraction written in a percent file reads as that many percent)."""
+    by 100), a whole curve below its chance level, a percent file whose chance is at most 1
+    (a fraction written in a percent file reads as that many percent), and a stderr above half
+    the unit's range (no score in it can vary more)."""
     out = []
     if points.empty:
         return out
@@ -155,6 +186,12 @@ def _unit_warnings(points: pd.DataFrame, label: str) -> list[Problem]:
             out.append(Problem(label, first, "unit", (
                 f"every score of {name} is at most 1 while unit is percent (read as at most 1 %): "
                 "if they are fractions, set unit to fraction"), kept=True))
+        stderr = g["stderr"].to_numpy(float)
+        if g["bounded"].all() and (stderr > 0.5).any():
+            top = 50 if percent else 0.5
+            out.append(Problem(label, int(g["row"][stderr > 0.5].min()), "stderr", (
+                f"a stderr of {name} is above {top:g}, more than any score in its unit's range can have: is it "
+                "written in another unit than the score? (kept as given)"), kept=True))
         chance = g["chance"].to_numpy(float)
         if g["bounded"].all() and np.isfinite(chance).all() and (g["score"].to_numpy(float) < chance).all():
             out.append(Problem(label, first, "chance", (
@@ -166,6 +203,22 @@ def _unit_warnings(points: pd.DataFrame, label: str) -> list[Problem]:
                 f"chance {c:g} in a percent file reads as {c:g} %: write chance in the file's unit "
                 f"({c * 100:g} if you meant {c:g} as a fraction)"), kept=True))
     return out
+
+
+def _known_names(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """A header written `Model` or `Higher Is Better` is the contract's `model`, `higher_is_better`:
+    read as such, and said (only where the contract's own name is not also there)."""
+    known = (*REQUIRED, *OPTIONAL)
+    rename, said = {}, []
+    for c in frame.columns:
+        name = re.sub(r"[\s-]+", "_", c.strip().lower())
+        if c not in known and name in known and name not in frame.columns and name not in rename.values():
+            rename[c] = name
+    if rename:
+        pairs = ", ".join(f'"{c}" as {name}' for c, name in rename.items())
+        said.append(Problem(label, 1, ",".join(rename), f"column(s) read as the contract's lower-case names: {pairs}; "
+                            "rename them to silence this", kept=True))
+    return frame.rename(columns=rename), said
 
 
 def _unknown_columns(columns, label: str) -> list[Problem]:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import runlog, schema
 from .curves import CURVE_COLUMNS, build_curves, to_batch
-from .debates import backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
+from .debates import TABLE_COLUMNS, backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
 from .importers.base import relocate
 from .labels import best_models, label_curves
@@ -265,6 +265,9 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
                                  ignore_index=True)
     for name in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional"):
         frame = getattr(run, name)
+        if frame.columns.empty:  # nothing to report: still a table, with its header, for other tools
+            frame = pd.DataFrame(columns=schema.names(schema.TABLES[name]) if name in schema.TABLES
+                                 else list(TABLE_COLUMNS[name]))
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
         schema.spreadsheet_safe(frame).to_csv(outputs[name], index=False)
     if len(run.curves):

@@ -10,6 +10,7 @@ without the bad input.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,16 +64,31 @@ def messages(run) -> list[str]:
 
 @dataclass
 class Case:
-    files: dict[str, str | bytes]
+    files: dict  # path -> text, bytes, Link or Fifo
     expect: list[str] = field(default_factory=list)  # messages that must be in rejected.csv, exactly
     check: object = None  # a further check of the run's tables
 
 
-def write(root: Path, files: dict[str, str | bytes]) -> None:
+@dataclass(frozen=True)
+class Link:
+    """A symbolic link to this target (outside the data folder)."""
+
+    target: str
+
+
+class Fifo:
+    """A named pipe: reading it would wait for ever."""
+
+
+def write(root: Path, files: dict) -> None:
     for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if isinstance(content, Link):
+            path.symlink_to(content.target)
+        elif isinstance(content, Fifo):
+            os.mkfifo(path)
+        elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
@@ -152,8 +168,8 @@ CASES = {
     "mathtext in a task": Case({"data/bad.csv": H + rows("B", task="$^$")},
                                check=lambda run: "$^$" in set(run["curves"]["task"])),
     "dots for a name": Case({"data/...csv": H + rows("B")}, [
-        "data/...csv: is not read: its name gives the dataset id '..', which cannot name a results folder; "
-        "rename the file (letters, digits, - _ and . not first)"]),
+        "data/...csv: is not read: its name gives the dataset id '..', which starts with a dot; rename the file "
+        "(letters, digits, - _ and . not first)"]),
     "thousands of bad rows": Case({"data/bad.csv": H + "".join(
         f"m{i},B,{i}B,bench,t,acc,high,1000,0.25\n" for i in range(1, 1201))}, [
         "data/bad.csv row 1001: score \"high\" is not a number",
@@ -198,6 +214,86 @@ CASES = {
         'data/lm-eval/h/models.csv row 3: params "2 billion" is not a size; write e.g. 7000000000, 7e9 or 7B']),
     "wide table without sidecar": Case({"data/wide/w.csv": WIDE_CSV}, [
         "data/wide/w.csv: is not read: a wide table needs its sidecar data/wide/w.yaml"]),
+    # ---- found by a referee trying the workflow as a hostile user
+    "braces in a file name": Case({"data/a{b}.csv": H + rows("B")}, [
+        "data/a{b}.csv: is not read: its name gives the dataset id 'a{b}', which holds a character that cannot be "
+        "in a results path or a wildcard (/, \\, {, } or a control character); rename the file (letters, digits, "
+        "- _ and . not first)"]),
+    "a name Snakemake takes for a runaway rule": Case({"data/ckpt_" + "0" * 25 + ".csv": H + rows("B")}, [
+        f"data/ckpt_{'0' * 25}.csv: is not read: its name gives the dataset id 'ckpt_{'0' * 25}', which ends in one "
+        "piece repeated 20 times or more, which Snakemake refuses as a wildcard; rename the file (letters, digits, "
+        "- _ and . not first)"]),
+    "a name too long for a results file": Case({"data/wide/" + "L" * 230 + ".csv": WIDE_CSV,
+                                                "data/wide/" + "L" * 230 + ".yaml": WIDE_YAML}, [
+        f"data/wide/{'L' * 230}.csv: is not read: its name gives the dataset id '{'L' * 230}', which is longer than "
+        "200 bytes; rename the file (letters, digits, - _ and . not first)"]),
+    "a link to a file outside data/": Case({"data/evil.csv": Link("/etc/hostname")}, [
+        "data/evil.csv: is not read: it is a link to something outside the data folder, and only files inside it "
+        "are read; copy the file into the data folder instead"]),
+    "a sidecar linked from outside": Case({"data/wide/w.csv": WIDE_CSV, "data/wide/w.yaml": Link("/etc/hostname")}, [
+        "data/wide/w.yaml: is not read: it is a link to something outside the data folder, and only files inside "
+        "it are read; copy the file into the data folder instead"]),
+    "a named pipe": Case({"data/pipe.csv": Fifo()}, [
+        "data/pipe.csv: is not read: it is not a regular file (a pipe, socket or device); save the data as a file"]),
+    "an unclosed quote": Case({"data/bad.csv": H + rows("B", n=3) + 'b-9b,"B,9B,bench,t,acc,0.5,1000,0.25\n'
+                               + rows("B", n=3, first=4)}, [
+        'data/bad.csv row 5: has a quote (") that is not closed: it runs on to line 8, taking in lines 6-8; close '
+        "the quote (or remove it)"]),
+    "a 200,000-character cell": Case({"data/bad.csv": H + rows("B", n=5) + "x" * 200_000
+                                      + ",B,9B,bench,t,acc,0.9,1000,0.25\n"},
+                                     check=lambda run: (run["points"]["dataset"] == "bad").sum() == 6),
+    "names alike but for Unicode form, case or spaces": Case({"data/bad.csv": H + rows("Caf\u00e9", n=3)
+                                                              + rows("Cafe\u0301", n=3, first=4)}, [
+        "data/bad.csv row 2: family 'Caf\u00e9' and 'Cafe\u0301' differ only in Unicode form, case, "
+        "spaces or invisible "
+        "characters: they are read as different names (separate curves); write them alike if they are one"]),
+    "a row again with another source": Case({"data/bad.csv": H.replace("\n", ",source\n")
+                                             + rows("B").replace("\n", ",paper\n")
+                                             + rows("B", n=1, first=2, score="0.35").replace("\n", ",paper v2\n")}, [
+        "data/bad.csv row 8: exact duplicate of row 3 but for its source: counted once"]),
+    "a backslash beside a bar": Case({"data/bad.csv": H.replace("task,metric", "task,metric") + "".join(
+        f"m{i},A\\,{i}B,B,t,\"m|s\",0.{i},1000,0.25\nn{i},A|B,{i}B,t,m\\,s,0.{9 - i},1000,0.25\n"
+        for i in range(1, 7))}, check=lambda run: len(run["curves"][run["curves"]["dataset"] == "bad"]) == 2),
+    "a misspelt key in a sidecar": Case({"data/wide/w.csv": WIDE_CSV, "data/wide/w.yaml": WIDE_YAML.replace(
+        "chance: 0.25}", "chance: 0.25, higher_is_beter: false}")}, [
+        "data/wide/w.yaml: ARC: unknown key 'higher_is_beter': did you mean \"higher_is_better\"?; see "
+        "data/README.md for the layout"]),
+    "a key twice in a sidecar": Case({"data/wide/w.csv": WIDE_CSV, "data/wide/w.yaml": WIDE_YAML
+                                      + "  ARC: {metric: acc_norm}\n"}, [
+        "data/wide/w.yaml row 6: is not valid YAML (line 6, column 3: the key 'ARC' is given twice (the second "
+        "would silently win))"]),
+    "an alias bomb in a sidecar": Case({"data/wide/w.csv": WIDE_CSV, "data/wide/w.yaml": WIDE_YAML + "a0: &a0 x\n"
+                                        + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n"
+                                                  for i in range(1, 8)) + "defaults: {source: *a7}\n"},
+                                       check=lambda run: len(run["problems"].to_csv()) < 10_000),
+    "models.csv names a file twice": Case({"data/lm-eval/h/models.csv": MODELS_CSV + "a.json,m-16b,H,16B\n",
+                                           "data/lm-eval/h/a.json": harness(GOOD_JSON),
+                                           "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/models.csv row 4: names 'a.json' again (first on row 2): one file is one model's output; "
+        "this line is set aside"]),
+    "a harness score that is not a number": Case({"data/lm-eval/h/models.csv": MODELS_CSV,
+                                                  "data/lm-eval/h/a.json": '{"results": {"arc": {"acc": NaN}}}',
+                                                  "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/a.json: task 'arc' metric 'acc': nan is not a finite number; not imported"]),
+    "a title-case header": Case({"data/bad.csv": H.title() + rows("B")}, [
+        'data/bad.csv row 1: column(s) read as the contract\'s lower-case names: "Model" as model, "Family" as '
+        'family, "Params" as params, "Benchmark" as benchmark, "Task" as task, "Metric" as metric, "Score" as '
+        'score, "N_Items" as n_items, "Chance" as chance; rename them to silence this'],
+        check=lambda run: (run["points"]["dataset"] == "bad").sum() == 6),
+    "a header whose last column has no name": Case({"data/bad.csv": H.replace(",chance", ",") + rows("B")}, [
+        "data/bad.csv row 2: 6 rows (from row 2) have values under the header's last 1 column(s), which have no "
+        "name: those values are ignored; name the column(s) to use them"],
+        check=lambda run: (run["points"]["dataset"] == "bad").sum() == 6),
+    "a stderr in another unit": Case({"data/bad.csv": H.replace(",chance", ",stderr,chance")
+                                      + rows("B").replace(",1000,", ",1000,5,")}, [
+        "data/bad.csv row 2: a stderr of B / t / acc is above 0.5, more than any score in its unit's range can "
+        "have: is it written in another unit than the score? (kept as given)"]),
+    "an upper-case .JSON beside models.csv": Case({"data/lm-eval/h/models.csv": MODELS_CSV,
+                                                   "data/lm-eval/h/a.json": harness(GOOD_JSON),
+                                                   "data/lm-eval/h/b.json": harness(GOOD_JSON),
+                                                   "data/lm-eval/h/e.JSON": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/e.JSON: is not read: harness files must end in .json (lower case), and models.csv name "
+        "them"]),
 }
 
 
@@ -232,3 +328,12 @@ def test_bad_input_costs_only_itself_with_a_message(name, good_run, tmp_path, mo
     good = run["curves"][run["curves"]["dataset"] == "good"]
     assert len(good) == 4
 
+
+
+def test_a_run_with_nothing_to_analyse_still_writes_tables_with_headers(tmp_path, monkeypatch):
+    write(tmp_path, {"data/bad.csv": H})
+    monkeypatch.chdir(tmp_path)
+    run_folder(tmp_path)
+    for name in OUTPUTS:
+        header = (tmp_path / "results" / f"{name}.csv").read_text().splitlines()[0]
+        assert header.count(",") >= 3, (name, header)

@@ -25,6 +25,7 @@ from .registry import (
     DatasetDefinedTwice,
     find_datasets,
     find_importers,
+    id_problem,
     importer_for,
     importers,
     register,
@@ -39,7 +40,8 @@ for _importer in find_importers(__name__, __path__):
 
 __all__ = [
     "CONTRACT", "KNOWN_METRICS", "MODELS_COLUMNS", "PROBLEM_COLUMNS", "DatasetDefinedTwice", "Importer",
-    "contract", "convert", "empty", "find_datasets", "find_importers", "importer_for", "importers", "main",
+    "contract", "convert", "empty", "find_datasets", "find_importers", "id_problem", "importer_for", "importers",
+    "main",
     "parse_harness_file", "read_lm_eval", "read_wide", "register", "unread_files", "unregister", "valid_id",
     "write_imported",
 ]  # fmt: skip

@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..csvtable import read_table, separator_hint
@@ -100,7 +101,10 @@ def parse_harness_file(path: Path) -> tuple[list[dict], list[str]]:
         stated_task = directions.get(task) if isinstance(directions.get(task), dict) else {}
         for key, value in metrics.items():
             name, _, filt = key.partition(",")
-            if name in _SKIP_KEYS or name.endswith("_stderr") or _number(value) is None:
+            if name in _SKIP_KEYS or name.endswith("_stderr"):
+                continue
+            if _number(value) is None:
+                notes.append(f"task {task!r} metric {name!r}: {value!r} is not a finite number; {NOT_IMPORTED}")
                 continue
             stderr = _number(metrics.get(f"{name}_stderr" + (f",{filt}" if filt else "")))
             metric = name if filt in ("", "none") else f"{name}/{filt}"
@@ -149,6 +153,16 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
         )
         return empty(), [Problem(str(models_path), 1, ",".join(missing), message)]
     models = table.frame
+    first: dict[str, int] = {}
+    keep = np.ones(len(models), bool)
+    for i, (row, name) in enumerate(zip(table.rows, models["file"])):
+        if name in first:
+            keep[i] = False
+            problems.append(Problem(str(models_path), int(row), "file", (
+                f"names {name!r} again (first on row {first[name]}): one file is one model's output; "
+                "this line is set aside")))
+        first.setdefault(name, int(row))
+    models, model_rows = models[keep], table.rows[keep]
     files = sorted(p.name for p in folder.glob("*.json"))
     listed = set(models["file"])
     for name in files:
@@ -160,7 +174,7 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     rows = []
     # only the dataset folder's own files are read: no path outside it (a link neither), no directory
     own = {p.name for p in folder.iterdir() if p.is_file() and p.resolve().parent == folder.resolve()}
-    for row, m in zip(table.rows, models.to_dict("records")):
+    for row, m in zip(model_rows, models.to_dict("records")):
         path = folder / m["file"]
         if m["file"] not in own:
             message = (f"names {m['file']!r}, which is not a file in {folder}; only the folder's own files are read: "

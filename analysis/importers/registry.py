@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 from ..problems import Problem
@@ -74,7 +75,11 @@ def find_datasets(data: str | Path) -> dict[str, tuple[str | None, Path]]:
     for kind, importer in importers().items():
         for dataset, source in importer.discover(data).items():
             found.setdefault(dataset, []).append((kind, source))
-    found = {d: places for d, places in found.items() if valid_id(d)}
+    # an id that cannot name a results folder, or input that is not a regular file inside the data
+    # folder (a link out of it, a pipe), is not read: unread_files says why
+    found = {d: [(k, s) for k, s in places if _readable(data, importers()[k].inputs(s) if k else [s])]
+             for d, places in found.items() if not id_problem(d)}
+    found = {d: places for d, places in found.items() if places}
     twice = {d: places for d, places in found.items() if len(places) > 1}
     if twice:
         where = "; ".join(f"{d}: {', '.join(str(s) for _, s in places)}" for d, places in sorted(twice.items()))
@@ -86,10 +91,43 @@ def find_datasets(data: str | Path) -> dict[str, tuple[str | None, Path]]:
     return {d: places[0] for d, places in sorted(found.items())}
 
 
+#: what Snakemake takes for a runaway rule: a value ending in a substring repeated 20 times or more
+_PERIODIC = re.compile(r"(.+)\1{19,}$")
+#: ids become file names with suffixes such as ".problems.csv": leave room under the usual 255-byte limit
+MAX_ID_BYTES = 200
+
+
+def id_problem(dataset: str) -> str | None:
+    """Why a dataset id cannot name a results folder and a Snakemake wildcard (None if it can)."""
+    if not dataset or dataset.startswith("."):
+        return "starts with a dot"
+    if any(c in dataset for c in "/\\{}") or not dataset.isprintable():
+        return "holds a character that cannot be in a results path or a wildcard (/, \\, {, } or a control character)"
+    if len(dataset.encode()) > MAX_ID_BYTES:
+        return f"is longer than {MAX_ID_BYTES} bytes"
+    if _PERIODIC.search(dataset):
+        return "ends in one piece repeated 20 times or more, which Snakemake refuses as a wildcard"
+    return None
+
+
 def valid_id(dataset: str) -> bool:
-    """A dataset id names a results folder and a wildcard: no leading dot, no path or control characters."""
-    return bool(dataset) and not dataset.startswith(".") and not any(c in dataset for c in "/\\") and \
-        dataset.isprintable()
+    """A dataset id names a results folder and a wildcard (see `id_problem`)."""
+    return id_problem(dataset) is None
+
+
+def _outside(data: Path, path: Path) -> bool:
+    """A path that is, or links to, something outside the data folder."""
+    try:
+        path.resolve().relative_to(data.resolve())
+        return False
+    except ValueError:
+        return True
+
+
+def _readable(data: Path, paths) -> bool:
+    """Every input exists as a regular file inside the data folder (missing ones are the importer's to say)."""
+    return all(not p.exists() or (p.is_file() and not _outside(data, p)) for p in map(Path, paths)) and \
+        not any(_outside(data, Path(p).parent) for p in paths)
 
 
 #: files in the data folder that are documentation, not data
@@ -109,7 +147,7 @@ def unread_files(data: str | Path) -> list[Problem]:
         read |= {p.resolve() for p in (importers()[kind].inputs(source) if kind else [source])}
     layouts = ", ".join([f"{data}/<id>.csv", *(f"{data}/{imp.layout}" for imp in importers().values())])
     out = []
-    for path in sorted(p for p in data.rglob("*") if p.is_file()):
+    for path in sorted(p for p in data.rglob("*") if not p.is_dir() or p.is_symlink()):
         rel = path.relative_to(data)
         hidden = any(part.startswith(".") for part in rel.parts) and rel.suffix.lower() != ".csv"
         if path.resolve() in read or hidden or path.suffix in _NOT_DATA:
@@ -121,8 +159,14 @@ def unread_files(data: str | Path) -> list[Problem]:
 def _unread_reason(rel: Path, data: Path, layouts: str) -> str:
     suffix = rel.suffix.lower()
     top = len(rel.parts) == 1
-    if suffix == ".csv" and not valid_id(rel.stem):
-        return (f"is not read: its name gives the dataset id {rel.stem!r}, which cannot name a results folder; "
+    path = data / rel
+    if _outside(data, path):
+        return ("is not read: it is a link to something outside the data folder, and only files inside it are "
+                "read; copy the file into the data folder instead")
+    if not path.is_file():
+        return "is not read: it is not a regular file (a pipe, socket or device); save the data as a file"
+    if suffix == ".csv" and id_problem(rel.stem):
+        return (f"is not read: its name gives the dataset id {rel.stem!r}, which {id_problem(rel.stem)}; "
                 "rename the file (letters, digits, - _ and . not first)")
     if top and suffix == ".csv":
         return f"is not read: rename it to {rel.stem}.csv (lower-case .csv)"
@@ -133,6 +177,8 @@ def _unread_reason(rel: Path, data: Path, layouts: str) -> str:
     if rel.parts[0] == "wide" and suffix == ".csv":
         return f"is not read: a wide table needs its sidecar {data / rel.with_suffix('.yaml')}"
     if rel.parts[0] == "lm-eval" and len(rel.parts) == 3:
+        if (path.parent / "models.csv").is_file():
+            return "is not read: harness files must end in .json (lower case), and models.csv name them"
         return f"is not read: a harness folder needs a models.csv ({data / rel.parent / 'models.csv'})"
     if suffix == ".json":
         return "is not read: harness output goes in its own folder with a models.csv"

@@ -48,6 +48,33 @@ def read_wide(table: str | Path, sidecar: str | Path | None = None) -> tuple[pd.
 
 
 _SIDECAR_HELP = "see data/README.md for the layout"
+_TOP_KEYS = ("model", "family", "params", "tokens", "defaults", "scores", "ignore")
+_SCORE_KEYS = ("benchmark", "task", "metric", *_PASSED)
+#: a sidecar bigger than this once its aliases are expanded is refused (an alias bomb)
+_MAX_NODES = 100_000
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load that refuses a key given twice (else the last silently wins) and alias bombs."""
+
+    nodes = 0
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice (the second would silently win)", key_node.start_mark)
+            seen.add(key) if isinstance(key, (str, int, float, bool)) else None
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node, deep=False):
+        self.nodes += 1
+        if self.nodes > _MAX_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"it expands to more than {_MAX_NODES:,} values (aliases repeated?)", node.start_mark)
+        return super().construct_object(node, deep=deep)
 
 
 def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
@@ -56,7 +83,7 @@ def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
         return Problem(str(sidecar), None, None, f"{what}; {_SIDECAR_HELP}")
 
     try:
-        spec = yaml.safe_load(sidecar.read_bytes().decode("utf-8-sig"))
+        spec = yaml.load(sidecar.read_bytes().decode("utf-8-sig"), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         return Problem(str(table), None, None, f"has no sidecar {sidecar}; write one that names the id columns "
                        "and describes each score column (see data/README.md)")
@@ -73,22 +100,45 @@ def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
                      "params and scores")
     for key in ("model", "family", "params", "tokens"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
-            return wrong(f"{key} must name one column of the table (it is {spec[key]!r})")
+            return wrong(f"{key} must name one column of the table (it is {_short(spec[key])})")
     for key in ("scores", "defaults"):
         if spec.get(key) is not None and not isinstance(spec[key], dict):
-            return wrong(f"{key} must be a mapping (column: {{metric: ...}}), not {spec[key]!r}")
+            return wrong(f"{key} must be a mapping (column: {{metric: ...}}), not {_short(spec[key])}")
+    unknown = _unknown_keys(spec, _TOP_KEYS, "")
+    if unknown:
+        return wrong(unknown)
     ignore = spec.get("ignore") or []
     if not isinstance(ignore, list) or not all(isinstance(c, str) for c in ignore):
-        return wrong(f"ignore must be a list of column names, not {ignore!r}")
+        return wrong(f"ignore must be a list of column names, not {_short(ignore)}")
     scores = {str(c): meta for c, meta in (spec.get("scores") or {}).items()}
     for column, meta in [("defaults", spec.get("defaults") or {}), *scores.items()]:
         if meta is not None and not isinstance(meta, dict):
-            return wrong(f"scores: {column}: {meta!r} must be a mapping such as {{metric: {meta!r}}}"
-                         if column != "defaults" else f"defaults must be a mapping, not {meta!r}")
+            return wrong(f"scores: {column}: {_short(meta)} must be a mapping such as {{metric: {_short(meta)}}}"
+                         if column != "defaults" else f"defaults must be a mapping, not {_short(meta)}")
+        unknown = _unknown_keys(meta or {}, _SCORE_KEYS, f"{column}: ")
+        if unknown:
+            return wrong(unknown)
         for key, value in (meta or {}).items():
             if isinstance(value, (dict, list)):
-                return wrong(f"{column}: {key} must be one value, not {value!r}")
+                return wrong(f"{column}: {key} must be one value, not {_short(value)}")
     return {**spec, "scores": scores, "ignore": ignore, "defaults": spec.get("defaults") or {}}
+
+
+def _unknown_keys(mapping: dict, known: tuple[str, ...], where: str) -> str | None:
+    """A key the sidecar does not know would be ignored (a misspelt higher_is_better would turn an error
+    rate into an inverse curve): refused, with the nearest known key."""
+    import difflib
+    for key in mapping:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f'did you mean "{near[0]}"?' if near else f"the keys are {', '.join(known)}"
+            return f"{where}unknown key {_short(key)}: {hint}"
+    return None
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _long_rows(wide, table: Path, ids: dict, scores: dict, defaults: dict) -> list[dict]:
