@@ -13,8 +13,10 @@ import pandas as pd
 
 from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves, rows_by_curve
+from .findings import benchmark_summary, key_findings
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
 from .models import DESCRIPTION, MODELS, PARAMS
+from .provenance import GLOSSARY, provenance
 from .schema import read as read_results_table
 from .schema import report_columns
 from .settings import with_defaults
@@ -56,12 +58,22 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     return env.get_template("report.html.j2").render(
         counts=counts.to_dict(), n_curves=len(curves), overview=_overview(curves, figures_dir),
-        cap_map=_capability_map(curves), columns=columns, rows=_curve_rows(curves, columns),
+        findings=key_findings(curves, settings["min_scales"]), benchmarks=_benchmark_rows(curves),
+        provenance=provenance(tables.get("points", pd.DataFrame()), settings), glossary=GLOSSARY,
+        cap_map=_capability_map(curves), columns=columns,
+        table={"columns": [c.report for c in columns], "meanings": [c.meaning for c in columns],
+               "rows": _curve_rows(curves, columns)},
         flagged=_flagged(curves, fits, figures_dir), problems=problems.to_dict("records") if len(problems) else [],
         datasets=sorted(curves["dataset"].unique()) if len(curves) else [],
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
         colours=LABEL_COLOURS, debates=_debates(tables, curves), n_points=len(points),
     )
+
+
+def _benchmark_rows(curves: pd.DataFrame) -> list[dict]:
+    """Per axis and benchmark, the label counts (the report links each to the filtered table)."""
+    table = benchmark_summary(curves)
+    return table.to_dict("records") if len(table) else []
 
 
 def _overview(curves: pd.DataFrame, figures_dir: Path) -> dict:
@@ -107,10 +119,11 @@ def _capability_map(curves: pd.DataFrame) -> list[dict]:
              "q": _fmt(r["q_value"], 2)} for _, r in emergent.iterrows()]
 
 
-def _curve_rows(curves: pd.DataFrame, columns) -> list[dict]:
-    """The table of every curve: the schema's report columns, the label linked to its card."""
-    return [{"cells": [_cell(r[c.name], c) for c in columns], "label": r["label"], "reason": r["reason"],
-             "anchor": figure_name(r["curve_id"])[:-4] if r["label"] in FLAGGED else ""}
+def _curve_rows(curves: pd.DataFrame, columns) -> list[list]:
+    """The table of every curve as compact rows for the page's script: the schema's report columns,
+    then the curve's permalink id, whether it has a card (flagged), its reason and its noise."""
+    return [[*(_cell(r[c.name], c) for c in columns), figure_name(r["curve_id"])[:-4], r["label"] in FLAGGED,
+             r["reason"], r["noise"] if isinstance(r["noise"], str) else ""]
             for _, r in curves.iterrows()]
 
 

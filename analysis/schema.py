@@ -45,7 +45,7 @@ CURVES: tuple[Column, ...] = (
     _c("task", "text", "task within the benchmark", report="task"),
     _c("metric", "text", "metric", report="metric"),
     _c("shots", "text", "few-shot examples (blank when not stated)", report="shots"),
-    _c("x_axis", "text", "the scale axis: params, tokens or compute"),
+    _c("x_axis", "text", "the scale axis: params, tokens or compute", report="axis"),
     _c("n_points", "integer", "scores on the curve"),
     _c("n_scales", "integer", "distinct scales on the curve", report="scales"),
     _c("label", "text", "emergent, smooth, inverse, u_shaped, inverted_u, flat or insufficient", step="label",
@@ -78,8 +78,7 @@ CURVES: tuple[Column, ...] = (
     _c("scale_max", "number", "largest scale on the curve", "x axis"),
     _c("known_noise", "boolean", "every point has a stderr or an item count"),
     _c("noise", "text", "the noise the tests assume: sampling error (binomial, stderr) plus the scatter between "
-       "the family's models (family, dataset, not estimable, given), or residual (family, dataset, curve)",
-       report="noise"),
+       "the family's models (family, dataset, not estimable, given), or residual (family, dataset, curve)"),
     _c("scatter_sd", "number", "sd of the scatter between the family's models beyond sampling noise (blank: not "
        "estimable or not applicable)", _SCORE, step="stats"),
     _c("scatter_dof", "number", "pooled residual dof the scatter (or residual variance) estimate rests on",

@@ -12,6 +12,10 @@ from analysis.synthetic import simulate
 from tests.conftest import REPO
 
 
+#: the report's run date pinned (SOURCE_DATE_EPOCH), so that two runs can be compared byte for byte
+PINNED_DATE = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
+
+
 def snakemake(workdir, *args, config=()):
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
            "--cores", "2", *args, "--config", "bootstrap=60", "bootstrap_max=240", "calibration_curves=0", *config]
@@ -76,10 +80,11 @@ def test_report_is_self_contained_and_escaped(finished_run):
     work, _ = finished_run
     html = (work / "results" / "report.html").read_text()
     assert "<script>alert" not in html
-    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    # names reach the page as escaped JSON (the table's script writes them as text; see test_browser.py)
+    assert "\\u003cscript\\u003ealert(\\u0027x\\u0027)\\u003c/script\\u003e" in html
     assert "data:image/png;base64," in html
     assert "http://" not in html and "https://" not in html
-    for section in ("Summary", "Capability map", "Every curve", "Flagged curves", "Rejected input",
+    for section in ("Key findings", "Per benchmark", "Provenance", "Glossary", "Labels", "Capability map", "Every curve", "Flagged curves", "Rejected input",
                     "How often is a label wrong?", "Predictability backtest", "Metric sensitivity"):
         assert section in html
     assert "score &#34;abc&#34; is not a number" in html
@@ -226,7 +231,7 @@ def test_runs_are_byte_identical_across_cores_and_fresh_starts(tmp_path):
         shutil.copytree(REPO / ".test" / "data", work / "data")
         cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work), "--cores", cores,
                "--configfile", str(REPO / ".test" / "config" / "config.yaml")]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=PINNED_DATE)
         assert result.returncode == 0, result.stderr[-3000:]
         results = work / "results"
         outputs[cores] = {str(p.relative_to(results)): p.read_bytes() for p in sorted(results.rglob("*"))
@@ -249,7 +254,8 @@ def test_a_killed_run_resumes_after_unlock_to_the_same_bytes(tmp_path):
 
     work, clean = tmp_path / "killed", tmp_path / "clean"
     cmd = command(work)
-    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                           env=PINNED_DATE)
     started = work / "results" / "logs" / "analyse_dataset"
     deadline = time.time() + 120
     while not started.exists() and run.poll() is None and time.time() < deadline:
@@ -258,8 +264,8 @@ def test_a_killed_run_resumes_after_unlock_to_the_same_bytes(tmp_path):
     run.wait()
     assert (work / ".snakemake" / "locks").exists() and any((work / ".snakemake" / "locks").iterdir())
     assert subprocess.run([*cmd, "--unlock"], capture_output=True).returncode == 0
-    resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=PINNED_DATE)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert subprocess.run(command(clean), capture_output=True).returncode == 0
+    assert subprocess.run(command(clean), capture_output=True, env=PINNED_DATE).returncode == 0
     for name in ("curves.csv", "fits.csv", "points.csv", "rejected.csv", "report.html"):
         assert (work / "results" / name).read_bytes() == (clean / "results" / name).read_bytes(), name

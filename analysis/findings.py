@@ -1,0 +1,136 @@
+"""The report's answers first: key findings in sentences, generated from the curves table.
+
+What emerges, at what scale and for which families; what declines or turns;
+how many curves could not be judged, why, and what data would settle them.
+Model size, training tokens and compute are kept apart: growth over a
+training run is not growth over model size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .labels import format_scale
+
+AXIS_NAMES = {"params": "model size (parameters)", "tokens": "training tokens (checkpoints of one model)",
+              "compute": "training compute (FLOPs)"}
+AXIS_ORDER = ("params", "compute", "tokens")
+AXIS_UNITS = {"params": " parameters", "tokens": " tokens", "compute": " FLOPs"}
+#: how many tasks a finding names before "and N more"
+MAX_TASKS = 8
+MAX_FAMILIES = 4
+
+
+@dataclass
+class AxisFindings:
+    """What the run found along one x axis."""
+
+    axis: str
+    name: str
+    curves: int
+    counts: dict[str, int]
+    summary: str = ""
+    groups: list[tuple[str, list[str]]] = field(default_factory=list)  # (what, one sentence per task)
+
+
+def key_findings(curves: pd.DataFrame, min_scales: int) -> list[AxisFindings]:
+    """The findings per x axis, model size first."""
+    if not len(curves):
+        return []
+    axes = [a for a in AXIS_ORDER if a in set(curves["x_axis"])] + \
+        sorted(set(curves["x_axis"]) - set(AXIS_ORDER))
+    return [_axis(curves[curves["x_axis"] == axis], axis, min_scales) for axis in axes]
+
+
+def _axis(c: pd.DataFrame, axis: str, min_scales: int) -> AxisFindings:
+    counts = c["label"].value_counts().to_dict()
+    out = AxisFindings(axis, AXIS_NAMES.get(axis, axis), len(c), counts)
+    n = len(c)
+    judged = n - counts.get("insufficient", 0)
+    out.summary = (f"{n:,} curves: {judged:,} could be judged ({_share(judged, n)}); "
+                   + ", ".join(f"{counts[k]:,} {k}" for k in ("emergent", "smooth", "inverse", "u_shaped",
+                                                               "inverted_u", "flat") if counts.get(k)) + ".")
+    unit = AXIS_UNITS.get(axis, "")
+    for title, labels in (("Emergent (absent, then present)", ["emergent"]), ("Declining with scale", ["inverse"]),
+                          ("Turning (U-shaped or inverted U)", ["u_shaped", "inverted_u"])):
+        group = _tasks(c, labels, title, unit)
+        if group:
+            out.groups.append(group)
+    if (c["label"] == "insufficient").any():
+        out.groups.append(("Not judged", _insufficient(c, min_scales)))
+    return out
+
+
+def _share(k: int, n: int) -> str:
+    return f"{k / n:.0%}" if n else "0%"
+
+
+def _task_name(r) -> str:
+    shots = "" if pd.isna(r["shots"]) or r["shots"] == "" else f", {int(float(r['shots']))}-shot"
+    task = r["benchmark"] if r["task"] == r["benchmark"] else f"{r['benchmark']} · {r['task']}"
+    return f"{task} ({r['metric']}{shots})"
+
+
+def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str) -> tuple[str, list[str]] | None:
+    """One sentence per task with the label: its families (with the bracket), and the other families' labels."""
+    hit = c[c["label"].isin(labels)]
+    if hit.empty:
+        return None
+    key = ["benchmark", "task", "metric", "shots"]
+    groups = sorted(hit.groupby(key, dropna=False, sort=False), key=lambda g: (-len(g[1]), g[1]["q_value"].min()))
+    out = []
+    for _, g in groups[:MAX_TASKS]:
+        g = g.sort_values("q_value")
+        names = [_family(r, unit) for _, r in g.head(MAX_FAMILIES).iterrows()]
+        more = f" and {len(g) - MAX_FAMILIES} more" if len(g) > MAX_FAMILIES else ""
+        same = c.merge(g[key].drop_duplicates(), on=key)
+        others = same[~same["label"].isin(labels)]["label"].value_counts()
+        rest = "; the other families: " + ", ".join(f"{v} {k}" for k, v in others.items()) if len(others) else ""
+        kind = "/".join(sorted(g["label"].unique()))
+        out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}.")
+    if len(groups) > MAX_TASKS:
+        out.append(f"… and {len(groups) - MAX_TASKS} more task(s) in the table below.")
+    return f"{title}: {len(hit):,} curve(s) on {len(groups)} task(s)", out
+
+
+def _family(r, unit: str) -> str:
+    q = f"q = {r['q_value']:.2g}"
+    if r["label"] == "emergent" and pd.notna(r.get("emergence_scale_low")):
+        return (f"{r['family']} (leaves the floor between {format_scale(r['emergence_scale_low'])} and "
+                f"{format_scale(r['emergence_scale_high'])}{unit}, {q})")
+    return f"{r['family']} ({q})"
+
+
+def _insufficient(c: pd.DataFrame, min_scales: int) -> list[str]:
+    """Why curves could not be judged, and what would settle them."""
+    ins = c[c["label"] == "insufficient"]
+    if ins.empty:
+        return []
+    few = ins[ins["n_scales"] < min_scales]
+    wide = ins[ins["n_scales"] >= min_scales]
+    parts = []
+    if len(few):
+        need = (min_scales - few["n_scales"]).value_counts().sort_index()
+        parts.append(f"{len(few):,} have fewer than {min_scales} model sizes (" + ", ".join(
+            f"{v:,} need {k} more" for k, v in need.items()) + "): scores of more sizes of the same family settle them")
+    if len(wide):
+        unknown = int((~wide["known_noise"].astype(bool)).sum()) if "known_noise" in wide else 0
+        parts.append(f"{len(wide):,} have enough sizes but an interval of the change too wide to call them flat or "
+                     f"trending ({unknown:,} of them without n_items or stderr): the number of test items (or "
+                     "stderr) and more sizes settle them")
+    return [f"{len(ins):,} curves ({_share(len(ins), len(c))}) could not be judged; " + "; ".join(parts) + "."]
+
+
+def benchmark_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per x axis and benchmark: the number of curves with each label and the families."""
+    if not len(curves):
+        return pd.DataFrame()
+    table = curves.pivot_table(index=["x_axis", "benchmark"], columns="label", values="curve_id", aggfunc="count",
+                               fill_value=0)
+    table["curves"] = table.sum(axis=1)
+    table["families"] = curves.groupby(["x_axis", "benchmark"])["family"].nunique()
+    order = {a: i for i, a in enumerate(AXIS_ORDER)}
+    table = table.reset_index()
+    return table.sort_values(["x_axis", "benchmark"], key=lambda s: s.map(order).fillna(9) if s.name == "x_axis"
+                             else s.str.lower()).reset_index(drop=True)
