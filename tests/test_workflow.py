@@ -11,7 +11,6 @@ from analysis.pipeline import CURVE_OUTPUT
 from analysis.synthetic import simulate
 from tests.conftest import REPO
 
-
 #: the report's run date pinned (SOURCE_DATE_EPOCH), so that two runs can be compared byte for byte
 PINNED_DATE = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
 
@@ -84,7 +83,8 @@ def test_report_is_self_contained_and_escaped(finished_run):
     assert "\\u003cscript\\u003ealert(\\u0027x\\u0027)\\u003c/script\\u003e" in html
     assert "data:image/png;base64," in html
     assert "http://" not in html and "https://" not in html
-    for section in ("Key findings", "Per benchmark", "Provenance", "Glossary", "Labels", "Capability map", "Every curve", "Flagged curves", "Rejected input",
+    for section in ("Key findings", "Per benchmark", "Provenance", "Glossary", "Labels", "Capability map",
+                    "Every curve", "Flagged curves", "Rejected input",
                     "How often is a label wrong?", "Predictability backtest", "Metric sensitivity"):
         assert section in html
     assert "score &#34;abc&#34; is not a number" in html
