@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import runlog, schema
+from .changes import since_last_run
 from .curves import CURVE_COLUMNS, build_curves, to_batch
 from .debates import TABLE_COLUMNS, backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
@@ -270,6 +271,11 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
                                  else list(TABLE_COLUMNS[name]))
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
         schema.spreadsheet_safe(frame).to_csv(outputs[name], index=False)
+    if "changes" in outputs:
+        changed = since_last_run(run.curves, outputs["changes"])
+        schema.spreadsheet_safe(changed).to_csv(outputs["changes"], index=False)
+        logger.info(f"since the last run: {len(changed)} change(s) "
+                    + ", ".join(f"{k} {v}" for k, v in changed["change"].value_counts().items()))
     if len(run.curves):
         logger.info("labels: " + ", ".join(f"{k} {v}" for k, v in run.curves["label"].value_counts().items()))
     return run

@@ -5,6 +5,8 @@ The figures are drawn beforehand (`figures`); the report embeds them.
 from __future__ import annotations
 
 import base64
+import gzip
+import json
 from pathlib import Path
 
 import jinja2
@@ -20,6 +22,12 @@ from .provenance import GLOSSARY, provenance
 from .schema import read as read_results_table
 from .schema import report_columns
 from .settings import with_defaults
+
+
+def _packed(value) -> str:
+    """JSON, gzipped and base64-encoded: the table of every curve is a tenth of its size so (the page
+    unpacks it with the browser's DecompressionStream); mtime 0 keeps reruns byte-identical."""
+    return base64.b64encode(gzip.compress(json.dumps(value, separators=(",", ":")).encode(), 9, mtime=0)).decode()
 
 
 def _data_uri(path: Path) -> str | None:
@@ -38,7 +46,8 @@ def _fmt(v, digits=3):
 def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
     """The run's tables; an optional input (the stress table) may be absent or a one-file list."""
     out = {}
-    for k in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional", "calibration", "stress"):
+    for k in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional", "calibration", "stress",
+              "changes"):
         path = inputs.get(k)
         path = path[0] if isinstance(path, list) and path else path
         if path:
@@ -60,14 +69,38 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
         counts=counts.to_dict(), n_curves=len(curves), overview=_overview(curves, figures_dir),
         findings=key_findings(curves, settings["min_scales"]), benchmarks=_benchmark_rows(curves),
         provenance=provenance(tables.get("points", pd.DataFrame()), settings), glossary=GLOSSARY,
-        cap_map=_capability_map(curves), columns=columns,
-        table={"columns": [c.report for c in columns], "meanings": [c.meaning for c in columns],
-               "rows": _curve_rows(curves, columns)},
+        changes=_changes(tables.get("changes")), cap_map=_capability_map(curves), columns=columns,
+        table=_packed({"columns": [c.report for c in columns], "meanings": [c.meaning for c in columns],
+                       "rows": _curve_rows(curves, columns)}),
         flagged=_flagged(curves, fits, figures_dir), problems=problems.to_dict("records") if len(problems) else [],
         datasets=sorted(curves["dataset"].unique()) if len(curves) else [],
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
         colours=LABEL_COLOURS, debates=_debates(tables, curves), n_points=len(points),
     )
+
+
+#: changes listed in the report (all are in changes.csv)
+MAX_CHANGES = 300
+
+
+def _changes(changes: pd.DataFrame | None) -> dict | None:
+    """What changed since the last run: counts per kind and the first rows (None: no earlier run to compare)."""
+    if changes is None:
+        return None
+    counts = changes["change"].value_counts().to_dict() if len(changes) else {}
+    rows = []
+    for _, r in changes.head(MAX_CHANGES).iterrows():
+        rows.append({"change": r["change"], "curve": f"{r['family']} · {r['benchmark']} · {r['task']} · {r['metric']}",
+                     "dataset": r["dataset"], "before": _fmt(r["label_before"]), "after": _fmt(r["label_after"]),
+                     "bracket_before": _bracket(r["emergence_low_before"], r["emergence_high_before"]),
+                     "bracket_after": _bracket(r["emergence_low_after"], r["emergence_high_after"]),
+                     "reason_before": _fmt(r["reason_before"]), "reason_after": _fmt(r["reason_after"])})
+    first = len(changes) > 0 and set(changes["change"]) == {"new"} and changes["label_before"].isna().all()
+    return {"counts": counts, "rows": rows, "total": len(changes), "first": first}
+
+
+def _bracket(low, high) -> str:
+    return f"{format_scale(low)}–{format_scale(high)}" if pd.notna(low) else ""
 
 
 def _benchmark_rows(curves: pd.DataFrame) -> list[dict]:

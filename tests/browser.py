@@ -76,10 +76,11 @@ class Browser:
         return json.loads(message)
 
     # ---------------------------------------------------------------- a reader's actions
-    def open(self, url: str) -> None:
+    def open(self, url: str, ready: str = "document.readyState === 'complete'") -> None:
+        """Load a page and wait until `ready` (a JavaScript expression) is true."""
         self.call("Page.navigate", session=True, url=url)
-        for _ in range(200):
-            if self.evaluate("document.readyState") == "complete":
+        for _ in range(400):
+            if self.evaluate(ready):
                 return
             time.sleep(0.05)
         raise TimeoutError(url)

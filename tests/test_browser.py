@@ -20,6 +20,8 @@ from tests.browser import CHROMIUM, Browser
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 
 XSS = "<script>window.pwned = 1</script>"
+#: the page has unpacked its table and drawn it
+READY = "!!document.body && document.body.dataset.ready === '1'"
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def report(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(report):
     browser = Browser(1400, 1000)
-    browser.open(report[0].as_uri())
+    browser.open(report[0].as_uri(), READY)
     yield browser
     browser.close()
 
@@ -54,7 +56,7 @@ def visible_rows(page) -> list[list[str]]:
 
 
 def column(page, name: str) -> int:
-    return page.evaluate("JSON.parse(document.getElementById('curve-data').textContent).columns").index(name)
+    return page.evaluate("window.curveData.columns").index(name)
 
 
 def set_filters(page, search: str = "", **selects) -> str:
@@ -123,7 +125,7 @@ def test_keyboard_reaches_the_sort_and_the_details(page):
 
 
 def test_a_permalink_opens_its_curve_with_the_reason(page, report):
-    data = json.loads(page.evaluate("document.getElementById('curve-data').textContent"))
+    data = page.evaluate("window.curveData")
     n = len(data["columns"])
     target = next(r for r in data["rows"] if r[n + 1] and "emergent" in r)   # a flagged (card), emergent curve
     page.evaluate(f"location.hash = 'curve-{target[n]}'")
@@ -147,7 +149,7 @@ def test_screenshots_are_not_blank(report, width, tmp_path):
     import matplotlib.image as mpimg
     browser = Browser(width, 900)
     try:
-        browser.open(report[0].as_uri())
+        browser.open(report[0].as_uri(), READY)
         png = browser.screenshot(tmp_path / f"report-{width}.png")
         wide = browser.evaluate("document.documentElement.scrollWidth")
     finally:

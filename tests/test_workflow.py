@@ -269,3 +269,18 @@ def test_a_killed_run_resumes_after_unlock_to_the_same_bytes(tmp_path):
     assert subprocess.run(command(clean), capture_output=True, env=PINNED_DATE).returncode == 0
     for name in ("curves.csv", "fits.csv", "points.csv", "rejected.csv", "report.html"):
         assert (work / "results" / name).read_bytes() == (clean / "results" / name).read_bytes(), name
+
+
+def test_a_rerun_says_what_changed_since_the_last_run(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    simulate("emergent", 2, seed=1).to_csv(data / "a.csv", index=False)
+    assert snakemake(tmp_path).returncode == 0
+    first = pd.read_csv(tmp_path / "results" / "changes.csv")
+    assert set(first["change"]) == {"new"} and len(first) == 2
+    assert "No earlier run to compare with" in (tmp_path / "results" / "report.html").read_text()
+    simulate("smooth", 1, seed=2).to_csv(data / "b.csv", index=False)
+    assert snakemake(tmp_path).returncode == 0
+    second = pd.read_csv(tmp_path / "results" / "changes.csv")
+    assert list(second["change"]) == ["new"] and list(second["dataset"]) == ["b"]
+    assert "1 change(s): 1 new" in (tmp_path / "results" / "report.html").read_text()
