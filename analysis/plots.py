@@ -28,10 +28,12 @@ def to_score(curve: pd.Series, y: np.ndarray) -> np.ndarray:
 def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     """Points with error bars, every fitted model (the best in bold), where an emergent curve leaves the floor."""
     sns.set_theme(style="whitegrid", context="notebook")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=100)
+    # in the units the user gave: percent as percent (scores are kept as fractions)
+    unit = 100.0 if curve.get("unit") == "percent" else 1.0
     x = points["x"].to_numpy(float)
-    y = points["score"].to_numpy(float)
-    err = points["sigma"].to_numpy(float)
+    y = points["score"].to_numpy(float) * unit
+    err = points["sigma"].to_numpy(float) * unit
     noise = curve.get("noise", "residual")
     if str(noise).startswith("residual") and np.isfinite(curve.get("noise_sd", np.nan)):
         err = np.full_like(y, float(curve["noise_sd"]))
@@ -43,7 +45,7 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
             continue
         model = get(f["model"])
         theta = np.array([[f[p] for p in model.params]], float)
-        yy = to_score(curve, model.predict(theta, grid[None])[0])
+        yy = to_score(curve, model.predict(theta, grid[None])[0]) * unit
         best = f["model"] == curve.get("best_model")
         ax.plot(10 ** grid, yy, ls=model.style, lw=2.4 if best else 1.1,
                 alpha=1.0 if best else 0.6, label=f"{f['model']}{' (best AICc)' if best else ''}")
@@ -51,7 +53,7 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
                 label=f"scores (95% bars; noise: {noise})", zorder=5)
     chance = curve.get("chance")
     if chance is not None and np.isfinite(chance):
-        c = to_score(curve, np.array([chance]))[0]
+        c = to_score(curve, np.array([chance]))[0] * unit
         ax.axhline(c, color="grey", lw=1, ls=":", label="chance")
     if curve.get("label") == "emergent" and np.isfinite(curve.get("emergence_scale", np.nan)):
         ax.axvline(curve["emergence_scale"], color=LABEL_COLOURS["emergent"], lw=1.5)
@@ -61,7 +63,10 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
                          f"{format_scale(curve['emergence_scale_high'])} (≈ {format_scale(curve['emergence_scale'])})")
     _log_scale_axis(ax)
     ax.set_xlabel(str(curve.get("x_axis", "params")))
-    ax.set_ylabel(f"{curve['metric']} ({'fraction' if curve['bounded'] else 'raw'})")
+    what = "%" if unit == 100 else "fraction" if curve["bounded"] else "raw"
+    ax.set_ylabel(f"{curve['metric']} ({what}{'' if curve['higher_is_better'] else ', lower is better'})")
+    if bool(curve.get("log_scale", False)):
+        ax.set_yscale("log")
     shots = curve.get("shots")
     shots = "" if shots is None or (isinstance(shots, float) and np.isnan(shots)) or shots == "" else f", {shots}-shot"
     name = f"{curve['family']} · {curve['benchmark']} · {curve['task']}{shots}"
@@ -119,12 +124,12 @@ def capability_map_figure(curves: pd.DataFrame, x_axis: str):
     return fig
 
 
-#: colours kept in a saved figure: 64 hold every line and band of these plots, at a quarter of the bytes
-PALETTE_COLOURS = 64
+#: colours kept in a saved figure: 32 hold every line and band of these plots, at a fifth of the bytes
+PALETTE_COLOURS = 32
 
 
 def save(fig, path) -> None:
-    """The figure as a PNG with a 64-colour palette (the report embeds every figure; it must stay small)."""
+    """The figure as a PNG with a small palette (the report embeds every figure; it must stay small)."""
     import io
 
     from PIL import Image

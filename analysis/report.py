@@ -72,7 +72,8 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
         changes=_changes(tables.get("changes")), cap_map=_capability_map(curves), columns=columns,
         table=_packed({"columns": [c.report for c in columns], "meanings": [c.meaning for c in columns],
                        "rows": _curve_rows(curves, columns)}),
-        flagged=_flagged(curves, fits, figures_dir), problems=problems.to_dict("records") if len(problems) else [],
+        flagged=_flagged(curves, fits, points, figures_dir),
+        problems=problems.to_dict("records") if len(problems) else [],
         datasets=sorted(curves["dataset"].unique()) if len(curves) else [],
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
         colours=LABEL_COLOURS, debates=_debates(tables, curves), n_points=len(points),
@@ -130,15 +131,25 @@ def _model_row(r: pd.Series) -> dict:
             "flags": ("" if r["converged"] else "not converged ") + ("on a bound" if r["at_bound"] else "")}
 
 
-def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, figures_dir: Path) -> list[dict]:
-    """A card per flagged curve: the figure, the evidence and every fitted model."""
+def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, figures_dir: Path) -> list[dict]:
+    """A card per flagged curve: the figure, the models it shows (the caption), the evidence, every fitted model."""
     if not len(curves):
         return []
     sel = flagged_curves(curves)
-    fits_by = rows_by_curve(fits, sel["curve_id"])
+    fits_by, points_by = (rows_by_curve(t, sel["curve_id"]) for t in (fits, points))
     return [{"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])),
              "models": [_model_row(r) for _, r in fits_by.get(c["curve_id"], pd.DataFrame()).iterrows()],
+             "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
              "anchor": figure_name(c["curve_id"])[:-4]} for _, c in sel.iterrows()]
+
+
+def _points_caption(curve: pd.Series, points: pd.DataFrame) -> str:
+    """The figure's points by model, smallest first, in the units the user gave."""
+    if points.empty:
+        return ""
+    unit = 100.0 if curve.get("unit") == "percent" else 1.0
+    rows = points.sort_values(["scale", "model"])
+    return "; ".join(f"{r['model']} ({format_scale(r['scale'])}) {_fmt(r['score'] * unit)}" for _, r in rows.iterrows())
 
 
 def _capability_map(curves: pd.DataFrame) -> list[dict]:
@@ -202,10 +213,11 @@ def _debates(tables: dict, curves: pd.DataFrame) -> dict:
     cot = tables.get("cot_gain", pd.DataFrame())
     if len(cot):
         cot = cot.sort_values(["dataset", "family", "task", "metric"])
-        out["cot"] = _records(cot, ["family", "task", "metric", "models", "gain_smallest", "gain_largest",
-                                    "slope_per_decade", "turns_positive", "positive_from"],
-                              scale_cols=("turns_positive", "positive_from"),
-                              number_cols=("gain_smallest", "gain_largest", "slope_per_decade"))
+        cols = ["family", "task", "metric", "models", "gain_smallest", "gain_largest", "slope_per_decade",
+                "turns_positive", "positive_from"]
+        records = _records(cot, cols, scale_cols=("turns_positive", "positive_from"),
+                           number_cols=("gain_smallest", "gain_largest", "slope_per_decade"))
+        out["cot"] = _packed([[r[c] for c in cols] for r in records])
     stress = tables.get("stress", pd.DataFrame())
     if len(stress):
         from .stress import summarise
