@@ -191,6 +191,8 @@ TABLE_COLUMNS = {
     "compositional": ("group", "dataset", "family", "metric", "shots", "model", "scale", "per_step_accuracy",
                       "rms_error", "max_error", "observed", "predicted"),
 }
+
+
 def mirage_table(curves: pd.DataFrame, points: pd.DataFrame | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Every (family, task) measured with several metrics, with the labels side by side.
 
@@ -214,17 +216,28 @@ def mirage_table(curves: pd.DataFrame, points: pd.DataFrame | None = None, alpha
     models = (points.groupby("curve_id")["model"].agg(lambda m: "\x1f".join(sorted(set(map(str, m)))))
               if points is not None and len(points) else pd.Series(dtype=str))
     mirage, evidence = [], []
-    for _, g in c.groupby(key, dropna=False, sort=True):
+    # only a group with an emergent discontinuous metric and a smooth continuous one can be the mirage case:
+    # the others are answered without looking at their points
+    disc_all = (c["kind"] == "discontinuous") & (c["label"] == "emergent")
+    cont_all = (c["kind"] == "continuous") & (c["label"] == "smooth")
+    group = c.groupby(key, dropna=False, sort=True).ngroup()
+    candidates = set(group[disc_all]) & set(group[cont_all])
+    wanted = c.loc[cont_all & group.isin(candidates), "curve_id"]
+    points_of = dict(tuple(points[points["curve_id"].isin(wanted)].groupby("curve_id"))) if len(wanted) else {}
+    for number, (_, g) in enumerate(c.groupby(key, dropna=False, sort=True)):
+        found, why = False, ""
+        if number not in candidates:
+            mirage.append(found)
+            evidence.append(why)
+            continue
         disc = g[(g["kind"] == "discontinuous") & (g["label"] == "emergent")]
         cont = g[(g["kind"] == "continuous") & (g["label"] == "smooth")]
-        found, why = False, ""
         for _, d in disc.iterrows():
             for _, k in cont.iterrows():
                 if models.get(d["curve_id"]) is None or models.get(d["curve_id"]) != models.get(k["curve_id"]):
                     why = f"{k['metric']} is not from the same models as {d['metric']}"
                     continue
-                found, text = _rises_at_the_floor(points[points["curve_id"] == k["curve_id"]], k,
-                                                  float(d["emergence_scale_low"]), alpha)
+                found, text = _rises_at_the_floor(points_of[k["curve_id"]], k, float(d["emergence_scale_low"]), alpha)
                 why = f"{k['metric']} {text}"
                 if found:
                     break

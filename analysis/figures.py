@@ -62,11 +62,21 @@ def _curve_png(args) -> bytes:
     return _png(plots.curve_figure(*args))
 
 
-def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
-                 figures_dir: str | Path, workers: int = 1) -> int:
-    """Write every figure of the run to figures_dir (emptied first); returns how many.
+def _key(*parts: str) -> str:
+    """A figure's cache key: what it is drawn from, and the drawing code."""
+    digest = hashlib.sha1(Path(__file__).with_name("plots.py").read_bytes())
+    for part in parts:
+        digest.update(part.encode())
+    return digest.hexdigest()
 
-    The per-curve figures are drawn by `workers` processes.
+
+def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
+                 figures_dir: str | Path, workers: int = 1, cache_dir: str | Path | None = None) -> tuple[int, int]:
+    """Write every figure of the run to figures_dir (emptied first); returns (figures, drawn).
+
+    A figure whose curve, points, fits and drawing code are unchanged is copied from `cache_dir`
+    (a rerun after adding a dataset redraws only what changed); the cache keeps only this run's
+    figures. The per-curve figures are drawn by `workers` processes.
     """
     from . import plots
     out = Path(figures_dir)
@@ -74,32 +84,54 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
         shutil.rmtree(out)
     out.mkdir(parents=True)
     if len(curves) == 0:
-        return 0
-    written = 0
-    (out / LABEL_COUNTS).write_bytes(_png(plots.label_counts_figure(curves)))
-    written += 1
+        return 0, 0
+    cache = Path(cache_dir) if cache_dir else None
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+    wanted: dict[str, tuple[str, object]] = {}   # file name -> (cache key, how to draw it)
+    counts = curves["label"].value_counts().sort_index().to_json()
+    wanted[LABEL_COUNTS] = (_key("labels", counts), lambda: plots.label_counts_figure(curves))
     for axis in sorted(curves["x_axis"].dropna().unique()):
-        fig = plots.capability_map_figure(curves, axis)
-        if fig is not None:
-            (out / capability_map_name(axis)).write_bytes(_png(fig))
-            written += 1
+        em = curves[(curves["label"] == "emergent") & (curves["x_axis"] == axis)]
+        if len(em):
+            drawn_from = em[["family", "benchmark", "task", "metric", "emergence_scale", "emergence_scale_low",
+                             "emergence_scale_high"]]
+            wanted[capability_map_name(axis)] = (_key("map", axis, drawn_from.to_csv(index=False)),
+                                                 lambda axis=axis: plots.capability_map_figure(curves, axis))
     sel = flagged_curves(curves)
     fits_by, pts_by = (rows_by_curve(t, sel["curve_id"]) for t in (fits, points))
-    jobs = [(c, pts_by.get(c["curve_id"], pd.DataFrame()), fits_by.get(c["curve_id"], pd.DataFrame()))
-            for _, c in sel.iterrows()]
-    if workers > 1 and len(jobs) > 1:
+    jobs = {}
+    for _, c in sel.iterrows():
+        pts, fit = pts_by.get(c["curve_id"], pd.DataFrame()), fits_by.get(c["curve_id"], pd.DataFrame())
+        name = figure_name(c["curve_id"])
+        shown = c.reindex(list(plots.FIGURE_FIELDS)).to_json()
+        wanted[name] = (_key("curve", shown, pts.to_csv(index=False), fit.to_csv(index=False)), None)
+        jobs[name] = (c, pts, fit)
+    missing = [n for n, (k, _) in wanted.items() if not (cache and (cache / f"{k}.png").exists())]
+    drawn = {n: _png(wanted[n][1]()) for n in missing if n not in jobs}
+    curve_jobs = [n for n in missing if n in jobs]
+    if workers > 1 and len(curve_jobs) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            pngs = list(pool.map(_curve_png, jobs, chunksize=4))
+            drawn.update(zip(curve_jobs, pool.map(_curve_png, [jobs[n] for n in curve_jobs], chunksize=4)))
     else:
-        pngs = [_curve_png(j) for j in jobs]
-    for (c, _, _), data in zip(jobs, pngs):
-        (out / figure_name(c["curve_id"])).write_bytes(data)
-    return written + len(pngs)
+        drawn.update((n, _curve_png(jobs[n])) for n in curve_jobs)
+    for name, (key, _) in wanted.items():
+        data = drawn[name] if name in drawn else (cache / f"{key}.png").read_bytes()
+        (out / name).write_bytes(data)
+        if cache and name in drawn:
+            (cache / f"{key}.png").write_bytes(data)
+    if cache:  # keep only this run's figures
+        keep = {f"{k}.png" for k, _ in wanted.values()}
+        for old in cache.glob("*.png"):
+            if old.name not in keep:
+                old.unlink()
+    return len(wanted), len(drawn)
 
 
 def run_figures(inputs: dict, figures: str, log: str | None = None, workers: int = 1) -> None:
     """Workflow step: the figures from the run's tables (curves, fits, points)."""
     logger = runlog.setup(log)
     curves, fits, points = (read_results_table(inputs[k], k) for k in ("curves", "fits", "points"))
-    n = draw_figures(curves, fits, points, figures, workers=workers)
-    logger.info(f"wrote {n} figures to {figures}")
+    n, drawn = draw_figures(curves, fits, points, figures, workers=workers,
+                            cache_dir=Path(figures).parent / "figure_cache")
+    logger.info(f"wrote {n} figures to {figures} ({drawn} drawn, {n - drawn} unchanged, from the cache)")

@@ -134,3 +134,30 @@ def benchmark_summary(curves: pd.DataFrame) -> pd.DataFrame:
     table = table.reset_index()
     return table.sort_values(["x_axis", "benchmark"], key=lambda s: s.map(order).fillna(9) if s.name == "x_axis"
                              else s.str.lower()).reset_index(drop=True)
+
+
+def trust(stress: pd.DataFrame | None) -> list[str]:
+    """How sure the labels are, from the stress suite's summary (realistic null data, benchmarks/stress.py):
+    per label, the false positive rate of the worst null truth in each condition."""
+    if stress is None or not len(stress):
+        return []
+    from .stress import summarise
+    table = summarise(stress)
+    percent = {c: table[c].str.extract(r"^\s*([0-9.]+)")[0].astype(float) for c in table.columns
+               if c.startswith(("FPR", "power"))}
+    out = []
+    for col, name in (("FPR emergent", "emergent"), ("FPR inverse", "inverse"), ("FPR U", "U-shaped")):
+        if col not in percent:
+            continue
+        worst = percent[col].idxmax()
+        out.append(f"{name} at most {percent[col].median():.1f} % in the median condition, above 5 % in "
+                   f"{int((percent[col] > 5).sum())} of {len(table)} (worst {percent[col][worst]:.1f} %, "
+                   f"{int(table.loc[worst, 'sizes'])} sizes, {table.loc[worst, 'noise']})")
+    reference = (table["noise"] == "binomial 1000") & (table["scatter"] == "empirical")
+    if "power emergent" in percent and reference.any():
+        by_sizes = percent["power emergent"][reference].groupby(table["sizes"][reference]).min()
+        out.append("and a clear emergence (1,000 items, the scatter between models measured on the bundled data) "
+                   "is called emergent in " + ", ".join(f"{p:.0f} % of cases with {int(k)} sizes"
+                                                         for k, p in by_sizes.items()))
+    return ["How sure the labels are: on synthetic families on real size grids whose truth is known, the share of "
+            "curves given a label they do not have was, for " + "; ".join(out) + "."]

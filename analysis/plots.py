@@ -25,6 +25,12 @@ def to_score(curve: pd.Series, y: np.ndarray) -> np.ndarray:
     return y if bool(curve["higher_is_better"]) else -y
 
 
+#: what a curve's figure is drawn from (its cache key: a figure is redrawn only when one of these changes)
+FIGURE_FIELDS = ("family", "benchmark", "task", "metric", "shots", "x_axis", "label", "best_model", "unit",
+                 "bounded", "higher_is_better", "log_scale", "chance", "noise", "noise_sd", "dispersion",
+                 "emergence_scale", "emergence_scale_low", "emergence_scale_high")
+
+
 def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     """Points with error bars, every fitted model (the best in bold), where an emergent curve leaves the floor."""
     sns.set_theme(style="whitegrid", context="notebook")
@@ -70,8 +76,8 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     shots = curve.get("shots")
     shots = "" if shots is None or (isinstance(shots, float) and np.isnan(shots)) or shots == "" else f", {shots}-shot"
     name = f"{curve['family']} · {curve['benchmark']} · {curve['task']}{shots}"
-    ax.set_title(f"{name}\n{curve['label']}" + (f" (q = {curve['q_value']:.2g})"
-                                                if np.isfinite(curve.get("q_value", np.nan)) else ""), fontsize=10)
+    # the label, not its q: q moves whenever a dataset joins the run (the report prints it beside the figure)
+    ax.set_title(f"{name}\n{curve['label']}", fontsize=10)
     ax.legend(fontsize=7, loc="best")
     # fixed margins: tight_layout would draw the figure once more just to measure it
     fig.subplots_adjust(left=0.14, right=0.97, bottom=0.13, top=0.86)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves, rows_by_curve
-from .findings import benchmark_summary, key_findings
+from .findings import benchmark_summary, key_findings, trust
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
 from .models import DESCRIPTION, MODELS, PARAMS
 from .provenance import GLOSSARY, provenance
@@ -67,7 +67,8 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     return env.get_template("report.html.j2").render(
         counts=counts.to_dict(), n_curves=len(curves), overview=_overview(curves, figures_dir),
-        findings=key_findings(curves, settings["min_scales"]), benchmarks=_benchmark_rows(curves),
+        findings=key_findings(curves, settings["min_scales"]), trust=trust(tables.get("stress")),
+        benchmarks=_benchmark_rows(curves),
         provenance=provenance(tables.get("points", pd.DataFrame()), settings), glossary=GLOSSARY,
         changes=_changes(tables.get("changes")), cap_map=_capability_map(curves), columns=columns,
         table=_packed({"columns": [c.report for c in columns], "meanings": [c.meaning for c in columns],

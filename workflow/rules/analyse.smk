@@ -66,6 +66,7 @@ rule combine:
         mirage=RESULTS / "mirage.csv",
         cot_gain=RESULTS / "cot_gain.csv",
         compositional=RESULTS / "compositional.csv",
+        changes=report(RESULTS / "changes.csv", caption="../report/changes.rst", category="Tables"),
     log:
         RESULTS / "logs/combine.log",
     benchmark:

@@ -53,6 +53,7 @@ rule report:
         mirage=RESULTS / "mirage.csv",
         cot_gain=RESULTS / "cot_gain.csv",
         compositional=RESULTS / "compositional.csv",
+        changes=RESULTS / "changes.csv",
         calibration=RESULTS / "calibration.csv",
         stress=STRESS_TABLE,
         figures=RESULTS / "figures",

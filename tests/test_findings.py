@@ -1,0 +1,53 @@
+"""The report's key findings: generated from the curves, axes kept apart, counts that add up."""
+import numpy as np
+import pandas as pd
+
+from analysis.findings import benchmark_summary, key_findings, trust
+from tests.conftest import REPO
+
+
+def curve(family, task, label, axis="params", n_scales=6, known=True, low=np.nan, high=np.nan, q=0.01):
+    return {"dataset": "d", "family": family, "benchmark": "B", "task": task, "metric": "acc", "shots": "0",
+            "x_axis": axis, "label": label, "n_scales": n_scales, "known_noise": known, "q_value": q,
+            "emergence_scale_low": low, "emergence_scale_high": high, "curve_id": f"{family}|{task}|{axis}"}
+
+
+CURVES = pd.DataFrame([
+    curve("F1", "gsm8k", "emergent", low=8e9, high=6.8e10, q=0.002),
+    curve("F2", "gsm8k", "smooth"),
+    curve("F3", "gsm8k", "insufficient", n_scales=2),
+    curve("F1", "truthful", "inverse"),
+    curve("F2", "truthful", "insufficient", n_scales=5, known=False),
+    curve("P · params 1B", "sciq", "emergent", axis="tokens", low=1e9, high=2e9),
+])
+
+
+def test_findings_keep_axes_apart_and_name_the_families_with_their_bracket():
+    found = {f.axis: f for f in key_findings(CURVES, min_scales=4)}
+    assert list(found) == ["params", "tokens"]                     # model size first, checkpoints apart
+    params = found["params"]
+    assert params.summary.startswith("5 curves: 3 could be judged (60%); 1 emergent, 1 smooth, 1 inverse")
+    groups = dict(params.groups)
+    emergent = groups["Emergent (absent, then present): 1 curve(s) on 1 task(s)"]
+    assert emergent == ["B · gsm8k (acc, 0-shot): emergent for F1 (leaves the floor between 8B and 68B parameters, "
+                        "q = 0.002); the other families: 1 smooth, 1 insufficient."]
+    assert groups["Declining with scale: 1 curve(s) on 1 task(s)"][0].startswith("B · truthful (acc, 0-shot): inverse")
+    not_judged = groups["Not judged"][0]
+    assert "1 have fewer than 4 model sizes (1 need 2 more)" in not_judged
+    assert "1 have enough sizes but an interval of the change too wide" in not_judged
+    assert "(1 of them without n_items or stderr)" in not_judged
+    assert "tokens" in dict(found["tokens"].groups)["Emergent (absent, then present): 1 curve(s) on 1 task(s)"][0]
+
+
+def test_benchmark_summary_counts_every_curve_once():
+    table = benchmark_summary(CURVES)
+    assert table["curves"].sum() == len(CURVES)
+    row = table[(table["x_axis"] == "params") & (table["benchmark"] == "B")].iloc[0]
+    assert (row["emergent"], row["insufficient"], row["families"]) == (1, 2, 3)
+
+
+def test_trust_reads_the_stress_suite_as_its_summary_does():
+    line = trust(pd.read_csv(REPO / "benchmarks" / "stress.csv"))[0]
+    assert "emergent at most" in line and "above 5 % in" in line
+    assert "is called emergent in" in line and "with 8 sizes" in line
+    assert trust(None) == []
