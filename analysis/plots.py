@@ -1,6 +1,8 @@
 """Figures: one per flagged curve, plus the run's overview figures."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 import matplotlib.ticker
 
@@ -54,7 +56,7 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
         yy = to_score(curve, model.predict(theta, grid[None])[0]) * unit
         best = f["model"] == curve.get("best_model")
         ax.plot(10 ** grid, yy, ls=model.style, lw=2.4 if best else 1.1,
-                alpha=1.0 if best else 0.6, label=f"{f['model']}{' (best AICc)' if best else ''}")
+                alpha=1.0 if best else 0.6, label=f"{f['model']}{' (the label’s model)' if best else ''}")
     ax.errorbar(10 ** x, y, yerr=1.96 * err, fmt="o", color="black", ms=5, capsize=3,
                 label=f"scores (95% bars; noise: {noise})", zorder=5)
     chance = curve.get("chance")
@@ -77,7 +79,7 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     shots = "" if shots is None or (isinstance(shots, float) and np.isnan(shots)) or shots == "" else f", {shots}-shot"
     name = f"{curve['family']} · {curve['benchmark']} · {curve['task']}{shots}"
     # the label, not its q: q moves whenever a dataset joins the run (the report prints it beside the figure)
-    ax.set_title(f"{name}\n{curve['label']}", fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(name, 70)[:2]) + f"\n{curve['label']}", fontsize=10)
     ax.legend(fontsize=7, loc="best")
     # fixed margins: tight_layout would draw the figure once more just to measure it
     fig.subplots_adjust(left=0.14, right=0.97, bottom=0.13, top=0.86)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves, rows_by_curve
-from .findings import benchmark_summary, key_findings, trust
+from .findings import AXIS_ORDER, benchmark_summary, key_findings, trust
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
 from .models import DESCRIPTION, MODELS, PARAMS
 from .provenance import GLOSSARY, provenance
@@ -66,7 +66,8 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
     env = jinja2.Environment(loader=jinja2.PackageLoader("analysis", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     return env.get_template("report.html.j2").render(
-        counts=counts.to_dict(), n_curves=len(curves), overview=_overview(curves, figures_dir),
+        counts=counts.to_dict(), n_curves=len(curves), axis_counts=_axis_counts(curves),
+        overview=_overview(curves, figures_dir),
         findings=key_findings(curves, settings["min_scales"]), trust=trust(tables.get("stress")),
         benchmarks=_benchmark_rows(curves),
         provenance=provenance(tables.get("points", pd.DataFrame()), settings), glossary=GLOSSARY,
@@ -103,6 +104,15 @@ def _changes(changes: pd.DataFrame | None) -> dict | None:
 
 def _bracket(low, high) -> str:
     return f"{format_scale(low)}–{format_scale(high)}" if pd.notna(low) else ""
+
+
+def _axis_counts(curves: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Label counts per x axis (model size and training tokens are not added up)."""
+    if not len(curves):
+        return {}
+    table = curves.groupby(["x_axis", "label"]).size().unstack(fill_value=0)
+    return {axis: {lab: int(table.loc[axis].get(lab, 0)) for lab in LABELS} for axis in
+            sorted(table.index, key=lambda a: AXIS_ORDER.index(a) if a in AXIS_ORDER else 9)}
 
 
 def _benchmark_rows(curves: pd.DataFrame) -> list[dict]:
@@ -157,7 +167,9 @@ def _capability_map(curves: pd.DataFrame) -> list[dict]:
     """The emergent curves by emergence scale, with their intervals."""
     if not len(curves):
         return []
-    emergent = curves[curves["label"] == "emergent"].sort_values("emergence_scale")
+    order = {a: i for i, a in enumerate(AXIS_ORDER)}
+    emergent = curves[curves["label"] == "emergent"]
+    emergent = emergent.assign(_axis=emergent["x_axis"].map(order)).sort_values(["_axis", "emergence_scale"])
     return [{"x_axis": r["x_axis"], "family": r["family"], "task": f"{r['benchmark']} · {r['task']}",
              "metric": r["metric"], "shots": r["shots"], "x0": format_scale(r["emergence_scale"]),
              "low": format_scale(r["emergence_scale_low"]), "high": format_scale(r["emergence_scale_high"]),
@@ -168,8 +180,19 @@ def _curve_rows(curves: pd.DataFrame, columns) -> list[list]:
     """The table of every curve as compact rows for the page's script: the schema's report columns,
     then the curve's permalink id, whether it has a card (flagged), its reason and its noise."""
     return [[*(_cell(r[c.name], c) for c in columns), figure_name(r["curve_id"])[:-4], r["label"] in FLAGGED,
-             r["reason"], r["noise"] if isinstance(r["noise"], str) else ""]
+             r["reason"] + _details(r), r["noise"] if isinstance(r["noise"], str) else ""]
             for _, r in curves.iterrows()]
+
+
+def _details(r: pd.Series) -> str:
+    """What the detail row adds to the reason: the emergence bracket, BIG-bench's L and B."""
+    out = []
+    if pd.notna(r.get("emergence_scale_low")):
+        out.append(f"leaves the floor between {format_scale(r['emergence_scale_low'])} and "
+                   f"{format_scale(r['emergence_scale_high'])}")
+    if pd.notna(r.get("linearity")):
+        out.append(f"L = {_fmt(r['linearity'], 2)}, B = {_fmt(r['breakthroughness'], 2)} (see the glossary)")
+    return "".join(f". {x}" for x in out)
 
 
 def _cell(value, column) -> str:

@@ -151,9 +151,8 @@ CURVES: tuple[Column, ...] = (
     _c("sigmoid_k", "number", "the sigmoid's steepness", "per decade", step="stats"),
     _c("sigmoid_floor", "number", "the sigmoid's floor c", _SCORE, step="stats"),
     _c("sigmoid_rise", "number", "the sigmoid's rise h", _SCORE, step="stats"),
-    _c("linearity", "number", "BIG-bench linearity (Srivastava et al. 2022)", step="stats", report="L",
-       report_format="p"),
-    _c("breakthroughness", "number", "BIG-bench breakthroughness", step="stats", report="B", report_format="p"),
+    _c("linearity", "number", "BIG-bench linearity (Srivastava et al. 2022)", step="stats"),
+    _c("breakthroughness", "number", "BIG-bench breakthroughness", step="stats"),
     _c("emergence_score", "number", "Schaeffer et al.'s (2023) emergence score (the same formula as "
        "breakthroughness)", step="stats"),
     _c("headline", "boolean", "the task's headline metric (settings: headline_metrics); other metrics are "
