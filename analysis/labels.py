@@ -106,6 +106,28 @@ def _smooth_reason(r, s) -> str:
     return why + ("; " + more if more else "")
 
 
+def _too_few_reason(r, s) -> str:
+    """Too few sizes, and what to add."""
+    need = s.min_scales - r.n_scales
+    have = "" if r.n_scales < 1 or not np.isfinite(r.scale_min) else (
+        f" ({format_scale(r.scale_min)}" + (f" to {format_scale(r.scale_max)}" if r.n_scales > 1 else "") + ")")
+    return (f"only {r.n_scales} distinct scale(s){have}; a curve needs at least {s.min_scales}: add {need} more "
+            "size(s) of this family (for an emergence test, at least two below the first that rises)")
+
+
+def _undecided_reason(r, s) -> str:
+    """Neither a trend nor flat: say which way it fails, and what would settle it."""
+    ci = f"95% CI of the change {r.change_low:+.3g} to {r.change_high:+.3g}"
+    settle = "more sizes, or the number of test items (n_items) or stderr where they are missing, would settle it"
+    if r.q_trend <= s.alpha:
+        return (f"a significant trend (q={_fmt_p(r.q_trend)}) but a change of {r.change:+.3g}, below min_change "
+                f"{s.min_change:g}, and too uncertain to call flat ({ci}); {settle}")
+    if r.change_low > 0 or r.change_high < 0:
+        return (f"the {ci} excludes 0, but the trend is not significant once the run's false discovery rate is "
+                f"controlled (q={_fmt_p(r.q_trend)}); {settle}")
+    return f"no significant trend (q={_fmt_p(r.q_trend)}), but the {ci} is too wide to call it flat; {settle}"
+
+
 def _emergent_reason(r, s) -> str:
     rests = "; rests on one model" if r.onset_present == 1 else ""
     return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), the "
@@ -115,8 +137,7 @@ def _emergent_reason(r, s) -> str:
 
 
 RULES = (
-    Rule("insufficient", "", lambda df, s: ~_enough(df, s),
-         lambda r, s: f"only {r.n_scales} distinct scale(s); a curve needs at least {s.min_scales}"),
+    Rule("insufficient", "", lambda df, s: ~_enough(df, s), _too_few_reason),
     Rule("emergent", "emergence", lambda df, s: (df["q_emergence"] <= s.alpha) & ~(df["p_wide"] <= s.alpha),
          _emergent_reason),
     Rule(lambda r: r.u_direction, "ushape",
@@ -133,9 +154,7 @@ RULES = (
          lambda df, s: ((_scaled(df, "change_low") >= -s.flat_margin) & (_scaled(df, "change_high") <= s.flat_margin)),
          lambda r, s: (f"change {r.change:+.3g} across the range, 95% CI {r.change_low:+.3g} to "
                        f"{r.change_high:+.3g}, within ±{s.flat_margin:g}")),
-    Rule("insufficient", "trend", lambda df, s: pd.Series(True, index=df.index),
-         lambda r, s: (f"no significant trend (q={_fmt_p(r.q_trend)}), but the 95% CI of the "
-                       f"change ({r.change_low:+.3g} to {r.change_high:+.3g}) is too wide to call it flat")),
+    Rule("insufficient", "trend", lambda df, s: pd.Series(True, index=df.index), _undecided_reason),
 )
 
 

@@ -94,7 +94,8 @@ def test_results_are_reproducible_and_do_not_depend_on_other_curves(tmp_path):
 def test_fewer_than_min_scales_is_insufficient_with_reason(tmp_path):
     c = run(tmp_path, frame([0.3, 0.4, 0.5], SIZES[:3])).iloc[0]
     assert c["label"] == "insufficient"
-    assert c["reason"] == "only 3 distinct scale(s); a curve needs at least 4"
+    assert c["reason"] == ("only 3 distinct scale(s) (125M to 6.7B); a curve needs at least 4: add 1 more size(s) "
+                           "of this family (for an emergence test, at least two below the first that rises)")
 
 
 def test_replicates_at_one_scale_are_kept_as_points(tmp_path):
