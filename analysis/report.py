@@ -72,6 +72,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
         benchmarks=_benchmark_rows(curves),
         provenance=provenance(tables.get("points", pd.DataFrame()), settings), glossary=GLOSSARY,
         changes=_changes(tables.get("changes")), cap_map=_capability_map(curves), columns=columns,
+        panels=_packed(_task_panels(curves, points)),
         table=_packed({"columns": [c.report for c in columns], "meanings": [c.meaning for c in columns],
                        "rows": _curve_rows(curves, columns)}),
         flagged=_flagged(curves, fits, points, figures_dir),
@@ -104,6 +105,39 @@ def _changes(changes: pd.DataFrame | None) -> dict | None:
 
 def _bracket(low, high) -> str:
     return f"{format_scale(low)}–{format_scale(high)}" if pd.notna(low) else ""
+
+
+def _task_panels(curves: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
+    """Per task with a flagged curve: one panel per metric with every family's points on a shared axis
+    (the grids readers know from Wei et al. and the Inverse Scaling Prize); the page draws them."""
+    if not len(curves) or not len(points):
+        return []
+    key = ["x_axis", "benchmark", "task", "shots"]
+    tasks = curves.loc[curves["label"].isin(FLAGGED), key].drop_duplicates()
+    chosen = curves.merge(tasks, on=key)
+    pts = points[points["curve_id"].isin(chosen["curve_id"])]
+    by_curve = dict(tuple(pts.groupby("curve_id")))
+    out = []
+    for (axis, bench, task, shots), g in chosen.groupby(key, dropna=False, sort=True):
+        panels = []
+        for metric, m in g.groupby("metric", sort=True):
+            unit = 100.0 if (m["unit"] == "percent").all() else 1.0
+            series = []
+            for _, c in m.sort_values("family").iterrows():
+                p = by_curve.get(c["curve_id"])
+                if p is None:
+                    continue
+                name = c["family"] if (m["family"] == c["family"]).sum() == 1 else f"{c['family']} ({c['dataset']})"
+                series.append({"name": name, "label": c["label"], "points": [
+                    [float(f"{x:.4g}"), float(f"{y * unit:.4g}")] for x, y in zip(p["scale"], p["score"])]})
+            chance = m["chance"].dropna()
+            panels.append({"metric": metric, "unit": "%" if unit == 100 else ("fraction" if m["bounded"].all()
+                                                                            else "raw"),
+                           "lower_better": not bool(m["higher_is_better"].all()),
+                           "chance": float(chance.iloc[0]) * unit if len(chance) else None, "series": series})
+        shots_text = "" if pd.isna(shots) or shots == "" else f", {shots}-shot"
+        out.append({"axis": axis, "title": f"{bench} · {task}{shots_text} (over {axis})", "panels": panels})
+    return out
 
 
 def _axis_counts(curves: pd.DataFrame) -> dict[str, dict[str, int]]:

@@ -158,3 +158,19 @@ def test_screenshots_are_not_blank(report, width, tmp_path):
     pixels = mpimg.imread(io.BytesIO(png), format="png")
     assert pixels.shape[1] == width and np.std(pixels) > 0.05
     assert wide <= width + 1   # no sideways scrolling of the page (wide tables scroll in their own box)
+
+
+def test_each_task_with_a_flagged_curve_has_panels_with_every_family(page, report):
+    curves = report[1]
+    assert page.evaluate("document.body.dataset.tasksReady") == "1"
+    tasks = page.evaluate("Array.from(document.getElementById('task-select').options).map(o => o.text)")
+    flagged = curves[curves["label"].isin(["emergent", "inverse", "u_shaped", "inverted_u"])]
+    assert len(tasks) == flagged[["benchmark", "task", "shots"]].drop_duplicates().shape[0]
+    i = next(k for k, t in enumerate(tasks) if t.startswith("synthetic · emergent"))
+    page.evaluate(f"(() => {{ const s = document.getElementById('task-select'); s.value = '{i}'; "
+                  "s.dispatchEvent(new Event('change')); })()")
+    same_task = curves[curves["task"] == "emergent"]
+    assert page.evaluate("document.querySelectorAll('#task-panels polyline').length") == len(same_task)
+    legend = page.evaluate("document.querySelector('#task-panels .legend').textContent")
+    for family, label in zip(same_task["family"], same_task["label"]):
+        assert f"{family}: {label}" in legend
