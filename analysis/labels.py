@@ -131,7 +131,8 @@ def _undecided_reason(r, s) -> str:
 def _emergent_reason(r, s) -> str:
     rests = "; rests on one model" if r.onset_present == 1 else ""
     return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), the "
-            f"largest clearly above (p={_fmt_p(r.p_present)}), the first of them {r.jump:+.3g} beyond the "
+            f"largest clearly above (p={_fmt_p(r.p_present)}), the first of them (at {format_scale(r.jump_scale)}) "
+            f"{r.jump:+.3g} beyond the "
             f"smaller models' trend (p={_fmt_p(r.p_jump)}); leaves the floor {_onset(r)} "
             f"(p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}){rests}")
 

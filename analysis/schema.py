@@ -125,6 +125,7 @@ CURVES: tuple[Column, ...] = (
        step="stats"),
     _c("jump", "number", "the first of the largest models above the floor minus the floor models' trend "
        "extrapolated to it", _SCORE, step="stats"),
+    _c("jump_scale", "number", "the scale of the model whose jump is tested", "x axis", step="stats"),
     _c("p_jump", "number", "one-sided p of the jump, H0: jump ≤ 0", step="stats"),
     _c("p_emergence", "number", "p of 'absent, then present': the largest of p_floor, p_present and p_jump "
        "(intersection-union test) of the split with the smallest such p", step="stats"),

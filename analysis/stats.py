@@ -506,7 +506,7 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
     step = np.concatenate([np.ones((C, 1), bool), np.diff(batch.x, axis=1) > 0], axis=1) & mask
     scales_before = np.cumsum(step, axis=1)
 
-    best = {key: np.full(C, np.nan) for key in ("p", "p_floor", "p_present", "p_jump", "jump", "k", "m")}
+    best = {key: np.full(C, np.nan) for key in ("p", "p_floor", "p_present", "p_jump", "jump", "jump_x", "k", "m")}
     for k in range(settings.min_floor_models, N):
         floor_models = idx < k
         fl = _FloorLine.fit(batch, floor_models, sd, estimated)
@@ -529,7 +529,7 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
             p = np.maximum.reduce([p_floor, p_present, p_jump])
             better = ok & np.isfinite(p) & ~(p >= best["p"])
             for key, value in (("p", p), ("p_floor", p_floor), ("p_present", p_present), ("p_jump", p_jump),
-                               ("jump", jump), ("k", k), ("m", m)):
+                               ("jump", jump), ("jump_x", batch.x[rows, first]), ("k", k), ("m", m)):
                 best[key] = np.where(better, value, best[key])
 
     tested = np.isfinite(best["p"])
@@ -568,7 +568,8 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
         "onset_low": np.where(tested, 10.0 ** x_low, nan), "onset_high": np.where(tested, 10.0 ** x_high, nan),
         "onset_scale": np.where(tested, 10.0 ** crossing, nan),
         "onset_untested": np.where(tested, "", untested),
-        "p_floor": best["p_floor"], "p_present": best["p_present"], "jump": best["jump"], "p_jump": best["p_jump"],
+        "p_floor": best["p_floor"], "p_present": best["p_present"], "jump": best["jump"],
+        "jump_scale": np.where(tested, 10.0 ** best["jump_x"], nan), "p_jump": best["p_jump"],
         "p_emergence": best["p"],
     }))
 
