@@ -362,6 +362,11 @@ def _rows_text(rows) -> str:
     return head + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
 
 
+def shown_per_fraction(unit: str) -> float:
+    """Scores are kept as fractions; figures and captions show them in the unit the user gave."""
+    return 100.0 if unit == "percent" else 1.0
+
+
 def format_size(value: float, digits: int = 4) -> str:
     """7e10 -> '70B', 1.25e8 -> '125M' (blank for nan): the inverse of parse_size."""
     if not np.isfinite(value):

@@ -226,6 +226,11 @@ def _problem_lines(problems: pd.DataFrame) -> list[str]:
             for r in problems.itertuples()]
 
 
+def _unread_frame(unread) -> pd.DataFrame:
+    """Files in the data folder that no dataset reads, as rows of the rejected-input table."""
+    return problems_frame([Problem(file, None, None, message) for file, message in unread])
+
+
 def _imported_problems(paths: list[str]) -> pd.DataFrame:
     frames = [schema.read(p, "problems") for p in paths]
     frames = [f for f in frames if len(f)]
@@ -262,7 +267,7 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
     logger = runlog.setup(log)
     run = combine([read_dataset_result(f) for f in folders], settings, settings.compositional)
     if len(unread):
-        run.problems = pd.concat([problems_frame([Problem(f, None, None, m) for f, m in unread]), run.problems],
+        run.problems = pd.concat([_unread_frame(unread), run.problems],
                                  ignore_index=True)
     for name in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional"):
         frame = getattr(run, name)
@@ -289,7 +294,7 @@ def run_validation(csvs: list[str], output: str, config: dict, log: str | None =
     `sources`: what the user gave, for each csv that an importer wrote; `unread`: as for run_combine.
     """
     logger = runlog.setup(log)
-    frames = [problems_frame([Problem(f, None, None, m) for f, m in unread]), _imported_problems(list(import_problems))]
+    frames = [_unread_frame(unread), _imported_problems(list(import_problems))]
     for csv in csvs:
         s = Settings.from_config(for_dataset(config, Path(csv).stem))
         _, _, problems = prepare_points(csv, s.x_axis, s.split_by, label=csv, source=(sources or {}).get(csv))

@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .labels import LABEL_COLOURS, LABELS, format_scale  # noqa: E402
+from .loading import shown_per_fraction  # noqa: E402
 from .models import get  # noqa: E402
 
 
@@ -38,7 +39,7 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     sns.set_theme(style="whitegrid", context="notebook")
     fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=100)
     # in the units the user gave: percent as percent (scores are kept as fractions)
-    unit = 100.0 if curve.get("unit") == "percent" else 1.0
+    unit = shown_per_fraction(curve.get("unit"))
     x = points["x"].to_numpy(float)
     y = points["score"].to_numpy(float) * unit
     err = points["sigma"].to_numpy(float) * unit

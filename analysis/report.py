@@ -17,6 +17,7 @@ from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves, rows_by_curve
 from .findings import AXIS_ORDER, benchmark_summary, key_findings, trust
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
+from .loading import shown_per_fraction
 from .models import DESCRIPTION, MODELS, PARAMS
 from .provenance import GLOSSARY, provenance
 from .schema import read as read_results_table
@@ -121,7 +122,7 @@ def _task_panels(curves: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     for (axis, bench, task, shots), g in chosen.groupby(key, dropna=False, sort=True):
         panels = []
         for metric, m in g.groupby("metric", sort=True):
-            unit = 100.0 if (m["unit"] == "percent").all() else 1.0
+            unit = shown_per_fraction(m["unit"].iloc[0])  # one curve's rows share a unit (curves.build_curves)
             series = []
             for _, c in m.sort_values("family").iterrows():
                 p = by_curve.get(c["curve_id"])
@@ -192,7 +193,7 @@ def _points_caption(curve: pd.Series, points: pd.DataFrame) -> str:
     """The figure's points by model, smallest first, in the units the user gave."""
     if points.empty:
         return ""
-    unit = 100.0 if curve.get("unit") == "percent" else 1.0
+    unit = shown_per_fraction(curve.get("unit"))
     rows = points.sort_values(["scale", "model"])
     return "; ".join(f"{r['model']} ({format_scale(r['scale'])}) {_fmt(r['score'] * unit)}" for _, r in rows.iterrows())
 
