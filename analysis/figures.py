@@ -1,9 +1,11 @@
 """The run's figures as PNG files: the overview and one per flagged curve.
 
-A step of its own, before the report: it needs the run's tables only, not
-the calibration, so it can be drawn while the calibration runs, and a change
-to the calibration or to the report's text does not redraw it. The report
-finds the files by the names given here; matplotlib is imported only to draw.
+Drawn by the report's job, just before the report (one job, not two: a rerun
+after new results then starts Python and reads the tables once). A figure is
+redrawn only when what it shows changed (the cache in results/figure_cache/),
+so a change to the calibration or to the report's text copies the figures
+instead of drawing them. The report finds the files by the names given here;
+matplotlib is imported only to draw.
 """
 from __future__ import annotations
 
@@ -16,9 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import runlog
 from .labels import FLAGGED
-from .schema import read as read_results_table
 
 LABEL_COUNTS = "labels.png"
 
@@ -62,12 +62,20 @@ def _curve_png(args) -> bytes:
     return _png(plots.curve_figure(*args))
 
 
-def _key(*parts: str) -> str:
-    """A figure's cache key: what it is drawn from, and the drawing code."""
-    digest = hashlib.sha1(Path(__file__).with_name("plots.py").read_bytes())
+def _key(code: bytes, *parts: str | bytes) -> str:
+    """A figure's cache key: the drawing code, and what the figure is drawn from."""
+    digest = hashlib.sha1(code)
     for part in parts:
-        digest.update(part.encode())
+        digest.update(part.encode() if isinstance(part, str) else part)
     return digest.hexdigest()
+
+
+def _row_digests(table: pd.DataFrame) -> dict[str, bytes]:
+    """Per curve, a digest of its rows (points or fits): one vectorised hash, not a CSV text per curve."""
+    if not len(table):
+        return {}
+    rows = pd.util.hash_pandas_object(table, index=False).to_numpy()
+    return {cid: rows[idx].tobytes() for cid, idx in table.groupby("curve_id").indices.items()}
 
 
 def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
@@ -89,24 +97,27 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
     wanted: dict[str, tuple[str, object]] = {}   # file name -> (cache key, how to draw it)
+    code = Path(__file__).with_name("plots.py").read_bytes()
     counts = curves["label"].value_counts().sort_index().to_json()
-    wanted[LABEL_COUNTS] = (_key("labels", counts), lambda: plots.label_counts_figure(curves))
+    wanted[LABEL_COUNTS] = (_key(code, "labels", counts), lambda: plots.label_counts_figure(curves))
     for axis in sorted(curves["x_axis"].dropna().unique()):
         em = curves[(curves["label"] == "emergent") & (curves["x_axis"] == axis)]
         if len(em):
             drawn_from = em[["family", "benchmark", "task", "metric", "emergence_scale", "emergence_scale_low",
                              "emergence_scale_high"]]
-            wanted[capability_map_name(axis)] = (_key("map", axis, drawn_from.to_csv(index=False)),
+            wanted[capability_map_name(axis)] = (_key(code, "map", axis, drawn_from.to_csv(index=False)),
                                                  lambda axis=axis: plots.capability_map_figure(curves, axis))
     sel = flagged_curves(curves)
     fits_by, pts_by = (rows_by_curve(t, sel["curve_id"]) for t in (fits, points))
+    fits_hash, pts_hash = (_row_digests(t[t["curve_id"].isin(sel["curve_id"])]) if len(t) else {}
+                           for t in (fits, points))
+    shown = sel.reindex(columns=list(plots.FIGURE_FIELDS)).to_json(orient="records", lines=True).splitlines()
     jobs = {}
-    for _, c in sel.iterrows():
-        pts, fit = pts_by.get(c["curve_id"], pd.DataFrame()), fits_by.get(c["curve_id"], pd.DataFrame())
-        name = figure_name(c["curve_id"])
-        shown = c.reindex(list(plots.FIGURE_FIELDS)).to_json()
-        wanted[name] = (_key("curve", shown, pts.to_csv(index=False), fit.to_csv(index=False)), None)
-        jobs[name] = (c, pts, fit)
+    for (_, c), fields in zip(sel.iterrows(), shown):
+        cid = c["curve_id"]
+        name = figure_name(cid)
+        wanted[name] = (_key(code, "curve", fields, pts_hash.get(cid, b""), b"|", fits_hash.get(cid, b"")), None)
+        jobs[name] = (c, pts_by.get(cid, pd.DataFrame()), fits_by.get(cid, pd.DataFrame()))
     missing = [n for n, (k, _) in wanted.items() if not (cache and (cache / f"{k}.png").exists())]
     drawn = {n: _png(wanted[n][1]()) for n in missing if n not in jobs}
     curve_jobs = [n for n in missing if n in jobs]
@@ -126,12 +137,3 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
             if old.name not in keep:
                 old.unlink()
     return len(wanted), len(drawn)
-
-
-def run_figures(inputs: dict, figures: str, log: str | None = None, workers: int = 1) -> None:
-    """Workflow step: the figures from the run's tables (curves, fits, points)."""
-    logger = runlog.setup(log)
-    curves, fits, points = (read_results_table(inputs[k], k) for k in ("curves", "fits", "points"))
-    n, drawn = draw_figures(curves, fits, points, figures, workers=workers,
-                            cache_dir=Path(figures).parent / "figure_cache")
-    logger.info(f"wrote {n} figures to {figures} ({drawn} drawn, {n - drawn} unchanged, from the cache)")

@@ -136,13 +136,11 @@ def benchmark_summary(curves: pd.DataFrame) -> pd.DataFrame:
                              else s.str.lower()).reset_index(drop=True)
 
 
-def trust(stress: pd.DataFrame | None) -> list[str]:
-    """How sure the labels are, from the stress suite's summary (realistic null data, benchmarks/stress.py):
-    per label, the false positive rate of the worst null truth in each condition."""
-    if stress is None or not len(stress):
+def trust(table: pd.DataFrame | None) -> list[str]:
+    """How sure the labels are, from the stress suite's summary (`stress.summarise` of the realistic null
+    data of benchmarks/stress.py): per label, the false positive rate of the worst null truth in each condition."""
+    if table is None or not len(table):
         return []
-    from .stress import summarise
-    table = summarise(stress)
     percent = {c: table[c].str.extract(r"^\s*([0-9.]+)")[0].astype(float) for c in table.columns
                if c.startswith(("FPR", "power"))}
     out = []

@@ -334,16 +334,21 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
     return LoadedScores(dataset, pts, problems, n)
 
 
+def training_compute(points: pd.DataFrame) -> np.ndarray:
+    """Each row's training compute: the `compute` given, else 6·params·tokens (the usual training-FLOPs
+    estimate), else NaN."""
+    given = points["compute"].to_numpy(float)
+    estimate = 6.0 * points["params"].to_numpy(float) * points["tokens"].to_numpy(float)
+    return np.where(np.isfinite(given), given, estimate)
+
+
 def with_axis(points: pd.DataFrame, axis: str, label: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Attach x = log10(scale) for the chosen axis; rows without it are problems.
 
-    `compute` falls back to 6·params·tokens (the usual training-FLOPs estimate).
+    `compute` falls back to 6·params·tokens (training_compute).
     """
     pts = points.copy()
-    scale = pts[axis].to_numpy(float)
-    if axis == "compute":
-        scale = np.where(np.isfinite(scale), scale,
-                         6.0 * pts["params"].to_numpy(float) * pts["tokens"].to_numpy(float))
+    scale = training_compute(pts) if axis == "compute" else pts[axis].to_numpy(float)
     missing = ~np.isfinite(scale)
     hint = {"tokens": "fill in tokens (training tokens) or analyse this dataset on params",
             "compute": "fill in compute, or both params and tokens (compute = 6·params·tokens)",

@@ -14,15 +14,16 @@ import numpy as np
 import pandas as pd
 
 from . import runlog
-from .figures import LABEL_COUNTS, capability_map_name, figure_name, flagged_curves, rows_by_curve
+from .figures import LABEL_COUNTS, capability_map_name, draw_figures, figure_name, flagged_curves, rows_by_curve
 from .findings import AXIS_ORDER, benchmark_summary, key_findings, trust
 from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
-from .loading import shown_per_fraction
+from .loading import shown_per_fraction, training_compute
 from .models import DESCRIPTION, MODELS, PARAMS
 from .provenance import GLOSSARY, provenance
 from .schema import read as read_results_table
 from .schema import report_columns
 from .settings import with_defaults
+from .stress import summarise
 
 
 def _packed(value) -> str:
@@ -64,12 +65,14 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
     counts = (curves["label"].value_counts().reindex(LABELS, fill_value=0)
               if len(curves) else pd.Series(0, index=list(LABELS)))
     columns = report_columns()
+    stress = tables.get("stress")
+    stress = summarise(stress) if stress is not None and len(stress) else None
     env = jinja2.Environment(loader=jinja2.PackageLoader("analysis", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     return env.get_template("report.html.j2").render(
         counts=counts.to_dict(), n_curves=len(curves), axis_counts=_axis_counts(curves),
         overview=_overview(curves, figures_dir),
-        findings=key_findings(curves, settings["min_scales"]), trust=trust(tables.get("stress")),
+        findings=key_findings(curves, settings["min_scales"]), trust=trust(stress),
         benchmarks=_benchmark_rows(curves),
         provenance=provenance(tables.get("points", pd.DataFrame()), settings), glossary=GLOSSARY,
         changes=_changes(tables.get("changes")), cap_map=_capability_map(curves), columns=columns,
@@ -80,7 +83,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
         problems=problems.to_dict("records") if len(problems) else [],
         datasets=sorted(curves["dataset"].unique()) if len(curves) else [],
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
-        colours=LABEL_COLOURS, debates=_debates(tables, curves), n_points=len(points),
+        colours=LABEL_COLOURS, debates=_debates(tables, curves, stress), n_points=len(points),
     )
 
 
@@ -94,7 +97,7 @@ def _changes(changes: pd.DataFrame | None) -> dict | None:
         return None
     counts = changes["change"].value_counts().to_dict() if len(changes) else {}
     rows = []
-    for _, r in changes.head(MAX_CHANGES).iterrows():
+    for r in changes.head(MAX_CHANGES).to_dict("records"):
         rows.append({"change": r["change"], "curve": f"{r['family']} · {r['benchmark']} · {r['task']} · {r['metric']}",
                      "dataset": r["dataset"], "before": _fmt(r["label_before"]), "after": _fmt(r["label_after"]),
                      "bracket_before": _bracket(r["emergence_low_before"], r["emergence_high_before"]),
@@ -117,20 +120,26 @@ def _task_panels(curves: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     tasks = curves.loc[curves["label"].isin(FLAGGED), key].drop_duplicates()
     chosen = curves.merge(tasks, on=key)
     pts = points[points["curve_id"].isin(chosen["curve_id"])]
-    by_curve = dict(tuple(pts.groupby("curve_id")))
+    scale, score = pts["scale"].to_numpy(float), pts["score"].to_numpy(float)
+    compute = training_compute(pts)
+    rows_of = pts.groupby("curve_id").indices
     out = []
     for (axis, bench, task, shots), g in chosen.groupby(key, dropna=False, sort=True):
         panels = []
         for metric, m in g.groupby("metric", sort=True):
             unit = shown_per_fraction(m["unit"].iloc[0])  # one curve's rows share a unit (curves.build_curves)
             series = []
-            for _, c in m.sort_values("family").iterrows():
-                p = by_curve.get(c["curve_id"])
-                if p is None:
+            per_family = m["family"].value_counts()
+            for c in m.sort_values("family").to_dict("records"):
+                rows = rows_of.get(c["curve_id"])
+                if rows is None:
                     continue
-                name = c["family"] if (m["family"] == c["family"]).sum() == 1 else f"{c['family']} ({c['dataset']})"
+                name = c["family"] if per_family[c["family"]] == 1 else f"{c['family']} ({c['dataset']})"
+                # model-size panels also carry each model's training compute, where known, for the compute view
                 series.append({"name": name, "label": c["label"], "points": [
-                    [float(f"{x:.4g}"), float(f"{y * unit:.4g}")] for x, y in zip(p["scale"], p["score"])]})
+                    [float(f"{x:.4g}"), float(f"{y * unit:.4g}")]
+                    + ([float(f"{z:.4g}") if np.isfinite(z) else None] if axis == "params" else [])
+                    for x, y, z in zip(scale[rows], score[rows], compute[rows])]})
             chance = m["chance"].dropna()
             panels.append({"metric": metric, "unit": "%" if unit == 100 else ("fraction" if m["bounded"].all()
                                                                             else "raw"),
@@ -182,20 +191,22 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
     if not len(curves):
         return []
     sel = flagged_curves(curves)
-    fits_by, points_by = (rows_by_curve(t, sel["curve_id"]) for t in (fits, points))
+    fits_by = rows_by_curve(fits, sel["curve_id"])
+    points_by = rows_by_curve(points.sort_values(["scale", "model"], kind="stable") if len(points) else points,
+                              sel["curve_id"])
     return [{"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])),
-             "models": [_model_row(r) for _, r in fits_by.get(c["curve_id"], pd.DataFrame()).iterrows()],
+             "models": [_model_row(r) for r in fits_by.get(c["curve_id"], pd.DataFrame()).to_dict("records")],
              "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
-             "anchor": figure_name(c["curve_id"])[:-4]} for _, c in sel.iterrows()]
+             "anchor": figure_name(c["curve_id"])[:-4]} for c in sel.to_dict("records")]
 
 
 def _points_caption(curve: pd.Series, points: pd.DataFrame) -> str:
-    """The figure's points by model, smallest first, in the units the user gave."""
+    """The figure's points by model (sorted smallest first by the caller), in the units the user gave."""
     if points.empty:
         return ""
     unit = shown_per_fraction(curve.get("unit"))
-    rows = points.sort_values(["scale", "model"])
-    return "; ".join(f"{r['model']} ({format_scale(r['scale'])}) {_fmt(r['score'] * unit)}" for _, r in rows.iterrows())
+    return "; ".join(f"{m} ({format_scale(x)}) {_fmt(y * unit)}"
+                     for m, x, y in zip(points["model"], points["scale"], points["score"]))
 
 
 def _capability_map(curves: pd.DataFrame) -> list[dict]:
@@ -208,7 +219,7 @@ def _capability_map(curves: pd.DataFrame) -> list[dict]:
     return [{"x_axis": r["x_axis"], "family": r["family"], "task": f"{r['benchmark']} · {r['task']}",
              "metric": r["metric"], "shots": r["shots"], "x0": format_scale(r["emergence_scale"]),
              "low": format_scale(r["emergence_scale_low"]), "high": format_scale(r["emergence_scale_high"]),
-             "q": _fmt(r["q_value"], 2)} for _, r in emergent.iterrows()]
+             "q": _fmt(r["q_value"], 2)} for r in emergent.to_dict("records")]
 
 
 def _curve_rows(curves: pd.DataFrame, columns) -> list[list]:
@@ -216,7 +227,7 @@ def _curve_rows(curves: pd.DataFrame, columns) -> list[list]:
     then the curve's permalink id, whether it has a card (flagged), its reason and its noise."""
     return [[*(_cell(r[c.name], c) for c in columns), figure_name(r["curve_id"])[:-4], r["label"] in FLAGGED,
              r["reason"] + _details(r), r["noise"] if isinstance(r["noise"], str) else ""]
-            for _, r in curves.iterrows()]
+            for r in curves.to_dict("records")]
 
 
 def _details(r: pd.Series) -> str:
@@ -241,7 +252,7 @@ def _cell(value, column) -> str:
 
 def _records(df: pd.DataFrame, columns: list[str], scale_cols=(), number_cols=()) -> list[dict]:
     out = []
-    for _, r in df.iterrows():
+    for r in df.to_dict("records"):
         row = {}
         for c in columns:
             v = r.get(c)
@@ -251,8 +262,8 @@ def _records(df: pd.DataFrame, columns: list[str], scale_cols=(), number_cols=()
     return out
 
 
-def _debates(tables: dict, curves: pd.DataFrame) -> dict:
-    """The tables of the "what the field argues about" section."""
+def _debates(tables: dict, curves: pd.DataFrame, stress: pd.DataFrame | None) -> dict:
+    """The tables of the "what the field argues about" section (stress: the stress suite's summary)."""
     from .debates import backtest_summary
     out = {}
     if len(curves) and "backtest_error" in curves:
@@ -277,19 +288,16 @@ def _debates(tables: dict, curves: pd.DataFrame) -> dict:
         records = _records(cot, cols, scale_cols=("turns_positive", "positive_from"),
                            number_cols=("gain_smallest", "gain_largest", "slope_per_decade"))
         out["cot"] = _packed([[r[c] for c in cols] for r in records])
-    stress = tables.get("stress", pd.DataFrame())
-    if len(stress):
-        from .stress import summarise
-        summary = summarise(stress)
-        out["stress_columns"] = list(summary.columns)
-        out["stress"] = summary.to_dict("records")
+    if stress is not None:
+        out["stress_columns"] = list(stress.columns)
+        out["stress"] = stress.to_dict("records")
     cal = tables.get("calibration", pd.DataFrame())
     if len(cal):
         cols = [c for c in cal.columns if c.startswith(("fpr_", "power_")) or c == "bracket_coverage"]
         out["calibration_columns"] = cols
         out["calibration"] = [{"sizes": r["sizes"], "noise": r["noise"],
                                **{c: ("" if r[c] != r[c] else f"{r[c]:.0%}") for c in cols}}
-                              for _, r in cal.iterrows()]
+                              for r in cal.to_dict("records")]
         out["calibration_n"] = int(cal["curves_per_shape"].iloc[0])
     comp = tables.get("compositional", pd.DataFrame())
     if len(comp):
@@ -299,9 +307,15 @@ def _debates(tables: dict, curves: pd.DataFrame) -> dict:
     return out
 
 
-def run_report(inputs: dict, report: str, figures: str, settings: dict, log: str | None = None) -> None:
-    """Workflow step: the HTML report from the run's tables and figures."""
+def run_report(inputs: dict, report: str, figures: str, settings: dict, log: str | None = None,
+               workers: int = 1) -> None:
+    """Workflow step: the figures (those whose curve changed are drawn, the others copied from
+    results/figure_cache/), then the HTML report that embeds them; the tables are read once for both."""
     logger = runlog.setup(log)
-    html = build_report(read_tables(inputs), figures, settings)
+    tables = read_tables(inputs)
+    n, drawn = draw_figures(tables["curves"], tables["fits"], tables["points"], figures, workers=workers,
+                            cache_dir=Path(figures).parent / "figure_cache")
+    logger.info(f"wrote {n} figures to {figures} ({drawn} drawn, {n - drawn} unchanged, from the cache)")
+    html = build_report(tables, figures, settings)
     Path(report).write_text(html, encoding="utf-8")
     logger.info(f"wrote {report} ({len(html) / 1e6:.1f} MB)")

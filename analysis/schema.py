@@ -256,13 +256,15 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
     For the tables users open (results/*.csv); numbers are never touched, and text that starts
     otherwise is written as it is.
+    The frame itself is returned when no cell needs it (so a caller can tell).
     """
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            text = out[col]
+    out = frame
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+            text = frame[col]
             risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
             if risky.any():
+                out = frame.copy() if out is frame else out
                 out[col] = text.where(~risky, "'" + text.astype(str))
     return out
 

@@ -322,23 +322,23 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     (emergent: the worse of plateau observed or not).
     """
     keys = ["sizes", "noise", "scatter", "chance"]
-    rows = []
-    for key, g in table.groupby(keys, sort=True):
-        row = dict(zip(keys, key))
-        for heading, col, which, worst in SUMMARY:
-            sel = {"core": g["core"].astype(bool), "null": g["kind"] == "null_truth",
-                   "labelled": (g["kind"] == "null_truth") & ~g["truth"].isin(EMERGENT_ONLY),
-                   "emergent": g["truth"].str.startswith("emergent"),
-                   "inverse": g["truth"] == "inverse", "u_shaped": g["truth"] == "u_shaped"}[which]
-            sub = g[sel & np.isfinite(g[col].astype(float))] if col in g else g.iloc[:0]
-            if sub.empty:
-                row[heading] = ""
-                continue
-            r = sub.loc[sub[col].idxmax() if worst is max else sub[col].idxmin()]
-            row[heading] = f"{_pct(r[col], r[col + '_low'], r[col + '_high'])}" + (
-                f" {r['truth']}" if which not in ("inverse", "u_shaped") else "")
-        rows.append(row)
-    return pd.DataFrame(rows)
+    null = table["kind"] == "null_truth"
+    rows = {"core": table["core"].astype(bool), "null": null, "labelled": null & ~table["truth"].isin(EMERGENT_ONLY),
+            "emergent": table["truth"].str.startswith("emergent"), "inverse": table["truth"] == "inverse",
+            "u_shaped": table["truth"] == "u_shaped"}
+    out = table[keys].drop_duplicates().sort_values(keys).set_index(keys)
+    for heading, col, which, worst in SUMMARY:
+        out[heading] = ""
+        if col not in table:
+            continue
+        sub = table[rows[which] & np.isfinite(table[col].astype(float))]
+        by = sub.groupby(keys)[col]
+        picked = table.loc[(by.idxmax() if worst is max else by.idxmin()).to_numpy()].set_index(keys)
+        out.loc[picked.index, heading] = [
+            _pct(r[col], r[col + "_low"], r[col + "_high"]) + (f" {r['truth']}" if which not in ("inverse", "u_shaped")
+                                                               else "")
+            for _, r in picked.iterrows()]
+    return out.reset_index()
 
 
 def summary_markdown(table: pd.DataFrame) -> str:

@@ -26,11 +26,14 @@ READY = "!!document.body && document.body.dataset.ready === '1'"
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    """A small run's report (no figures drawn) and its curves table."""
+    """A small run's report (no figures drawn), its curves and its points."""
     root = tmp_path_factory.mktemp("report")
     data = pd.concat([simulate("emergent", 3, seed=1), simulate("smooth", 2, seed=2), simulate("inverse", 2, seed=3),
                       simulate("flat", 2, seed=4), simulate("smooth", 2, n_sizes=3, seed=5).assign(task="few")])
     data.loc[data["family"] == "flat-1", "task"] = XSS
+    # training tokens for two of the three emergent families (20 per parameter; emergent-0 has none)
+    with_tokens = data["family"].isin(["emergent-1", "emergent-2"])
+    data["tokens"] = np.where(with_tokens, 20 * data["params"], np.nan)
     data.to_csv(root / "d.csv", index=False)
     s = Settings(bootstrap=20, bootstrap_max=20)
     part = analyse_dataset(root / "d.csv", s, dataset="d")
@@ -39,7 +42,7 @@ def report(tmp_path_factory):
     (root / "figures").mkdir()
     html = build_report(tables, root / "figures", {"bootstrap": 20})
     (root / "report.html").write_text(html, encoding="utf-8")
-    return root / "report.html", run.curves
+    return root / "report.html", run.curves, run.points
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +51,11 @@ def page(report):
     browser.open(report[0].as_uri(), READY)
     yield browser
     browser.close()
+
+
+def points_of(report, family: str) -> pd.DataFrame:
+    points = report[2]
+    return points[(points["family"] == family) & (points["task"] == "emergent")]
 
 
 def visible_rows(page) -> list[list[str]]:
@@ -174,3 +182,27 @@ def test_each_task_with_a_flagged_curve_has_panels_with_every_family(page, repor
     legend = page.evaluate("document.querySelector('#task-panels .legend').textContent")
     for family, label in zip(same_task["family"], same_task["label"]):
         assert f"{family}: {label}" in legend
+
+
+def test_model_size_panels_can_be_drawn_over_training_compute(page, report):
+    tasks = page.evaluate("Array.from(document.getElementById('task-select').options).map(o => o.text)")
+    i = next(k for k, t in enumerate(tasks) if t.startswith("synthetic · emergent"))
+    pick = ("(() => {{ const s = document.getElementById('{id}'); s.value = '{v}'; "
+            "s.dispatchEvent(new Event('change')); }})()")
+    page.evaluate(pick.format(id="task-select", v=i))
+    page.evaluate(pick.format(id="task-axis", v="compute"))
+    try:
+        assert page.evaluate("document.querySelectorAll('#task-panels polyline').length") == 2
+        assert "Not shown (training compute unknown): emergent-0" in page.evaluate(
+            "document.getElementById('task-panels').textContent")
+        assert "training FLOPs" in page.evaluate("document.querySelector('#task-panels svg').textContent")
+        # each point at 6 · params · tokens (= 120 · params², tokens being 20 per parameter)
+        titles = page.evaluate("Array.from(document.querySelectorAll('#task-panels circle title'))"
+                               ".map(t => t.textContent)")
+        shown = sorted(float(t.split(" at ")[1].split(":")[0]) for t in titles if t.startswith("emergent-1 at "))
+        params = np.sort(points_of(report, "emergent-1")["params"].unique())
+        assert np.allclose(shown, 120 * params ** 2, rtol=0.05), (shown, 120 * params ** 2)
+        assert not any(t.startswith("emergent-0") for t in titles)
+    finally:
+        page.evaluate(pick.format(id="task-axis", v="scale"))
+    assert page.evaluate("document.querySelectorAll('#task-panels polyline').length") == 3

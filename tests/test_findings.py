@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.findings import benchmark_summary, key_findings, trust
+from analysis.stress import summarise
 from tests.conftest import REPO
 
 
@@ -47,7 +48,7 @@ def test_benchmark_summary_counts_every_curve_once():
 
 
 def test_trust_reads_the_stress_suite_as_its_summary_does():
-    line = trust(pd.read_csv(REPO / "benchmarks" / "stress.csv"))[0]
+    line = trust(summarise(pd.read_csv(REPO / "benchmarks" / "stress.csv")))[0]
     assert "emergent at most" in line and "above 5 % in" in line
     assert "is called emergent in" in line and "with 8 sizes" in line
     assert trust(None) == []

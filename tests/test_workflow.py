@@ -119,13 +119,14 @@ def test_rerun_after_adding_a_csv_recomputes_only_that_dataset(finished_run):
     simulate("smooth", 1, seed=9).to_csv(work / "data" / "new.csv", index=False)
     jobs = planned_jobs(work, "calibration_curves=1")
     assert jobs.get("analyse_dataset") == 1, jobs
-    assert jobs.get("combine") == 1 and jobs.get("figures") == 1 and jobs.get("report") == 1
+    assert jobs.get("combine") == 1 and jobs.get("report") == 1
     assert "calibrate" not in jobs
-    # a calibration setting reruns the calibration and the report, not the data's analysis or figures
+    # a calibration setting reruns the calibration and the report (which copies its figures from the cache),
+    # not the data's analysis
     (work / "data" / "new.csv").unlink()
     jobs = planned_jobs(work, "calibration_curves=2")
     assert jobs.get("calibrate") == 1 and jobs.get("report") == 1, jobs
-    assert not {"analyse_dataset", "combine", "figures"} & set(jobs), jobs
+    assert not {"analyse_dataset", "combine"} & set(jobs), jobs
 
 
 def test_strict_mode_fails_on_bad_rows(tmp_path):
@@ -178,8 +179,8 @@ def test_harness_folder_and_wide_table_become_datasets(tmp_path):
 
 
 def test_editing_a_module_reached_only_transitively_reruns_what_imports_it(finished_run):
-    """figures.py -> analysis.figures -> (inside its functions only) analysis.plots."""
-    module, reruns, not_rerun = "plots", {"figures", "report"}, {"analyse_dataset", "combine", "calibrate"}
+    """report.py -> analysis.figures -> (inside its functions only) analysis.plots."""
+    module, reruns, not_rerun = "plots", {"report"}, {"analyse_dataset", "combine", "calibrate"}
     work, _ = finished_run
     path = REPO / "analysis" / f"{module}.py"
     text, before = path.read_bytes(), path.stat()

@@ -18,33 +18,8 @@ rule calibrate:
         "../scripts/calibrate.py"
 
 
-rule figures:
-    """The overview figures and one per flagged curve (not the calibration: drawn while it runs)."""
-    input:
-        curves=RESULTS / "curves.csv",
-        fits=RESULTS / "fits.csv",
-        points=RESULTS / "points.csv",
-        code=code_inputs("figures"),
-    output:
-        report(
-            directory(RESULTS / "figures"),
-            patterns=["{name}.png"],
-            caption="../report/figures.rst",
-            category="Figures",
-        ),
-    log:
-        RESULTS / "logs/figures.log",
-    benchmark:
-        RESULTS / "benchmarks/figures.tsv"
-    conda:
-        ENV
-    threads: 2  # the per-curve figures are drawn in parallel
-    script:
-        "../scripts/figures.py"
-
-
 rule report:
-    """The self-contained HTML report, with the figures embedded."""
+    """The figures (redrawn only where their curve changed) and the self-contained HTML report that embeds them."""
     input:
         curves=RESULTS / "curves.csv",
         fits=RESULTS / "fits.csv",
@@ -56,17 +31,23 @@ rule report:
         changes=RESULTS / "changes.csv",
         calibration=RESULTS / "calibration.csv",
         stress=STRESS_TABLE,
-        figures=RESULTS / "figures",
         code=code_inputs("report"),
         templates=TEMPLATES,
     output:
         report=report(RESULTS / "report.html", caption="../report/report.rst", category="Report"),
+        figures=report(
+            directory(RESULTS / "figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
     log:
         RESULTS / "logs/report.log",
     benchmark:
         RESULTS / "benchmarks/report.tsv"
     conda:
         ENV
+    threads: 2  # the per-curve figures are drawn in parallel
     params:
         settings=config,
     script:
