@@ -172,8 +172,12 @@ def _empty_curves() -> pd.DataFrame:
                                  "known_noise", "noise", "chance"])
 
 
-def to_batch(curves: pd.DataFrame, points: pd.DataFrame) -> CurveBatch:
-    """Pad the curves' points into arrays, in the order of `curves`, each sorted by x."""
+def to_batch(curves: pd.DataFrame, points: pd.DataFrame, width: int | None = None) -> CurveBatch:
+    """Pad the curves' points into arrays, in the order of `curves`, each sorted by x.
+
+    width: pad to at least this many columns (a shard of a dataset is padded as the whole dataset is, so
+    that every sum over a curve's points runs over the same array and gives the same bits).
+    """
     C = len(curves)
     row_of = pd.Series(np.arange(C), index=curves["curve_id"].to_numpy())
     points = points[points["curve_id"].isin(row_of.index)]
@@ -184,7 +188,7 @@ def to_batch(curves: pd.DataFrame, points: pd.DataFrame) -> CurveBatch:
     # position of each point within its curve
     first = np.r_[0, np.flatnonzero(np.diff(ci)) + 1]
     j = np.arange(len(ci)) - np.repeat(first, np.diff(np.r_[first, len(ci)]))
-    N = int(j.max()) + 1 if len(j) else 1
+    N = max(int(j.max()) + 1 if len(j) else 1, width or 1)
     x = np.zeros((C, N)); y = np.zeros((C, N)); sigma = np.ones((C, N)); w = np.zeros((C, N))
     n_items = np.full((C, N), np.nan)
     binomial = (points["noise_source"] == "binomial").to_numpy()[order]

@@ -79,7 +79,7 @@ def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str) -> tuple[s
         return None
     key = ["benchmark", "task", "metric", "shots"]
     groups = sorted(hit.groupby(key, dropna=False, sort=False), key=lambda g: (-len(g[1]), g[1]["q_value"].min()))
-    out = []
+    out, said = [], set()
     for _, g in groups[:MAX_TASKS]:
         g = g.sort_values("q_value")
         names = [_family(r, unit) for _, r in g.head(MAX_FAMILIES).iterrows()]
@@ -88,10 +88,30 @@ def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str) -> tuple[s
         others = same[~same["label"].isin(labels)]["label"].value_counts()
         rest = "; the other families: " + ", ".join(f"{v} {k}" for k, v in others.items()) if len(others) else ""
         kind = "/".join(sorted(g["label"].unique()))
-        out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}.")
+        out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}{_elsewhere(c, g, said)}.")
     if len(groups) > MAX_TASKS:
         out.append(f"… and {len(groups) - MAX_TASKS} more task(s) in the table below.")
     return f"{title}: {len(hit):,} curve(s) on {len(groups)} task(s)", out
+
+
+def _elsewhere(c: pd.DataFrame, g: pd.DataFrame, said: set) -> str:
+    """The benchmark's other curves (other tasks, prompts, metrics or datasets) and their labels, once per
+    benchmark: "is GSM8K emergent" asks about all of them, not only the task that happens to be flagged."""
+    bench = g["benchmark"].iloc[0]
+    if bench in said:
+        return ""
+    said.add(bench)
+    key = ["benchmark", "task", "metric", "shots"]
+    same = c[c["benchmark"] == bench]
+    other = same[~same[key].apply(tuple, axis=1).isin(set(g[key].apply(tuple, axis=1)))]
+    if other.empty:
+        return ""
+    counts = other["label"].value_counts()
+    combos = other[["task", "metric", "shots"]].drop_duplicates().shape[0]
+    names = list(dict.fromkeys(other["task"]))
+    shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    return (f"; {bench}'s other {combos} task/metric/prompt combination(s) ({shown}): "
+            + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
 def _family(r, unit: str) -> str:

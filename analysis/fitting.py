@@ -419,7 +419,7 @@ def _damped_step(p, g, H, scale, lam, lower, upper, fc, ch, lo, hi):
     return p_new, promised, predicted
 
 
-def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, until_active: int = 0):
+def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300):
     """Damped Newton (Levenberg-Marquardt with the exact Hessian) on (c, h, k, x0).
 
     All curves at once, from where the grid left off; c stays at chance where
@@ -430,9 +430,12 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
     gradient pushes outward. A curve stops when a step gains less than `FTOL`
     of its objective, or when the local model promises less than `PTOL` (an
     optimum, possibly on a bound); the curves still moving are compacted so
-    that the work shrinks as they settle. With `until_active`, it returns as
-    soon as no more curves than that are still moving (converged False), so
-    that the slow few of many slices can be polished together.
+    that the work shrinks as they settle. Each curve's steps depend on its
+    own state only, never on which other curves share the batch: a curve's
+    fit is the same in a shard of its dataset as in the whole (an earlier
+    version paused the slow few of each slice to polish them together, which
+    made a fit depend on its neighbours and saved nothing measurable: 34.4 vs
+    34.6 s CPU on the Pythia checkpoints).
     """
     C = len(b)
     p = _sigmoid_project(p0, b.chance, lo_x0, hi_x0)
@@ -481,8 +484,6 @@ def _sigmoid_lm(b: CurveBatch, p0: np.ndarray, lo_x0, hi_x0, iters: int = 300, u
             idx, x, y, w, fc, ch, lo, hi = idx[go], x[go], y[go], w[go], fc[go], ch[go], lo[go], hi[go]
             p, rss, s, r, g, H, scale, lam, nu, before, lower, upper = (
                 a[go] for a in (p, rss, s, r, g, H, scale, lam, nu, before, lower, upper))
-        if len(idx) <= until_active:
-            break
     out_p[idx], out_rss[idx] = p, rss
     return out_p, out_rss, converged
 
@@ -515,9 +516,9 @@ def polish_sigmoid(batch: CurveBatch, p0: np.ndarray) -> ModelFit:
     """Damped Newton from every start (C, starts, 4); the best of these is kept.
 
     Steps at the steepness bound then slide along their valley
-    (`_slide_steps`). The polish runs on cache-sized slices, the slowest few
-    curves of all slices together. The result is never worse than the best
-    start.
+    (`_slide_steps`). The polish runs on cache-sized slices; the few still
+    moving after its step limit get one more round. The result is never worse
+    than the best start.
     """
     C, starts = p0.shape[:2]
     lo_x0, hi_x0 = _x0_bounds(batch)
@@ -530,9 +531,8 @@ def polish_sigmoid(batch: CurveBatch, p0: np.ndarray) -> ModelFit:
     size = max(1, _MAX_LM_CELLS // max(1, rep.x.shape[1]))
     for i in range(0, M, size):
         sl = slice(i, min(i + size, M))
-        p[sl], r[sl], conv[sl] = _sigmoid_lm(rep.take(sl), p[sl], lo_r[sl], hi_r[sl],
-                                             until_active=(sl.stop - sl.start) // 50)
-    # the last few of every slice together: one tail of iterations instead of one per slice
+        p[sl], r[sl], conv[sl] = _sigmoid_lm(rep.take(sl), p[sl], lo_r[sl], hi_r[sl])
+    # the few still moving after `iters` steps: one more round
     rest = np.flatnonzero(~conv)
     if len(rest):
         p[rest], r[rest], conv[rest] = _sigmoid_lm(rep.take(rest), p[rest], lo_r[rest], hi_r[rest])

@@ -38,6 +38,7 @@ import zlib
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from .curves import CurveBatch
@@ -228,7 +229,14 @@ def _trigamma_inverse(y: float) -> float:
 
 def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
                    scatter_given: bool = False) -> tuple[Noise, CurveBatch]:
-    """The noise of every curve, and the batch reweighted by it (weights 1/(σᵢ² + τ²)).
+    """The noise of every curve, and the batch reweighted by it (weights 1/(σᵢ² + τ²)): `noise_terms`,
+    then `with_noise`."""
+    return with_noise(batch, noise_terms(batch, family, settings, scatter_given))
+
+
+def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
+                scatter_given: bool = False) -> NoiseTerms:
+    """What every curve's noise is made of, pooled over the dataset's curves.
 
     `family` (C,) codes the curves' family within the dataset. Known noise on
     bounded metrics: τ² pooled per family (`_pool`), the dataset's where the
@@ -304,11 +312,41 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
         dof_t = np.where(by_family, m_fam[group], np.where(by_dataset, m_all, dof_t))
         source = np.where(by_family, "family", np.where(by_dataset, "dataset", source))
 
-    sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0) + tau2[:, None]), 1.0)
+    return NoiseTerms(tau2, scale, dof_t, scatter, scatter_dof, source)
+
+
+@dataclass
+class NoiseTerms:
+    """Per curve, what `estimate_noise` pooled over the dataset: the scatter τ² added to each point's
+    sampling variance, the variance scale, the t dof, and where they came from. A shard of the dataset
+    is analysed with its curves' rows of the whole dataset's terms (`with_noise`), so that its results
+    are the same as in the whole."""
+
+    tau2: np.ndarray
+    scale: np.ndarray
+    dof: np.ndarray
+    scatter: np.ndarray
+    scatter_dof: np.ndarray
+    source: np.ndarray
+
+    FIELDS = ("tau2", "scale", "dof", "scatter", "scatter_dof", "source")
+
+    def frame(self, curve_ids) -> pd.DataFrame:
+        return pd.DataFrame({"curve_id": list(curve_ids), **{f: getattr(self, f) for f in self.FIELDS}})
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> NoiseTerms:
+        return cls(*(frame[f].to_numpy(object if f == "source" else float) for f in cls.FIELDS))
+
+
+def with_noise(batch: CurveBatch, terms: NoiseTerms) -> tuple[Noise, CurveBatch]:
+    """The curves' noise from their terms, and the batch reweighted by it (weights 1/(σᵢ² + τ²))."""
+    known = batch.known_noise
+    sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0) + terms.tau2[:, None]), 1.0)
     w = np.where(batch.mask, 1.0 / sd ** 2, 0.0)
     weighted = CurveBatch(batch.x, batch.y, np.where(known[:, None], sd, batch.sigma), w, batch.chance,
-                          known, bounded, batch.n_items)
-    return Noise(sd, scale, dof_t, scatter, scatter_dof, source), weighted
+                          known, batch.bounded, batch.n_items)
+    return Noise(sd, terms.scale, terms.dof, terms.scatter, terms.scatter_dof, terms.source), weighted
 
 
 def with_own_noise(noise: Noise, batch: CurveBatch, fits: dict, settings: Settings) -> Noise:

@@ -22,7 +22,7 @@ from .importers.base import relocate
 from .labels import best_models, label_curves
 from .loading import check_models, read_scores, split_families, with_axis
 from .models import MODELS
-from .noise import Noise, estimate_noise, with_own_noise
+from .noise import Noise, NoiseTerms, estimate_noise, noise_terms, with_noise, with_own_noise
 from .noise import describe as describe_noise
 from .problems import DataError, Problem, problems_frame
 from .settings import Settings, for_dataset
@@ -84,11 +84,29 @@ def analyse_dataset(path: str | Path, settings: Settings, axis: str = "params",
     return DatasetResult(stats["curves"], stats["fits"], points, problems_frame(problems), stats.get("tests", []))
 
 
-def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings) -> dict:
-    """Fit, test and describe curves; the per-dataset part of the statistics."""
-    curves = curves.reset_index(drop=True)
+def _fitted(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The curves with enough sizes to be fitted and tested."""
     fit_mask = (curves["n_scales"] >= settings.min_scales).to_numpy(bool) if len(curves) else np.zeros(0, bool)
-    todo = curves[fit_mask].reset_index(drop=True)
+    return curves[fit_mask].reset_index(drop=True)
+
+
+def dataset_noise(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, int]:
+    """The noise terms of every fitted curve, pooled over the whole dataset, and the width its batch is
+    padded to: what a shard of the dataset needs to be analysed as it would be in the whole."""
+    todo = _fitted(curves.reset_index(drop=True), settings)
+    batch = to_batch(todo, points)
+    terms = noise_terms(batch, todo["family"].to_numpy(), settings, scatter_given=settings.scatter == "given")
+    return terms.frame(todo["curve_id"]), batch.x.shape[1]
+
+
+def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings,
+                   noise: pd.DataFrame | None = None, width: int | None = None) -> dict:
+    """Fit, test and describe curves; the per-dataset part of the statistics.
+
+    noise, width: for a shard of a dataset, `dataset_noise` of the whole (else the curves are the whole).
+    """
+    curves = curves.reset_index(drop=True)
+    todo = _fitted(curves, settings)
     if len(todo) == 0:
         curves["effect_unit"] = 1.0
         return {"curves": schema.with_blank(curves, schema.CURVES, "stats"), "fits": pd.DataFrame()}
@@ -100,8 +118,12 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
                                      curves["curve_id"].map(level).to_numpy(float))
     keys = list(todo["curve_id"])
     # the noise first (sampling error plus the family's scatter): every fit and test is weighted by it
-    noise, batch = estimate_noise(to_batch(todo, points), todo["family"].to_numpy(), settings,
-                                  scatter_given=settings.scatter == "given")
+    if noise is None:
+        noise, batch = estimate_noise(to_batch(todo, points), todo["family"].to_numpy(), settings,
+                                      scatter_given=settings.scatter == "given")
+    else:
+        terms = NoiseTerms.from_frame(noise.set_index("curve_id").loc[keys].reset_index())
+        noise, batch = with_noise(to_batch(todo, points, width), terms)
     fits = fit_all(batch)
     noise = with_own_noise(noise, batch, fits, settings)
     aicc = np.column_stack([fits[m].aicc for m in MODELS])

@@ -31,7 +31,8 @@ def test_findings_keep_axes_apart_and_name_the_families_with_their_bracket():
     groups = dict(params.groups)
     emergent = groups["Emergent (absent, then present): 1 curve(s) on 1 task(s)"]
     assert emergent == ["B · gsm8k (acc, 0-shot): emergent for F1 (leaves the floor between 8B and 68B parameters, "
-                        "q = 0.002); the other families: 1 smooth, 1 insufficient."]
+                        "q = 0.002); the other families: 1 smooth, 1 insufficient; B's other 1 task/metric/prompt "
+                        "combination(s) (truthful): 1 inverse, 1 insufficient."]
     assert groups["Declining with scale: 1 curve(s) on 1 task(s)"][0].startswith("B · truthful (acc, 0-shot): inverse")
     not_judged = groups["Not judged"][0]
     assert "1 have fewer than 4 model sizes (1 need 2 more)" in not_judged
@@ -52,3 +53,22 @@ def test_trust_reads_the_stress_suite_as_its_summary_does():
     assert "emergent at most" in line and "above 5 % in" in line
     assert "is called emergent in" in line and "with 8 sizes" in line
     assert trust(None) == []
+
+
+def test_a_flagged_task_names_its_benchmarks_other_curves_once():
+    """Asked "is GSM8K emergent", a reader needs the benchmark's other tasks and metrics too."""
+    base = dict(dataset="d", benchmark="GSM8K", metric="acc", shots="8", x_axis="params", q_value=0.01,
+                emergence_scale_low=np.nan, emergence_scale_high=np.nan)
+    curves = pd.DataFrame([
+        {**base, "family": "A", "task": "cot", "label": "emergent"},
+        {**base, "family": "B", "task": "cot", "label": "flat"},
+        {**base, "family": "A", "task": "gsm8k_cot", "label": "smooth"},
+        {**base, "family": "B", "task": "gsm8k_cot", "label": "flat"},
+        {**base, "family": "C", "task": "gsm8k_cot", "metric": "strict", "label": "flat"},
+        {**base, "family": "A", "task": "other", "benchmark": "MMLU", "label": "smooth"},
+    ])
+    lines = [line for _, group in key_findings(curves, 4)[0].groups for line in group]
+    emergent = next(line for line in lines if line.startswith("GSM8K · cot"))
+    assert "the other families: 1 flat" in emergent
+    assert "GSM8K's other 2 task/metric/prompt combination(s) (gsm8k_cot): 2 flat, 1 smooth" in emergent
+    assert "MMLU" not in emergent
