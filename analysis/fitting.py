@@ -332,20 +332,21 @@ def _sigmoid_project(p, chance, lo_x0, hi_x0):
 
 
 def _solve_step(A: np.ndarray, g: np.ndarray, free_c: np.ndarray) -> np.ndarray:
-    """A⁻¹g per curve (C, 4), 0 where singular. With the floor fixed at chance
-    everywhere, the floor's row is inert and the symmetric (h, k, x0) block is
-    solved in closed form, several times faster than LAPACK's batched 4×4."""
+    """A⁻¹g per curve (C, 4), 0 where singular. Where the floor is fixed at
+    chance, its row is inert and the symmetric (h, k, x0) block is solved in
+    closed form, several times faster than LAPACK's batched 4×4; LAPACK solves
+    the others. Which way a curve is solved depends on the curve alone, not on
+    the batch it is in (a shard of a dataset gives the same bits as the whole)."""
+    a, b, c = A[:, 1, 1], A[:, 1, 2], A[:, 1, 3]
+    d, e, f = A[:, 2, 2], A[:, 2, 3], A[:, 3, 3]
+    ad = [d * f - e * e, c * e - b * f, b * e - c * d, a * f - c * c, b * c - a * e, a * d - b * b]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        det = a * ad[0] + b * ad[1] + c * ad[2]
+        g1, g2, g3 = (g[:, i] / det for i in (1, 2, 3))
+    step = np.column_stack([np.zeros(len(a)), ad[0] * g1 + ad[1] * g2 + ad[2] * g3,
+                            ad[1] * g1 + ad[3] * g2 + ad[4] * g3, ad[2] * g1 + ad[4] * g2 + ad[5] * g3])
     if free_c.any():
-        step = np.linalg.solve(A, g[..., None])[..., 0]
-    else:
-        a, b, c = A[:, 1, 1], A[:, 1, 2], A[:, 1, 3]
-        d, e, f = A[:, 2, 2], A[:, 2, 3], A[:, 3, 3]
-        ad = [d * f - e * e, c * e - b * f, b * e - c * d, a * f - c * c, b * c - a * e, a * d - b * b]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            det = a * ad[0] + b * ad[1] + c * ad[2]
-            g1, g2, g3 = (g[:, i] / det for i in (1, 2, 3))
-        step = np.column_stack([np.zeros(len(a)), ad[0] * g1 + ad[1] * g2 + ad[2] * g3,
-                                ad[1] * g1 + ad[3] * g2 + ad[4] * g3, ad[2] * g1 + ad[4] * g2 + ad[5] * g3])
+        step[free_c] = np.linalg.solve(A[free_c], g[free_c][..., None])[..., 0]
     return np.where(np.isfinite(step), step, 0.0)
 
 

@@ -52,10 +52,10 @@ class DatasetResult:
     problems: pd.DataFrame
     tests: list[str] = field(default_factory=list)   # each test's summary, for the log
 
-    def write(self, outdir: str | Path) -> None:
+    def write(self, outdir: str | Path, only: tuple[str, ...] = ("curves", "fits", "points", "problems")) -> None:
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
-        for name in ("curves", "fits", "points", "problems"):
+        for name in only:
             getattr(self, name).to_csv(out / f"{name}.csv", index=False)
 
 
@@ -266,18 +266,29 @@ def run_dataset(csv: str, dataset: str, outdir: str, settings: Settings, log: st
     `source`: what the user gave, where `csv` is an importer's output.
     """
     logger = runlog.setup(log)
-    res = analyse_dataset(csv, settings, axis=settings.x_axis, dataset=dataset, label=csv,
-                          split_by=settings.split_by, source=source or None)
-    imported = _imported_problems(list(import_problems))
-    if len(imported):
-        res.problems = pd.concat([imported, res.problems], ignore_index=True)
-    _report_problems(res.problems, logger, settings.strict)
+    curves, points, problems = prepared_dataset(csv, dataset, settings, logger, import_problems, source)
+    stats = analyse_curves(curves, points, settings)
+    res = DatasetResult(stats["curves"], stats["fits"], points, problems, stats.get("tests", []))
     for line in res.tests:
         logger.info(line)
     logger.info(f"{csv}: {len(res.curves)} curves from {len(res.points)} rows; "
                 f"{len(res.problems)} problem(s) set aside")
     res.write(outdir)
     return res
+
+
+def prepared_dataset(csv: str, dataset: str, settings: Settings, logger: logging.Logger,
+                     import_problems: list[str] = (), source: str | None = None):
+    """A dataset's curves and points, and its problems (the importer's first), said in the log;
+    in strict mode a row set aside stops the run."""
+    curves, points, problems = prepare_points(csv, settings.x_axis, tuple(settings.split_by), dataset, csv,
+                                              source or None)
+    problems = problems_frame(problems)
+    imported = _imported_problems(list(import_problems))
+    if len(imported):
+        problems = pd.concat([imported, problems], ignore_index=True)
+    _report_problems(problems, logger, settings.strict)
+    return curves, points, problems
 
 
 def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str | None = None,

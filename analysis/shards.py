@@ -1,0 +1,112 @@
+"""A big dataset analysed as several jobs: plan the shards, analyse each, merge them.
+
+Each curve's result depends on the dataset only through its noise terms (the
+scatter pooled over its family and dataset, `noise.noise_terms`) and the width
+its batch is padded to: the plan computes both once for the whole dataset, so a
+shard's curves come out as they would in the whole (every fit is per curve, its
+bootstrap drawn from the curve's own seed). The merge puts the curves and fits
+back in the whole dataset's order, so the dataset's tables are byte-identical
+with sharding on and off (tests/test_shards.py).
+
+A curve's shard is a hash of its id, so the same curve lands in the same shard
+whenever the dataset has the same number of shards. The intermediate tables are
+pickles: exact floats and dtypes, so that the merged frame is the one the whole
+dataset would have made.
+"""
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import runlog
+from .models import MODELS
+from .pipeline import DatasetResult, analyse_curves, dataset_noise, prepared_dataset
+from .settings import Settings
+
+PLAN = "plan.json"
+
+
+def shard_count(n_curves: int, shard_size: int) -> int:
+    """How many shards a dataset of n_curves is split into (at least 1; shard_size 0: never split)."""
+    return max(1, math.ceil(n_curves / shard_size)) if shard_size > 0 else 1
+
+
+def shard_of(curve_ids, shards: int) -> np.ndarray:
+    """Each curve's shard: a hash of its id (the same on every machine and run)."""
+    return np.array([zlib.crc32(str(c).encode()) % shards for c in curve_ids], dtype=int)
+
+
+def plan_shards(csv: str, dataset: str, outdir: str, shards_dir: str, settings: Settings, shard_size: int,
+                log: str | None = None, import_problems: list[str] = (), source: str | None = None) -> int:
+    """Read and check the dataset, write its points and problems as the unsharded job would, and one
+    folder per shard with its curves and points; returns the number of shards."""
+    logger = runlog.setup(log)
+    curves, points, problems = prepared_dataset(csv, dataset, settings, logger, import_problems, source)
+    DatasetResult(pd.DataFrame(), pd.DataFrame(), points, problems).write(outdir, only=("points", "problems"))
+    curves = curves.reset_index(drop=True)
+    noise, width = dataset_noise(curves, points, settings)
+    n = shard_count(len(curves), shard_size)
+    where = shard_of(curves["curve_id"], n)
+    out = Path(shards_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        ids = curves.loc[where == k, "curve_id"]
+        folder = out / str(k)
+        folder.mkdir(exist_ok=True)
+        curves[where == k].to_pickle(folder / "curves.pkl")
+        points[points["curve_id"].isin(ids)].to_pickle(folder / "points.pkl")
+        noise[noise["curve_id"].isin(ids)].to_pickle(folder / "noise.pkl")
+    (out / PLAN).write_text(json.dumps({"shards": n, "width": width, "curves": len(curves),
+                                        "order": curves["curve_id"].tolist()}))
+    logger.info(f"{csv}: {len(curves)} curves in {n} shard(s) of at most {shard_size}")
+    return n
+
+
+def shard_ids(shards_dir: str | Path) -> list[str]:
+    """The shards a plan made (for the workflow's merge step)."""
+    return [str(k) for k in range(json.loads((Path(shards_dir) / PLAN).read_text())["shards"])]
+
+
+def run_shard(shard_dir: str, plan: str, outdir: str, settings: Settings, log: str | None = None) -> None:
+    """Analyse one shard's curves with the whole dataset's noise terms; write its curves and fits."""
+    logger = runlog.setup(log)
+    folder = Path(shard_dir)
+    curves, points, noise = (pd.read_pickle(folder / f"{name}.pkl") for name in ("curves", "points", "noise"))
+    width = json.loads(Path(plan).read_text())["width"]
+    stats = analyse_curves(curves, points, settings, noise=noise, width=width)
+    for line in stats.get("tests", []):
+        logger.info(line)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    stats["curves"].to_pickle(out / "curves.pkl")
+    stats["fits"].to_pickle(out / "fits.pkl")
+    logger.info(f"{shard_dir}: {len(curves)} curves")
+
+
+def merge_shards(plan: str, shard_results: list[str], outdir: str, log: str | None = None) -> DatasetResult:
+    """The shards' curves and fits in the whole dataset's order, written as the unsharded job writes them."""
+    logger = runlog.setup(log)
+    order = json.loads(Path(plan).read_text())["order"]
+    position = pd.Series(np.arange(len(order)), index=order)
+    curves = [pd.read_pickle(Path(d) / "curves.pkl") for d in shard_results]
+    fits = [f for f in (pd.read_pickle(Path(d) / "fits.pkl") for d in shard_results) if len(f)]
+    # the columns as a shard with fitted curves has them (a shard of curves too short to fit has fewer)
+    columns = max((list(c.columns) for c in curves), key=len)
+    merged = pd.concat(curves, ignore_index=True)[columns]
+    merged = merged.iloc[np.argsort(position.reindex(merged["curve_id"]).to_numpy(), kind="stable")]
+    fitted = pd.DataFrame()
+    if fits:
+        fitted = pd.concat(fits, ignore_index=True)
+        model = {m: i for i, m in enumerate(MODELS)}
+        key = (fitted["model"].map(model).to_numpy() * len(order)
+               + position.reindex(fitted["curve_id"]).to_numpy())
+        fitted = fitted.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+    result = DatasetResult(merged.reset_index(drop=True), fitted, pd.DataFrame(), pd.DataFrame())
+    result.write(outdir, only=("curves", "fits"))
+    logger.info(f"{len(merged)} curves from {len(shard_results)} shard(s)")
+    return result
