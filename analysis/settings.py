@@ -16,8 +16,8 @@ import yaml
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 #: settings that only the calibration table reads (a change reruns nothing else)
 CALIBRATION_KEYS = ("calibration_curves", "calibration_bootstrap")
-#: where the data and results are: not a setting of any analysis step
-LOCATION_KEYS = ("data_dir", "results_dir", "datasets")
+#: where the data and results are, and how the work is split into jobs: not a setting of any analysis step
+LOCATION_KEYS = ("data_dir", "results_dir", "datasets", "shard_size")
 
 
 @functools.cache

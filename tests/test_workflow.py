@@ -295,3 +295,28 @@ def test_a_rerun_says_what_changed_since_the_last_run(tmp_path):
     second = pd.read_csv(tmp_path / "results" / "changes.csv")
     assert list(second["change"]) == ["new"] and list(second["dataset"]) == ["b"]
     assert "1 change(s): 1 new" in (tmp_path / "results" / "report.html").read_text()
+
+
+def test_a_dataset_split_into_shards_gives_the_same_bytes(tmp_path):
+    """shard_size below the dataset's curves: a plan, one job per shard, a merge; every table the same."""
+    import shutil
+    outputs = {}
+    for size in ("0", "3"):
+        work = tmp_path / f"shards{size}"
+        shutil.copytree(REPO / ".test" / "data", work / "data")
+        cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work), "--cores", "2",
+               "--configfile", str(REPO / ".test" / "config" / "config.yaml"), "--config", f"shard_size={size}"]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=PINNED_DATE)
+        assert result.returncode == 0, result.stderr[-3000:]
+        results = work / "results"
+        outputs[size] = {str(p.relative_to(results)): p.read_bytes() for p in sorted(results.rglob("*.csv"))}
+        jobs = {f.relative_to(results / "benchmarks").parts[0].removesuffix(".tsv")
+                for f in (results / "benchmarks").rglob("*.tsv")}
+        if size == "3":
+            assert {"plan_shards", "analyse_shard"} <= jobs and "analyse_dataset" not in jobs, jobs
+            shards = [p for p in (results / "datasets" / "gpt3_brown2020_subset" / "shard_results").iterdir()]
+            assert len(shards) == 3   # 9 curves, 3 per shard
+        else:
+            assert "analyse_dataset" in jobs and "plan_shards" not in jobs, jobs
+    assert outputs["0"].keys() == outputs["3"].keys() and "curves.csv" in outputs["0"]
+    assert [k for k in outputs["0"] if outputs["0"][k] != outputs["3"][k]] == []

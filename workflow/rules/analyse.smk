@@ -24,7 +24,6 @@ rule import_dataset:
 
 
 rule analyse_dataset:
-    """Validate, fit and test every curve of one data file."""
     input:
         csv=lambda wildcards: dataset_csv(wildcards.dataset),
         import_problems=lambda wildcards: import_problems(wildcards.dataset),
@@ -38,6 +37,9 @@ rule analyse_dataset:
         RESULTS / "logs/analyse_dataset/{dataset}.log",
     benchmark:
         RESULTS / "benchmarks/analyse_dataset/{dataset}.tsv"
+    """Validate, fit and test every curve of one data file."""
+    wildcard_constraints:
+        dataset=one_of(UNSHARDED),
     conda:
         ENV
     params:
@@ -48,6 +50,73 @@ rule analyse_dataset:
         ),
     script:
         "../scripts/analyse_dataset.py"
+
+
+checkpoint plan_shards:
+    input:
+        csv=lambda wildcards: dataset_csv(wildcards.dataset),
+        code=code_inputs("plan_shards"),
+    output:
+        points=RESULTS / "datasets/{dataset}/points.csv",
+        problems=RESULTS / "datasets/{dataset}/problems.csv",
+        shards=directory(RESULTS / "datasets/{dataset}/shards"),
+    log:
+        RESULTS / "logs/plan_shards/{dataset}.log",
+    benchmark:
+        RESULTS / "benchmarks/plan_shards/{dataset}.tsv"
+    """A big dataset: read and check it once, pool its noise, and split its curves into shards."""
+    wildcard_constraints:
+        dataset=one_of(SHARDED),
+    conda:
+        ENV
+    params:
+        settings=dataset_settings,
+        shard_size=SHARD_SIZE,
+        content=lambda wildcards: data_digest([dataset_csv(wildcards.dataset)]),
+    script:
+        "../scripts/plan_shards.py"
+
+
+rule analyse_shard:
+    input:
+        shard=RESULTS / "datasets/{dataset}/shards/{shard}/curves.pkl",
+        plan=RESULTS / "datasets/{dataset}/shards/plan.json",
+        code=code_inputs("analyse_shard"),
+    output:
+        directory(RESULTS / "datasets/{dataset}/shard_results/{shard}"),
+    log:
+        RESULTS / "logs/analyse_shard/{dataset}/{shard}.log",
+    benchmark:
+        RESULTS / "benchmarks/analyse_shard/{dataset}/{shard}.tsv"
+    """Fit and test one shard's curves, with the noise pooled over the whole dataset."""
+    wildcard_constraints:
+        dataset=one_of(SHARDED),
+        shard=r"\d+",
+    conda:
+        ENV
+    params:
+        settings=dataset_settings,
+    script:
+        "../scripts/analyse_shard.py"
+
+
+rule merge_shards:
+    input:
+        shards=shard_results,
+        plan=shard_plan,
+        code=code_inputs("merge_shards"),
+    output:
+        curves=RESULTS / "datasets/{dataset}/curves.csv",
+        fits=RESULTS / "datasets/{dataset}/fits.csv",
+    log:
+        RESULTS / "logs/merge_shards/{dataset}.log",
+    """A sharded dataset's curves and fits, in the order and bytes of the unsharded analysis."""
+    wildcard_constraints:
+        dataset=one_of(SHARDED),
+    conda:
+        ENV
+    script:
+        "../scripts/merge_shards.py"
 
 
 rule combine:

@@ -1,5 +1,6 @@
 # Helpers shared by the rules: configuration, dataset discovery, code inputs.
 import hashlib
+import re
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ sys.path.insert(0, workflow.basedir)  # the analysis package, even where it is n
 from analysis import settings as run_settings
 from analysis.deps import code_closure
 from analysis.importers import DatasetDefinedTwice, find_datasets, importers, unread_files
+from analysis.shards import shard_ids
 
 # every setting's default and meaning lives in the schema; the config only overrides
 validate(config, schema=str(run_settings.SCHEMA_PATH))
@@ -107,6 +109,39 @@ def _imported(wildcards):
     if kind != wildcards.kind:
         raise WorkflowError(f"no {wildcards.kind} dataset {wildcards.dataset!r} in {DATA}")
     return kind, source
+
+
+def data_rows(path):
+    """A contract CSV's lines less its header: at least its number of curves, counted while the
+    workflow parses (a fraction of a second for a million rows)."""
+    with open(path, "rb") as f:
+        return sum(1 for _ in f) - 1
+
+
+# Big datasets are analysed in shards (analysis/shards.py): a plan (a checkpoint: how many shards
+# it makes is known once the curves are), one job per shard, a merge. Imported datasets stay whole.
+SHARD_SIZE = config["shard_size"]
+SHARDED = [d for d in DATASETS if d not in IMPORTED and SHARD_SIZE > 0 and data_rows(dataset_csv(d)) > SHARD_SIZE]
+UNSHARDED = [d for d in DATASETS if d not in SHARDED]
+
+
+def one_of(names):
+    """A wildcard constraint that matches exactly these names."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def shard_plan(wildcards):
+    """A sharded dataset's plan (its checkpoint runs first)."""
+    return Path(checkpoints.plan_shards.get(dataset=wildcards.dataset).output.shards) / "plan.json"
+
+
+def shard_results(wildcards):
+    """The shards' results of a dataset, once its plan has said how many there are."""
+    return expand(
+        RESULTS / "datasets/{dataset}/shard_results/{shard}",
+        dataset=wildcards.dataset,
+        shard=shard_ids(shard_plan(wildcards).parent),
+    )
 
 
 def dataset_outputs(name):
