@@ -101,6 +101,9 @@ rule analyse_shard:
 
 
 rule merge_shards:
+    """A sharded dataset's curves and fits, in the order and bytes of the unsharded analysis."""
+    wildcard_constraints:
+        dataset=one_of(SHARDED),
     input:
         shards=shard_results,
         plan=shard_plan,
@@ -110,9 +113,8 @@ rule merge_shards:
         fits=RESULTS / "datasets/{dataset}/fits.csv",
     log:
         RESULTS / "logs/merge_shards/{dataset}.log",
-    """A sharded dataset's curves and fits, in the order and bytes of the unsharded analysis."""
-    wildcard_constraints:
-        dataset=one_of(SHARDED),
+    benchmark:
+        RESULTS / "benchmarks/merge_shards/{dataset}.tsv"
     conda:
         ENV
     script:
