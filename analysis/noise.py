@@ -159,14 +159,27 @@ def _pool(r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, group: np.ndarray, me
     return tau2, np.where(enough, D, 0.0), keep
 
 
+#: fewer curves than this are fitted in one process (starting another costs about a second)
+MIN_PARALLEL = 2000
+
 #: the fits a curve's scatter is measured around: smooth trends of either curvature, and the
 #: floor-then-rise of emergence, so that neither shape is counted as scatter between models
 SCATTER_REFERENCE = ("quadratic", "power", "accelerating", "hinge")
 
 
-def _reference_residuals(batch: CurveBatch) -> np.ndarray:
+def _reference_residuals(batch: CurveBatch, workers: int = 1) -> np.ndarray:
     """Each curve's residuals from the closest of the `SCATTER_REFERENCE` fits (at most 3
-    parameters each; counted as 3 whichever is closest, which offsets the choice)."""
+    parameters each; counted as 3 whichever is closest, which offsets the choice).
+
+    With workers > 1, the curves are fitted in that many processes: a big dataset's plan
+    (analysis/shards.py) is the one step of its analysis that sees every curve. Each fit
+    depends on its own curve only, so the result is the same.
+    """
+    if workers > 1 and len(batch) >= MIN_PARALLEL:
+        from concurrent.futures import ProcessPoolExecutor
+        parts = np.array_split(np.arange(len(batch)), workers)
+        with ProcessPoolExecutor(workers) as pool:
+            return np.concatenate(list(pool.map(_reference_residuals, [batch.take(p) for p in parts])))
     fits = [fit_model(m, batch) for m in SCATTER_REFERENCE]
     rss = np.column_stack([np.where(np.isfinite(f.rss), f.rss, np.inf) for f in fits])
     best = rss.argmin(1)
@@ -235,7 +248,7 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
 
 
 def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
-                scatter_given: bool = False) -> NoiseTerms:
+                scatter_given: bool = False, workers: int = 1) -> NoiseTerms:
     """What every curve's noise is made of, pooled over the dataset's curves.
 
     `family` (C,) codes the curves' family within the dataset. Known noise on
@@ -254,7 +267,7 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
     dof = np.maximum(batch.n - 3, 0).astype(float)
     bounded, known = batch.bounded, batch.known_noise
     s2 = np.where(batch.mask & known[:, None], batch.sigma ** 2, 0.0)
-    r2 = _reference_residuals(batch) ** 2
+    r2 = _reference_residuals(batch, workers) ** 2
     fit_ok = np.isfinite(r2).all(1) & (dof >= 1)
 
     scatter, scatter_dof = np.full(C, np.nan), np.full(C, np.nan)
@@ -273,7 +286,7 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
         var = s2 + np.where(d_fam[group] >= settings.scatter_min_df, t2_fam[group], t2_all[0])[:, None]
         w = np.where(batch.mask, 1.0 / np.where(var > 0, var, 1.0), 0.0)
         r2 = np.where(members[:, None], _reference_residuals(
-            CurveBatch(batch.x, batch.y, batch.sigma, w, batch.chance, known, bounded)) ** 2, r2)
+            CurveBatch(batch.x, batch.y, batch.sigma, w, batch.chance, known, bounded), workers) ** 2, r2)
         t2_fam, d_fam, keep_fam = _pool(r2, s2, dof, group, members, G)
         t2_all, d_all, keep_all = _pool(r2, s2, dof, zero, members, 1)
         m_fam = _models_dof(batch, group, keep_fam, G)

@@ -90,12 +90,14 @@ def _fitted(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return curves[fit_mask].reset_index(drop=True)
 
 
-def dataset_noise(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, int]:
+def dataset_noise(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings,
+                  workers: int = 1) -> tuple[pd.DataFrame, int]:
     """The noise terms of every fitted curve, pooled over the whole dataset, and the width its batch is
     padded to: what a shard of the dataset needs to be analysed as it would be in the whole."""
     todo = _fitted(curves.reset_index(drop=True), settings)
     batch = to_batch(todo, points)
-    terms = noise_terms(batch, todo["family"].to_numpy(), settings, scatter_given=settings.scatter == "given")
+    terms = noise_terms(batch, todo["family"].to_numpy(), settings, scatter_given=settings.scatter == "given",
+                        workers=workers)
     return terms.frame(todo["curve_id"]), batch.x.shape[1]
 
 

@@ -42,14 +42,18 @@ def shard_of(curve_ids, shards: int) -> np.ndarray:
 
 
 def plan_shards(csv: str, dataset: str, outdir: str, shards_dir: str, settings: Settings, shard_size: int,
-                log: str | None = None, import_problems: list[str] = (), source: str | None = None) -> int:
+                log: str | None = None, import_problems: list[str] = (), source: str | None = None,
+                workers: int = 1) -> int:
     """Read and check the dataset, write its points and problems as the unsharded job would, and one
-    folder per shard with its curves and points; returns the number of shards."""
+    folder per shard with its curves and points; returns the number of shards.
+
+    workers: processes for the noise's reference fits, the one part of the analysis that sees every curve.
+    """
     logger = runlog.setup(log)
     curves, points, problems = prepared_dataset(csv, dataset, settings, logger, import_problems, source)
     DatasetResult(pd.DataFrame(), pd.DataFrame(), points, problems).write(outdir, only=("points", "problems"))
     curves = curves.reset_index(drop=True)
-    noise, width = dataset_noise(curves, points, settings)
+    noise, width = dataset_noise(curves, points, settings, workers)
     n = shard_count(len(curves), shard_size)
     where = shard_of(curves["curve_id"], n)
     out = Path(shards_dir)

@@ -16,9 +16,9 @@ from tests.conftest import REPO
 TABLES = ("curves", "fits", "points", "problems")
 
 
-def sharded(csv, dataset, settings, shard_size, root):
+def sharded(csv, dataset, settings, shard_size, root, workers=1):
     shards, out = root / "shards", root / "out"
-    n = plan_shards(str(csv), dataset, str(out), str(shards), settings, shard_size)
+    n = plan_shards(str(csv), dataset, str(out), str(shards), settings, shard_size, workers=workers)
     results = []
     for k in shard_ids(shards):
         run_shard(str(shards / k), str(shards / "plan.json"), str(root / "results" / k), settings)
@@ -40,8 +40,10 @@ def mixed(path):
     data.to_csv(path, index=False)
 
 
-@pytest.mark.parametrize("source", ["synthetic", "obsscaling_base"])
-def test_sharded_dataset_is_byte_identical_to_the_whole(tmp_path, source):
+@pytest.mark.parametrize("source, workers", [("synthetic", 1), ("obsscaling_base", 1), ("synthetic", 2)])
+def test_sharded_dataset_is_byte_identical_to_the_whole(tmp_path, monkeypatch, source, workers):
+    """workers 2: the plan's reference fits in two processes (on any number of curves, for the test)."""
+    monkeypatch.setattr("analysis.noise.MIN_PARALLEL", 1)
     settings = Settings(bootstrap=40, bootstrap_max=80)
     if source == "synthetic":
         csv = tmp_path / "mixed.csv"
@@ -51,7 +53,8 @@ def test_sharded_dataset_is_byte_identical_to_the_whole(tmp_path, source):
     whole = tmp_path / "whole"
     run_dataset(str(csv), source, str(whole), settings)
     n_curves = len(pd.read_csv(whole / "curves.csv"))
-    n, out = sharded(csv, source, settings, shard_size=max(1, n_curves // 4), root=tmp_path / "sharded")
+    n, out = sharded(csv, source, settings, shard_size=max(1, n_curves // 4), root=tmp_path / "sharded",
+                     workers=workers)
     assert n >= 4
     for table in TABLES:
         assert filecmp.cmp(whole / f"{table}.csv", out / f"{table}.csv", shallow=False), table

@@ -24,6 +24,7 @@ rule import_dataset:
 
 
 rule analyse_dataset:
+    """Validate, fit and test every curve of one data file."""
     input:
         csv=lambda wildcards: dataset_csv(wildcards.dataset),
         import_problems=lambda wildcards: import_problems(wildcards.dataset),
@@ -37,7 +38,6 @@ rule analyse_dataset:
         RESULTS / "logs/analyse_dataset/{dataset}.log",
     benchmark:
         RESULTS / "benchmarks/analyse_dataset/{dataset}.tsv"
-    """Validate, fit and test every curve of one data file."""
     wildcard_constraints:
         dataset=one_of(UNSHARDED),
     conda:
@@ -53,6 +53,7 @@ rule analyse_dataset:
 
 
 checkpoint plan_shards:
+    """A big dataset: read and check it once, pool its noise, and split its curves into shards."""
     input:
         csv=lambda wildcards: dataset_csv(wildcards.dataset),
         code=code_inputs("plan_shards"),
@@ -64,11 +65,11 @@ checkpoint plan_shards:
         RESULTS / "logs/plan_shards/{dataset}.log",
     benchmark:
         RESULTS / "benchmarks/plan_shards/{dataset}.tsv"
-    """A big dataset: read and check it once, pool its noise, and split its curves into shards."""
     wildcard_constraints:
         dataset=one_of(SHARDED),
     conda:
         ENV
+    threads: 2  # the noise's reference fits of every curve, in parallel (more on a cluster: profiles/slurm)
     params:
         settings=dataset_settings,
         shard_size=SHARD_SIZE,
@@ -78,6 +79,7 @@ checkpoint plan_shards:
 
 
 rule analyse_shard:
+    """Fit and test one shard's curves, with the noise pooled over the whole dataset."""
     input:
         shard=RESULTS / "datasets/{dataset}/shards/{shard}/curves.pkl",
         plan=RESULTS / "datasets/{dataset}/shards/plan.json",
@@ -88,7 +90,6 @@ rule analyse_shard:
         RESULTS / "logs/analyse_shard/{dataset}/{shard}.log",
     benchmark:
         RESULTS / "benchmarks/analyse_shard/{dataset}/{shard}.tsv"
-    """Fit and test one shard's curves, with the noise pooled over the whole dataset."""
     wildcard_constraints:
         dataset=one_of(SHARDED),
         shard=r"\d+",
@@ -102,8 +103,6 @@ rule analyse_shard:
 
 rule merge_shards:
     """A sharded dataset's curves and fits, in the order and bytes of the unsharded analysis."""
-    wildcard_constraints:
-        dataset=one_of(SHARDED),
     input:
         shards=shard_results,
         plan=shard_plan,
@@ -115,6 +114,8 @@ rule merge_shards:
         RESULTS / "logs/merge_shards/{dataset}.log",
     benchmark:
         RESULTS / "benchmarks/merge_shards/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=one_of(SHARDED),
     conda:
         ENV
     script:

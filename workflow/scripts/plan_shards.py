@@ -10,4 +10,5 @@ plan_shards(
     settings=Settings.from_config(snakemake.params.settings),
     shard_size=snakemake.params.shard_size,
     log=snakemake.log[0],
+    workers=snakemake.threads,
 )
