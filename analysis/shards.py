@@ -36,6 +36,29 @@ def shard_count(n_curves: int, shard_size: int) -> int:
     return max(1, math.ceil(n_curves / shard_size)) if shard_size > 0 else 1
 
 
+#: the columns that make a curve (loading.build_curves), before a dataset's split_by columns
+CURVE_KEY = ("family", "benchmark", "task", "metric", "shots")
+
+
+def estimated_curves(path: str | Path, split_by: tuple[str, ...] = ()) -> int:
+    """The curves of a contract CSV, counted from its key columns without validating it.
+
+    The workflow decides while it parses whether a dataset is split into shards; reading a
+    million rows' key columns takes about a second, and only files with more data rows than
+    shard_size are read. Validation can only set rows aside, so this is an upper bound. A file
+    pandas cannot read counts as its rows (the plan's validation then says what is wrong).
+    """
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+        wanted = {c.lower() for c in (*CURVE_KEY, *split_by)}
+        use = [c for c in header if str(c).strip().lower() in wanted]
+        keys = pd.read_csv(path, usecols=use, dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError):
+        with open(path, "rb") as f:
+            return sum(1 for _ in f) - 1
+    return len(keys.drop_duplicates())
+
+
 def shard_of(curve_ids, shards: int) -> np.ndarray:
     """Each curve's shard: a hash of its id (the same on every machine and run)."""
     return np.array([zlib.crc32(str(c).encode()) % shards for c in curve_ids], dtype=int)

@@ -13,7 +13,7 @@ sys.path.insert(0, workflow.basedir)  # the analysis package, even where it is n
 from analysis import settings as run_settings
 from analysis.deps import code_closure
 from analysis.importers import DatasetDefinedTwice, find_datasets, importers, unread_files
-from analysis.shards import shard_ids
+from analysis.shards import estimated_curves, shard_ids
 
 # every setting's default and meaning lives in the schema; the config only overrides
 validate(config, schema=str(run_settings.SCHEMA_PATH))
@@ -118,10 +118,18 @@ def data_rows(path):
         return sum(1 for _ in f) - 1
 
 
+def is_big(dataset):
+    """More curves than shard_size (its rows first: a file with fewer rows cannot have more curves)."""
+    if dataset in IMPORTED or SHARD_SIZE <= 0 or data_rows(dataset_csv(dataset)) <= SHARD_SIZE:
+        return False
+    split_by = run_settings.for_dataset(config, dataset).get("split_by", [])
+    return estimated_curves(dataset_csv(dataset), tuple(split_by)) > SHARD_SIZE
+
+
 # Big datasets are analysed in shards (analysis/shards.py): a plan (a checkpoint: how many shards
 # it makes is known once the curves are), one job per shard, a merge. Imported datasets stay whole.
 SHARD_SIZE = config["shard_size"]
-SHARDED = [d for d in DATASETS if d not in IMPORTED and SHARD_SIZE > 0 and data_rows(dataset_csv(d)) > SHARD_SIZE]
+SHARDED = [d for d in DATASETS if is_big(d)]
 UNSHARDED = [d for d in DATASETS if d not in SHARDED]
 
 
