@@ -66,3 +66,19 @@ def test_a_curve_keeps_its_shard():
     assert (shard_of(list(reversed(ids)), 7) == first[::-1]).all()   # not the order: the id
     assert set(first) == set(range(7)) and np.bincount(first).min() > 100   # and spread evenly
     assert shard_count(10_000, 2_000) == 5 and shard_count(1, 2_000) == 1 and shard_count(5_000, 0) == 1
+
+
+def test_the_workflow_counts_a_files_curves_from_its_key_columns(tmp_path):
+    from analysis.shards import estimated_curves
+    mixed(tmp_path / "m.csv")
+    whole = tmp_path / "whole"
+    run_dataset(str(tmp_path / "m.csv"), "m", str(whole), Settings(bootstrap=20, bootstrap_max=20))
+    assert estimated_curves(tmp_path / "m.csv") == len(pd.read_csv(whole / "curves.csv"))
+    data = pd.read_csv(tmp_path / "m.csv")
+    data.columns = [c.title() for c in data.columns]   # the loader reads title-case headers too
+    data.to_csv(tmp_path / "title.csv", index=False)
+    assert estimated_curves(tmp_path / "title.csv") == estimated_curves(tmp_path / "m.csv")
+    # split_by makes more curves; a file pandas cannot read counts as its rows
+    assert estimated_curves(tmp_path / "m.csv", ("params",)) > estimated_curves(tmp_path / "m.csv")
+    (tmp_path / "bad.csv").write_text("family,task\nF,t\nF,t,extra,fields\nG,u\n")   # pandas stops at row 3
+    assert estimated_curves(tmp_path / "bad.csv") == 3
