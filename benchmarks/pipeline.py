@@ -38,7 +38,11 @@ def corpus(workdir: Path, config: list[str] = ()) -> dict:
     t = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     noop = time.perf_counter() - t
-    bench = [pd.read_csv(f, sep="\t").assign(rule=f.stem) for f in (workdir / "results" / "benchmarks").rglob("*.tsv")]
+    root = workdir / "results" / "benchmarks"
+    # a job's name: its dataset (analyse_dataset), rule and shard (analyse_shard/<dataset>/<k>), or its rule
+    bench = [pd.read_csv(f, sep="\t").assign(rule="/".join(f.relative_to(root).with_suffix("").parts[-2:])
+                                             if f.parent != root else f.stem)
+             for f in root.rglob("*.tsv")]
     peak = max(float(b["max_rss"].max()) for b in bench)
     curves = len(pd.read_csv(workdir / "results" / "curves.csv"))
     per_rule = {b["rule"].iloc[0]: float(b["s"].iloc[-1]) for b in bench}
