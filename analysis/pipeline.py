@@ -102,10 +102,10 @@ def dataset_noise(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings
 
 
 def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings,
-                   noise: pd.DataFrame | None = None, width: int | None = None) -> dict:
+                   terms: pd.DataFrame | None = None, width: int | None = None) -> dict:
     """Fit, test and describe curves; the per-dataset part of the statistics.
 
-    noise, width: for a shard of a dataset, `dataset_noise` of the whole (else the curves are the whole).
+    terms, width: for a shard of a dataset, `dataset_noise` of the whole (else the curves are the whole).
     """
     curves = curves.reset_index(drop=True)
     todo = _fitted(curves, settings)
@@ -120,12 +120,12 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
                                      curves["curve_id"].map(level).to_numpy(float))
     keys = list(todo["curve_id"])
     # the noise first (sampling error plus the family's scatter): every fit and test is weighted by it
-    if noise is None:
+    if terms is None:
         noise, batch = estimate_noise(to_batch(todo, points), todo["family"].to_numpy(), settings,
                                       scatter_given=settings.scatter == "given")
     else:
-        terms = NoiseTerms.from_frame(noise.set_index("curve_id").loc[keys].reset_index())
-        noise, batch = with_noise(to_batch(todo, points, width), terms)
+        own = NoiseTerms.from_frame(terms.set_index("curve_id").loc[keys].reset_index())
+        noise, batch = with_noise(to_batch(todo, points, width), own)
     fits = fit_all(batch)
     noise = with_own_noise(noise, batch, fits, settings)
     aicc = np.column_stack([fits[m].aicc for m in MODELS])

@@ -105,7 +105,7 @@ def run_shard(shard_dir: str, plan: str, outdir: str, settings: Settings, log: s
     folder = Path(shard_dir)
     curves, points, noise = (pd.read_pickle(folder / f"{name}.pkl") for name in ("curves", "points", "noise"))
     width = json.loads(Path(plan).read_text())["width"]
-    stats = analyse_curves(curves, points, settings, noise=noise, width=width)
+    stats = analyse_curves(curves, points, settings, terms=noise, width=width)
     for line in stats.get("tests", []):
         logger.info(line)
     out = Path(outdir)
