@@ -55,13 +55,16 @@ class LocalSlurm:
         self.made_cache = not self.CONF_CACHE.exists()
 
     def start(self, timeout: float = 60) -> LocalSlurm:
+        self.folder.mkdir(parents=True, exist_ok=True)
         if not _munge_works():
             Path("/run/munge").mkdir(parents=True, exist_ok=True)
             shutil.chown("/run/munge", "munge", "munge")
             if not Path("/etc/munge/munge.key").exists():
                 subprocess.run(["mungekey", "--create"], check=True)
                 shutil.chown("/etc/munge/munge.key", "munge", "munge")
-            self.started.append(subprocess.Popen(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "-F"]))
+            out = open(self.folder / "munged.out", "ab")
+            self.started.append(subprocess.Popen(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "-F"],
+                                                 stdout=out, stderr=out))
             self._wait(_munge_works, timeout, "munged")
         node = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
         host = node.split()[0].split("=", 1)[1]
