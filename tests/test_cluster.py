@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from analysis.synthetic import simulate
 from tests.conftest import REPO
 from tests.slurm import LocalSlurm, missing
 
@@ -31,6 +32,10 @@ def outputs(results):
 
 def run(work, env, *args):
     shutil.copytree(REPO / ".test" / "data", work / "data")
+    # three one-curve datasets beside it: below shard_size, analysed whole, in the profile's group of small
+    # datasets (run two at a time inside its one SLURM job)
+    for k, shape in enumerate(("smooth", "flat", "emergent")):
+        simulate(shape, 1, seed=k).to_csv(work / "data" / f"small_{k}.csv", index=False)
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work),
            "--configfile", str(REPO / ".test" / "config" / "config.yaml"), "--config", "shard_size=3", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env={**env, **PINNED})
@@ -47,7 +52,7 @@ def test_the_slurm_profile_gives_the_same_bytes_as_a_local_run(tmp_path):
     run(tmp_path / "local", os.environ, "--cores", "2")
     slurm = LocalSlurm(tmp_path / "slurm").start()
     try:
-        run(tmp_path / "cluster", slurm.env, "--profile", str(REPO / "profiles" / "slurm"),
+        cluster = run(tmp_path / "cluster", slurm.env, "--profile", str(REPO / "profiles" / "slurm"),
             # this test cluster has no accounting: status from squeue, no account
             "--slurm-status-command", "squeue", "--slurm-no-account",
             "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2")
@@ -57,8 +62,11 @@ def test_the_slurm_profile_gives_the_same_bytes_as_a_local_run(tmp_path):
         daemons = list(slurm.started)
         slurm.stop()
     jobs = [line.split() for line in submitted if line.strip()]
-    # the plan, 3 shards, the merge... each a SLURM job; all completed
-    assert len(jobs) >= 6 and all(state == "COMPLETED" for _, state in jobs), jobs
+    # the plan, 3 shards, the merge, the small datasets' group... each a SLURM job; all completed
+    assert len(jobs) >= 7 and all(state == "COMPLETED" for _, state in jobs), jobs
+    # the three small datasets went to SLURM as one job of the profile's group
+    submitted_groups = [line for line in cluster.stderr.splitlines() if "slurm_logs/group_datasets" in line]
+    assert len(submitted_groups) == 1, cluster.stderr[-3000:]
     assert daemons and all(p.poll() is not None for p in daemons)   # the daemons it started are stopped
     local, cluster = outputs(tmp_path / "local" / "results"), outputs(tmp_path / "cluster" / "results")
     assert local.keys() == cluster.keys() and "report.html" in local and "curves.csv" in local
