@@ -70,12 +70,9 @@ def _key(code: bytes, *parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-def _row_digests(table: pd.DataFrame) -> dict[str, bytes]:
-    """Per curve, a digest of its rows (points or fits): one vectorised hash, not a CSV text per curve."""
-    if not len(table):
-        return {}
-    rows = pd.util.hash_pandas_object(table, index=False).to_numpy()
-    return {cid: rows[idx].tobytes() for cid, idx in table.groupby("curve_id").indices.items()}
+def _row_digests(by_curve: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    """Per curve, a digest of its rows (points or fits): a vectorised hash, not a CSV text per curve."""
+    return {cid: pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes() for cid, rows in by_curve.items()}
 
 
 def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
@@ -109,8 +106,7 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
                                                  lambda axis=axis: plots.capability_map_figure(curves, axis))
     sel = flagged_curves(curves)
     fits_by, pts_by = (rows_by_curve(t, sel["curve_id"]) for t in (fits, points))
-    fits_hash, pts_hash = (_row_digests(t[t["curve_id"].isin(sel["curve_id"])]) if len(t) else {}
-                           for t in (fits, points))
+    fits_hash, pts_hash = _row_digests(fits_by), _row_digests(pts_by)
     shown = sel.reindex(columns=list(plots.FIGURE_FIELDS)).to_json(orient="records", lines=True).splitlines()
     jobs = {}
     for (_, c), fields in zip(sel.iterrows(), shown):

@@ -13,7 +13,7 @@ sys.path.insert(0, workflow.basedir)  # the analysis package, even where it is n
 from analysis import settings as run_settings
 from analysis.deps import code_closure
 from analysis.importers import DatasetDefinedTwice, find_datasets, importers, unread_files
-from analysis.shards import estimated_curves, shard_ids
+from analysis.shards import data_rows, estimated_curves, shard_ids
 
 # every setting's default and meaning lives in the schema; the config only overrides
 validate(config, schema=str(run_settings.SCHEMA_PATH))
@@ -109,13 +109,6 @@ def _imported(wildcards):
     if kind != wildcards.kind:
         raise WorkflowError(f"no {wildcards.kind} dataset {wildcards.dataset!r} in {DATA}")
     return kind, source
-
-
-def data_rows(path):
-    """A contract CSV's lines less its header: at least its number of curves, counted while the
-    workflow parses (a fraction of a second for a million rows)."""
-    with open(path, "rb") as f:
-        return sum(1 for _ in f) - 1
 
 
 def is_big(dataset):
