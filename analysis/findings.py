@@ -102,8 +102,8 @@ def _elsewhere(c: pd.DataFrame, g: pd.DataFrame, said: set) -> str:
         return ""
     said.add(bench)
     key = ["benchmark", "task", "metric", "shots"]
-    same = c[c["benchmark"] == bench]
-    other = same[~same[key].apply(tuple, axis=1).isin(set(g[key].apply(tuple, axis=1)))]
+    same = c[c["benchmark"] == bench].merge(g[key].drop_duplicates(), on=key, how="left", indicator=True)
+    other = same[same["_merge"] == "left_only"]
     if other.empty:
         return ""
     counts = other["label"].value_counts()
