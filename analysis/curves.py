@@ -69,9 +69,23 @@ class CurveBatch:
         """The same scores at other scales (e.g. the mirrored axis)."""
         return CurveBatch(x, self.y, self.sigma, self.w, self.chance, self.known_noise, self.bounded, self.n_items)
 
+    def without_point(self, j: np.ndarray) -> CurveBatch:
+        """Each curve with its point j (C,) left out, the later points moved up (padding stays last)."""
+        return CurveBatch(*(drop_column(getattr(self, f), j) for f in ("x", "y", "sigma", "w")),
+                          self.chance, self.known_noise, self.bounded,
+                          None if self.n_items is None else drop_column(self.n_items, j))
+
     def repeat(self, times: int) -> CurveBatch:
         """Each curve `times` times in a row (for bootstrap replicates)."""
         return self.take(np.repeat(np.arange(len(self)), times))
+
+
+def drop_column(a: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """a (C, N) with row i's column j[i] removed and a zero column appended (the padding)."""
+    C, N = a.shape
+    cols = np.arange(N - 1)[None, :]
+    src = np.where(cols >= j[:, None], cols + 1, cols)
+    return np.concatenate([np.take_along_axis(a, src, 1), np.zeros((C, 1), a.dtype)], axis=1)
 
 
 def point_noise(points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -51,6 +51,12 @@ def _axis(c: pd.DataFrame, axis: str, min_scales: int) -> AxisFindings:
     out.summary = (f"{n:,} curves: {judged:,} could be judged ({_share(judged, n)}); "
                    + ", ".join(f"{counts[k]:,} {k}" for k in ("emergent", "smooth", "inverse", "u_shaped",
                                                                "inverted_u", "flat") if counts.get(k)) + ".")
+    if counts.get("emergent") and "finding" in c:
+        em = c[c["label"] == "emergent"]
+        fragile = int(em["fragile"].astype(str).eq("True").sum()) if "fragile" in em else 0
+        out.summary += (f" The {counts['emergent']:,} emergent curves are {em['finding'].nunique():,} distinct "
+                        f"finding(s) (one task of one family, whatever its metric, data variant or checkpoint "
+                        f"split); {fragile:,} rest on one model that is not an end of the bracket (fragile).")
     unit = AXIS_UNITS.get(axis, "")
     for title, labels in (("Emergent (absent, then present)", ["emergent"]), ("Declining with scale", ["inverse"]),
                           ("Turning (U-shaped or inverted U)", ["u_shaped", "inverted_u"])):

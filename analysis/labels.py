@@ -81,11 +81,20 @@ def why_not_emergent(r, s) -> str:
                                    (r.p_present, "the larger models are not all clearly above it"),
                                    (r.p_jump, "the first model above it is not beyond the smaller models' trend"))
               if not (p <= s.alpha)]
+    if _below_chance(r):
+        failed = [BELOW_CHANCE]
     if not failed and r.q_emergence > s.alpha:
-        failed = [f"not significant after FDR (q={_fmt_p(r.q_emergence)})"]
-    if not failed and r.p_wide <= s.alpha:
-        failed = [f"the rise is wider than {s.max_transition_decades:g} decades (p={_fmt_p(r.p_wide)})"]
+        failed = [f"not significant after the dataset's FDR (q={_fmt_p(r.q_emergence)})"]
     return f"leaves the floor {_onset(r)}, but " + "; ".join(failed) + f" (p={_fmt_p(r.p_emergence)})"
+
+
+#: why a curve whose smallest models sit below the written floor is not emergent
+BELOW_CHANCE = ("the smallest models score clearly below the written chance level: check the chance column "
+                "(or unit, higher_is_better); no emergence is called on a floor the data contradict")
+
+
+def _below_chance(r) -> bool:
+    return bool(getattr(r, "below_chance", False) is True or str(getattr(r, "below_chance", "")) == "True")
 
 
 def _fit_note(r, s) -> str:
@@ -121,7 +130,8 @@ def _undecided_reason(r, s) -> str:
     settle = "more sizes, or the number of test items (n_items) or stderr where they are missing, would settle it"
     if r.q_trend <= s.alpha:
         return (f"a significant trend (q={_fmt_p(r.q_trend)}) but a change of {r.change:+.3g}, below min_change "
-                f"{s.min_change:g}, and too uncertain to call flat ({ci}); {settle}")
+                f"{s.min_change * r.effect_unit:.3g} (in the metric's scale), and too uncertain to call flat ({ci}); "
+                f"{settle}")
     if r.change_low > 0 or r.change_high < 0:
         return (f"the {ci} excludes 0, but the trend is not significant once the run's false discovery rate is "
                 f"controlled (q={_fmt_p(r.q_trend)}); {settle}")
@@ -130,16 +140,23 @@ def _undecided_reason(r, s) -> str:
 
 def _emergent_reason(r, s) -> str:
     rests = "; rests on one model" if r.onset_present == 1 else ""
+    sharp = {"sharp": f"; sharp (within {s.max_transition_decades:g} decade)",
+             "gradual": f"; gradual (the rise is wider than {s.max_transition_decades:g} decade, p={_fmt_p(r.p_wide)})",
+             "not identified": "; sharpness not identified (the rise is seen at too few models)"}.get(
+        str(r.sharpness), "")
+    fragile = (f"; fragile: without one model that is not an end of the bracket p={_fmt_p(r.p_emergence_drop1)}"
+               if r.fragile else "")
     return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), the "
             f"largest clearly above (p={_fmt_p(r.p_present)}), the first of them (at {format_scale(r.jump_scale)}) "
-            f"{r.jump:+.3g} beyond the "
-            f"smaller models' trend (p={_fmt_p(r.p_jump)}); leaves the floor {_onset(r)} "
-            f"(p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}){rests}")
+            f"{r.jump:+.3g} beyond every smooth extrapolation of the smaller models (p={_fmt_p(r.p_jump)}); "
+            f"leaves the floor {_onset(r)} (p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}){rests}{sharp}"
+            f"{fragile}")
 
 
 RULES = (
     Rule("insufficient", "", lambda df, s: ~_enough(df, s), _too_few_reason),
-    Rule("emergent", "emergence", lambda df, s: (df["q_emergence"] <= s.alpha) & ~(df["p_wide"] <= s.alpha),
+    Rule("emergent", "emergence",
+         lambda df, s: (df["q_emergence"] <= s.alpha) & ~df["below_chance"].astype(str).eq("True"),
          _emergent_reason),
     Rule(lambda r: r.u_direction, "ushape",
          lambda df, s: ((df["q_ushape"] <= s.alpha) & (_scaled(df, "u_change_low").abs() >= s.min_change)
@@ -154,7 +171,8 @@ RULES = (
     Rule("flat", "trend",
          lambda df, s: ((_scaled(df, "change_low") >= -s.flat_margin) & (_scaled(df, "change_high") <= s.flat_margin)),
          lambda r, s: (f"change {r.change:+.3g} across the range, 95% CI {r.change_low:+.3g} to "
-                       f"{r.change_high:+.3g}, within ±{s.flat_margin:g}")),
+                       f"{r.change_high:+.3g}, within ±{s.flat_margin * r.effect_unit:.3g} (flat_margin "
+                       f"{s.flat_margin:g} of the metric's scale, {r.effect_unit:.2g})")),
     Rule("insufficient", "trend", lambda df, s: pd.Series(True, index=df.index), _undecided_reason),
 )
 
@@ -192,9 +210,36 @@ def best_models(curves: pd.DataFrame, fits: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def fragile(curves: pd.DataFrame, settings: Settings) -> np.ndarray:
+    """An emergence whose p without one model (not an end of its bracket) is above its dataset's
+    Benjamini-Hochberg cut-off (the largest p_emergence the dataset's family rejected)."""
+    p = curves["p_emergence"].to_numpy(float)
+    rejected = curves["q_emergence"].to_numpy(float) <= settings.alpha
+    family = curves["dataset"].astype(str) + "\x1f" + curves["headline"].astype(str)
+    cutoff = pd.Series(np.where(rejected, p, -np.inf)).groupby(family.to_numpy()).transform("max").to_numpy()
+    drop = curves["p_emergence_drop1"].to_numpy(float) if "p_emergence_drop1" in curves else np.full(len(p), np.nan)
+    return rejected & np.isfinite(drop) & (drop > cutoff)
+
+
+def finding(curves: pd.DataFrame) -> np.ndarray:
+    """Near-duplicate curves as one finding: the same task of one dataset and family stem, whatever
+    the metric (acc and acc_norm score the same generations), the data variant in parentheses
+    ("Pythia (Pile)", "Pythia (deduped Pile)") or the split of a checkpoint table ("· params 1.4B"),
+    so that the count of emergent phenomena is honest."""
+    stem = (curves["family"].astype(str).str.split(" · ").str[0]
+            .str.replace(r"\s*\([^)]*\)", "", regex=True).str.strip())
+    parts = [curves["dataset"].astype(str), stem, curves["benchmark"].astype(str), curves["task"].astype(str),
+             curves["shots"].astype(str), curves["x_axis"].astype(str)]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "|" + p
+    return out.to_numpy(object)
+
+
 def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Add label, test, p_value, q_value, reason and emergence_scale columns (`RULES`, in order)."""
     df = curves.copy()
+    df["fragile"] = fragile(df, settings)
     applies = np.column_stack([rule.applies(df, settings).to_numpy(bool) for rule in RULES])
     first = applies.argmax(1)
     labels, tests, ps, qs, reasons = [], [], [], [], []
@@ -213,6 +258,8 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     df["q_value"] = qs
     df["reason"] = reasons
     em = df["label"] == "emergent"
+    df["fragile"] = em & df["fragile"]
+    df["finding"] = finding(df)
     df["emergence_scale"] = np.where(em, df["onset_scale"], np.nan)
     df["emergence_scale_low"] = np.where(em, df["onset_low"], np.nan)
     df["emergence_scale_high"] = np.where(em, df["onset_high"], np.nan)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,7 @@ class Noise:
     scatter: np.ndarray
     scatter_dof: np.ndarray
     source: np.ndarray
+    tau2_ref: np.ndarray
 
     @property
     def tests(self) -> tuple[np.ndarray, np.ndarray]:
@@ -84,8 +86,14 @@ class Noise:
         """Per-point noise sd (C, N)."""
         return np.sqrt(self.scale)[:, None] * self.sd
 
+    def without_point(self, j: np.ndarray) -> Noise:
+        """The noise of `CurveBatch.without_point`: each curve's point j left out."""
+        from .curves import drop_column
+        return replace(self, sd=drop_column(self.sd, j))
+
     def take(self, idx) -> Noise:
-        return Noise(*(getattr(self, f)[idx] for f in ("sd", "scale", "dof", "scatter", "scatter_dof", "source")))
+        return Noise(*(getattr(self, f)[idx] for f in ("sd", "scale", "dof", "scatter", "scatter_dof", "source",
+                                                      "tau2_ref")))
 
 
 def dispersion(rss: np.ndarray, dof: np.ndarray, known: np.ndarray,
@@ -162,9 +170,10 @@ def _pool(r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, group: np.ndarray, me
 #: fewer curves than this are fitted in one process (starting another costs about a second)
 MIN_PARALLEL = 2000
 
-#: the fits a curve's scatter is measured around: smooth trends of either curvature, and the
-#: floor-then-rise of emergence, so that neither shape is counted as scatter between models
-SCATTER_REFERENCE = ("quadratic", "power", "accelerating", "hinge")
+#: the fits a curve's scatter is measured around: smooth trends of either curvature, the
+#: floor-then-rise of emergence and the sharp rise with its plateau, so that no task's shape is
+#: counted as scatter between models (a family whose tasks all rise sharply: issue 21, D3)
+SCATTER_REFERENCE = with_role("curvature", "smooth", "onset", "sharp")
 
 
 def _reference_residuals(batch: CurveBatch, workers: int = 1) -> np.ndarray:
@@ -198,46 +207,34 @@ def _models_dof(batch: CurveBatch, group: np.ndarray, keep: np.ndarray, n_groups
     return out
 
 
-def _moderate(tau2: np.ndarray, dof: np.ndarray, sigma2: np.ndarray,
-              families: np.ndarray) -> tuple[np.ndarray, float]:
-    """Empirical-Bayes moderation of the families' scatter (Smyth 2004, as in limma).
+@dataclass(frozen=True)
+class ReferencePrior:
+    """A shipped scaled-inverse-χ² prior for a variance: its level and the dof it counts for.
 
-    Each family's variance v = σ̄² + τ̂² rests on few dof (its models). The
-    spread of the dataset's families' v around a common scaled-χ² prior gives
-    the prior's dof d0 and level v0; each family's v is shrunk towards v0 by
-    (d0·v0 + d·v)/(d0 + d), and its tests gain d0 dof. Families that agree get
-    strength from each other; a dataset of very different families
-    (d0 → 0) changes nothing. Returns the moderated τ² and d0.
+    A family with few models learns little about its own scatter; it borrows
+    from this prior, estimated once from the bundled corpus
+    (`benchmarks/reference_prior.py`, numbers in docs/METHODS.md §2.2), never
+    from whatever else is in the run. The posterior is
+    (d0·v0 + d·v̂)/(d0 + d) on d0 + d dof, d the family's own.
     """
-    if len(families) < 3:
-        return tau2, 0.0
-    v, d = (sigma2 + tau2)[families], np.maximum(dof[families], 1.0)
-    e = np.log(np.maximum(v, 1e-300)) - special.digamma(d / 2) + np.log(d / 2)
-    spread = np.var(e, ddof=1) - np.mean(special.polygamma(1, d / 2))
-    if spread <= 0:
-        d0 = np.inf
-    else:
-        d0 = 2 * _trigamma_inverse(spread)
-    v0 = np.exp(np.mean(e) + (special.digamma(d0 / 2) - np.log(d0 / 2) if np.isfinite(d0) else 0.0))
-    # as limma caps a gene's total dof at the residual dof of all genes, the prior counts
-    # for at most the dof of all the dataset's families
-    d0 = min(d0, float(d.sum()))
-    out = tau2.copy()
-    post = (d0 * v0 + d * v) / (d0 + d)
-    out[families] = np.maximum(post - sigma2[families], 0.0)
-    return out, float(d0)
+
+    value: float
+    dof: float
+
+    def posterior(self, estimate: np.ndarray, dof: np.ndarray) -> np.ndarray:
+        d = np.where(np.isfinite(estimate) & (dof > 0), dof, 0.0)
+        v = np.where(d > 0, estimate, 0.0)
+        return (self.dof * self.value + d * v) / (self.dof + d)
 
 
-def _trigamma_inverse(y: float) -> float:
-    """x with trigamma(x) = y, by Newton's method from Smyth's start."""
-    x = 0.5 + 1.0 / y
-    for _ in range(50):
-        tri = special.polygamma(1, x)
-        step = tri * (1 - tri / y) / special.polygamma(2, x)
-        x += step
-        if abs(step) < 1e-10 * x:
-            break
-    return float(x)
+PRIOR_FILE = Path(__file__).with_name("reference_prior.csv")
+
+
+def reference_priors(path: Path = PRIOR_FILE) -> dict[str, ReferencePrior]:
+    """The shipped priors by term: `scatter` (τ² of known-noise families) and `residual` (the
+    residual variance of bounded metrics without stderr or item counts)."""
+    table = pd.read_csv(path, comment="#")
+    return {r.term: ReferencePrior(float(r.value), float(r.dof)) for r in table.itertuples()}
 
 
 def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
@@ -247,85 +244,123 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
     return with_noise(batch, noise_terms(batch, family, settings, scatter_given))
 
 
-def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
-                scatter_given: bool = False, workers: int = 1) -> NoiseTerms:
-    """What every curve's noise is made of, pooled over the dataset's curves.
+@dataclass(frozen=True)
+class FamilyEstimates:
+    """Per family (G,), its own estimates: the scatter τ̂² of known-noise curves and the residual
+    variance of unknown-noise ones, each with the dof it rests on (0: the family's pool is short),
+    and the mean sampling variance of its known-noise points."""
 
-    `family` (C,) codes the curves' family within the dataset. Known noise on
-    bounded metrics: τ² pooled per family (`_pool`), the dataset's where the
-    family has fewer than `scatter_min_df` pooled residual dof or fewer than
-    `MIN_CURVES` curves. A family's τ² rests on d = `_models_dof` dof (its
-    models, not models × tasks), and is moderated towards the dataset's other
-    families (`_moderate`), which adds the prior's d0: the tests use t with
-    d + d0 dof. The dataset's pooled estimate rests on the sum of its
-    families' d. Unknown noise and raw metrics get theirs from the fits
-    (`with_own_noise`).
-    """
-    C, N = batch.x.shape
-    _, group = np.unique(np.asarray(family), return_inverse=True)
-    G = group.max() + 1 if C else 0
+    scatter: np.ndarray
+    scatter_dof: np.ndarray
+    residual: np.ndarray
+    residual_dof: np.ndarray
+    sigma2: np.ndarray
+    curves: np.ndarray
+    curve_residual: np.ndarray      # (C,) each curve's own residual variance around its closest reference fit
+    curve_dof: np.ndarray           # (C,) on n - 3 dof
+
+
+def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, priors: dict[str, ReferencePrior],
+                     workers: int = 1) -> FamilyEstimates:
+    """Each family's own scatter and residual variance, from its curves alone (`group` (C,) codes 0..G-1).
+
+    τ² is pooled over the family's curves (`_pool`: Paule–Mandel around each curve's closest
+    `SCATTER_REFERENCE` fit, misfits left out), on d = `_models_dof` dof (its models, not models ×
+    tasks), 0 where the pool keeps fewer than `MIN_CURVES` curves or `scatter_min_df` residual dof.
+    The residuals are computed twice: the second time weighted by σᵢ² plus the first estimate."""
+    C = len(batch)
+    G = int(group.max()) + 1 if C else 0
     dof = np.maximum(batch.n - 3, 0).astype(float)
     bounded, known = batch.bounded, batch.known_noise
     s2 = np.where(batch.mask & known[:, None], batch.sigma ** 2, 0.0)
     r2 = _reference_residuals(batch, workers) ** 2
     fit_ok = np.isfinite(r2).all(1) & (dof >= 1)
-
-    scatter, scatter_dof = np.full(C, np.nan), np.full(C, np.nan)
-    source = np.full(C, "curve", dtype=object)
-    tau2, scale, dof_t = np.zeros(C), np.ones(C), np.full(C, np.inf)
-
+    scatter, scatter_dof = np.full(G, np.nan), np.zeros(G)
+    residual, residual_dof = np.full(G, np.nan), np.zeros(G)
     members = fit_ok & bounded & known
-    pooled = bounded & known
-    if scatter_given:
-        source = np.where(pooled, "given", source)
-    elif members.any():
-        zero = np.zeros(C, int)
-        t2_fam, d_fam, _ = _pool(r2, s2, dof, group, members, G)
-        t2_all, d_all, _ = _pool(r2, s2, dof, zero, members, 1)
-        # once more, with the residuals of fits weighted by the estimated variances
-        var = s2 + np.where(d_fam[group] >= settings.scatter_min_df, t2_fam[group], t2_all[0])[:, None]
+    if members.any():
+        t2, d, _ = _pool(r2, s2, dof, group, members, G)
+        var = s2 + priors["scatter"].posterior(t2, np.where(d >= settings.scatter_min_df, 1.0, 0.0))[group][:, None]
         w = np.where(batch.mask, 1.0 / np.where(var > 0, var, 1.0), 0.0)
-        r2 = np.where(members[:, None], _reference_residuals(
+        r2w = np.where(members[:, None], _reference_residuals(
             CurveBatch(batch.x, batch.y, batch.sigma, w, batch.chance, known, bounded), workers) ** 2, r2)
-        t2_fam, d_fam, keep_fam = _pool(r2, s2, dof, group, members, G)
-        t2_all, d_all, keep_all = _pool(r2, s2, dof, zero, members, 1)
-        m_fam = _models_dof(batch, group, keep_fam, G)
-        m_all = np.array([_models_dof(batch, group, keep_all, G).sum()])
-        # the family's estimate where its pool has the dof, else the dataset's, else none
-        by_family = pooled & (d_fam[group] >= settings.scatter_min_df)
-        by_dataset = pooled & ~by_family & (d_all[0] >= settings.scatter_min_df)
-        sigma2 = np.where(batch.mask, s2, 0).sum(1) / np.maximum(batch.n, 1)
-        t2_fam, prior_dof = _moderate(t2_fam, m_fam, np.bincount(group[members], sigma2[members], G) / np.maximum(
-            np.bincount(group[members], minlength=G), 1), np.unique(group[by_family]))
-        est = np.where(by_family, t2_fam[group], np.where(by_dataset, t2_all[0], np.nan))
-        d_tau = np.where(by_family, m_fam[group], np.where(by_dataset, m_all[0], np.nan))
-        tau2 = np.where(np.isfinite(est), est, 0.0)
-        scatter, scatter_dof = np.sqrt(est), d_tau
-        dof_t = np.where(pooled & np.isfinite(est), d_tau + np.where(by_family, prior_dof, 0.0), dof_t)
-        source = np.where(pooled, np.where(by_family, "family", np.where(by_dataset, "dataset", "not estimable")),
-                          source)
-
-    # unknown noise on bounded metrics: one residual variance per family, pooled the same way
-    # (a curve that never moves, as one stuck at 0, says nothing about the noise elsewhere)
+        t2, d, keep = _pool(r2w, s2, dof, group, members, G)
+        own = d >= settings.scatter_min_df
+        scatter = np.where(own, t2, np.nan)
+        scatter_dof = np.where(own, _models_dof(batch, group, keep, G), 0.0)
+    # unknown noise: a curve that never moves (as one stuck at 0) says nothing about the noise elsewhere
     moves = (np.where(batch.mask, batch.y, -np.inf).max(1) - np.where(batch.mask, batch.y, np.inf).min(1)
              >= settings.noise_floor)
     unknown = fit_ok & bounded & ~known & moves
     if unknown.any():
-        zero, none = np.zeros(C, int), np.zeros_like(r2)
-        v_fam, d_fam, keep_fam = _pool(r2, none, dof, group, unknown, G)
-        v_all, d_all, keep_all = _pool(r2, none, dof, zero, unknown, 1)
-        by_family = unknown & (d_fam[group] >= settings.scatter_min_df)
-        by_dataset = unknown & ~by_family & (d_all[0] >= settings.scatter_min_df)
-        pooled_var = np.where(by_family, v_fam[group], v_all[0])
-        scale = np.where(by_family | by_dataset, np.maximum(pooled_var, settings.noise_floor ** 2), scale)
-        # the residuals hold the model effects, shared by the family's tasks: the variance rests on the
-        # family's models, as the scatter's does (`_models_dof`), not on models × tasks
-        m_fam = _models_dof(batch, group, keep_fam, G)
-        m_all = _models_dof(batch, group, keep_all, G).sum()
-        dof_t = np.where(by_family, m_fam[group], np.where(by_dataset, m_all, dof_t))
-        source = np.where(by_family, "family", np.where(by_dataset, "dataset", source))
+        v, d, keep = _pool(r2, np.zeros_like(r2), dof, group, unknown, G)
+        own = d >= settings.scatter_min_df
+        residual = np.where(own, v, np.nan)
+        residual_dof = np.where(own, _models_dof(batch, group, keep, G), 0.0)
+    n_known = np.bincount(group[members], minlength=G)
+    sigma2 = np.bincount(group[members], (s2.sum(1) / np.maximum(batch.n, 1))[members], minlength=G)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(fit_ok, np.where(batch.mask, r2, 0.0).sum(1) / dof, np.nan)
+    return FamilyEstimates(scatter, scatter_dof, residual, residual_dof,
+                           np.where(n_known > 0, sigma2 / np.maximum(n_known, 1), np.nan),
+                           np.bincount(group, minlength=G), own, np.where(fit_ok, dof, 0.0))
 
-    return NoiseTerms(tau2, scale, dof_t, scatter, scatter_dof, source)
+
+def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
+                scatter_given: bool = False, workers: int = 1,
+                priors: dict[str, ReferencePrior] | None = None) -> NoiseTerms:
+    """What every curve's noise is made of: its family's own estimate and the shipped prior.
+
+    `family` (C,) codes the curves' family within the dataset. Known noise on
+    bounded metrics: the family's τ̂² on d dof (`family_estimates`) combined
+    with the shipped prior (`ReferencePrior.posterior`); a family whose pool is
+    short gets the prior alone. The tests use t with d0 + d dof, fixed by the
+    design and the prior, never grown by an estimate that came out low. No
+    family borrows from another family or dataset: a curve's noise depends on
+    its family's curves and the shipped prior alone. Unknown noise on bounded
+    metrics: the family's pooled residual variance with the residual prior,
+    the same way; a curve outside any pool combines its own residuals with
+    that prior (`with_own_noise`); raw metrics have their own.
+    """
+    priors = priors or reference_priors()
+    C = len(batch)
+    _, group = np.unique(np.asarray(family), return_inverse=True)
+    bounded, known = batch.bounded, batch.known_noise
+    scatter, scatter_dof = np.full(C, np.nan), np.full(C, np.nan)
+    source = np.full(C, "curve", dtype=object)
+    tau2, scale, dof_t, tau2_ref = np.zeros(C), np.ones(C), np.full(C, np.inf), np.zeros(C)
+    if C == 0:
+        return NoiseTerms(tau2, scale, dof_t, scatter, scatter_dof, source, tau2_ref)
+    fam = family_estimates(batch, group, settings, priors, workers)
+
+    pooled = bounded & known
+    if scatter_given:
+        source = np.where(pooled, "given", source)
+    elif pooled.any():
+        prior = priors["scatter"]
+        d_own = fam.scatter_dof[group]
+        tau2 = np.where(pooled, prior.posterior(fam.scatter[group], d_own), 0.0)
+        tau2_ref = np.where(pooled, prior.value, 0.0)
+        scatter = np.where(pooled, np.sqrt(tau2), np.nan)
+        scatter_dof = np.where(pooled, d_own + prior.dof, np.nan)
+        dof_t = np.where(pooled, d_own + prior.dof, dof_t)
+        source = np.where(pooled, np.where(d_own > 0, "family", "prior"), source)
+
+    # unknown noise on bounded metrics: the family's pooled residual variance with the residual prior;
+    # a curve outside any pool, its own residuals around its closest reference fit with that prior
+    unknown = bounded & ~known
+    if unknown.any():
+        prior = priors["residual"]
+        by_family = unknown & (fam.residual_dof[group] > 0)
+        d_own = np.where(by_family, fam.residual_dof[group], np.where(unknown, fam.curve_dof, 0.0))
+        est = np.where(by_family, fam.residual[group], fam.curve_residual)
+        post = prior.posterior(np.where(unknown, est, np.nan), d_own)
+        scale = np.where(unknown, np.maximum(post, settings.noise_floor ** 2), scale)
+        dof_t = np.where(unknown, d_own + prior.dof, dof_t)
+        scatter_dof = np.where(unknown, d_own + prior.dof, scatter_dof)
+        source = np.where(unknown, np.where(by_family, "family", "prior"), source)
+
+    return NoiseTerms(tau2, scale, dof_t, scatter, scatter_dof, source, tau2_ref)
 
 
 @dataclass
@@ -341,8 +376,9 @@ class NoiseTerms:
     scatter: np.ndarray
     scatter_dof: np.ndarray
     source: np.ndarray
+    tau2_ref: np.ndarray      # the prior's τ², which the tests' dof are computed with (never the estimate)
 
-    FIELDS = ("tau2", "scale", "dof", "scatter", "scatter_dof", "source")
+    FIELDS = ("tau2", "scale", "dof", "scatter", "scatter_dof", "source", "tau2_ref")
 
     def frame(self, curve_ids) -> pd.DataFrame:
         return pd.DataFrame({"curve_id": list(curve_ids), **{f: getattr(self, f) for f in self.FIELDS}})
@@ -359,19 +395,21 @@ def with_noise(batch: CurveBatch, terms: NoiseTerms) -> tuple[Noise, CurveBatch]
     w = np.where(batch.mask, 1.0 / sd ** 2, 0.0)
     weighted = CurveBatch(batch.x, batch.y, np.where(known[:, None], sd, batch.sigma), w, batch.chance,
                           known, batch.bounded, batch.n_items)
-    return Noise(sd, terms.scale, terms.dof, terms.scatter, terms.scatter_dof, terms.source), weighted
+    return Noise(sd, terms.scale, terms.dof, terms.scatter, terms.scatter_dof, terms.source,
+                 np.nan_to_num(terms.tau2_ref)), weighted
 
 
 def with_own_noise(noise: Noise, batch: CurveBatch, fits: dict, settings: Settings) -> Noise:
-    """Unknown noise and raw metrics: the curve's own noise, from its own residuals.
+    """Raw metrics (perplexity, loss): the curve's own noise, from its own residuals.
 
-    Around the quadratic (a smooth 3-parameter fit, so that a line's misfit to
-    a curved trend is not counted as noise, and one fixed fit, so that no
-    choice of the closest among several pulls the estimate down); with fewer
-    than 2 residual dof, around the line, which can only overstate the noise.
-    Raw metrics with a stderr get an overdispersion φ ≥ 1 (`dispersion`).
+    Their units differ from curve to curve, so nothing is pooled and there is
+    no prior. Around the quadratic (a smooth 3-parameter fit, so that a line's
+    misfit to a curved trend is not counted as noise, and one fixed fit, so
+    that no choice of the closest among several pulls the estimate down); with
+    fewer than 2 residual dof, around the line, which can only overstate the
+    noise. A stderr gets an overdispersion φ ≥ 1 (`dispersion`).
     """
-    own = ~(batch.bounded & batch.known_noise) & ~np.isin(noise.source, ("family", "dataset"))
+    own = ~batch.bounded
     if not own.any():
         return noise
     n = batch.n
@@ -385,11 +423,14 @@ def with_own_noise(noise: Noise, batch: CurveBatch, fits: dict, settings: Settin
 def describe(noise: Noise, known: np.ndarray, sources: np.ndarray) -> np.ndarray:
     """The `noise` column: where the sampling noise comes from, and the scatter between models."""
     extra = np.select(
-        [noise.source == "family", noise.source == "dataset", noise.source == "given",
-         noise.source == "not estimable"],
-        [" + family scatter", " + dataset scatter", " (scatter included, as given)", " (scatter not estimable)"],
+        [noise.source == "family", noise.source == "prior", noise.source == "given"],
+        [" + family scatter (with the reference prior)", " + scatter (reference prior)",
+         " (scatter included, as given)"],
         "")
-    return np.where(known, np.asarray(sources, dtype=object) + extra, "residual (" + noise.source.astype(str) + ")")
+    residual = np.select([noise.source == "family", noise.source == "prior"],
+                         ["residual (family, with the reference prior)", "residual (curve, with the reference prior)"],
+                         "residual (curve)")
+    return np.where(known, np.asarray(sources, dtype=object) + extra, residual)
 
 
 # ---------------------------------------------------------------- replicates

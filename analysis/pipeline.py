@@ -31,6 +31,8 @@ from .stats import (
     add_q_values,
     emergence_assessable,
     emergence_test,
+    leave_one_out,
+    sharpness,
     sharpness_test,
     smooth_fit_test,
     trend_test,
@@ -84,6 +86,27 @@ def analyse_dataset(path: str | Path, settings: Settings, axis: str = "params",
     return DatasetResult(stats["curves"], stats["fits"], points, problems_frame(problems), stats.get("tests", []))
 
 
+#: the smallest scale of a bounded metric, as a share of the full [0, 1] scale (a curve pinned at 0 % or
+#: 100 % still has a finite margin for "flat")
+MIN_BOUNDED_UNIT = 0.2
+
+
+def effect_unit(curves: pd.DataFrame, points: pd.DataFrame) -> np.ndarray:
+    """The unit min_change and flat_margin are read in: the metric's own scale (issue 21).
+
+    Bounded metrics: 2·√(p̄(1 − p̄)) at the curve's mean score p̄ (1 at 50 %, the Bernoulli sd's
+    scale on which binomial noise is even), at least `MIN_BOUNDED_UNIT`: a task whose scores live
+    between 1 % and 5 % is not "flat" because it moved less than 10 points. Losses on the log scale:
+    decades (1). Other raw metrics: the curve's mean |level|."""
+    level = points.groupby("curve_id")["y"].apply(lambda s: s.abs().mean())
+    mean = points.groupby("curve_id")["y"].mean()
+    ids = curves["curve_id"]
+    p = np.clip(ids.map(mean).to_numpy(float), 0.0, 1.0)
+    bounded = np.maximum(2 * np.sqrt(p * (1 - p)), MIN_BOUNDED_UNIT)
+    return np.where(curves["bounded"].astype(bool), bounded,
+                    np.where(curves["log_scale"].astype(bool), 1.0, ids.map(level).to_numpy(float)))
+
+
 def _fitted(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The curves with enough sizes to be fitted and tested."""
     fit_mask = (curves["n_scales"] >= settings.min_scales).to_numpy(bool) if len(curves) else np.zeros(0, bool)
@@ -113,11 +136,7 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
         curves["effect_unit"] = 1.0
         return {"curves": schema.with_blank(curves, schema.CURVES, "stats"), "fits": pd.DataFrame()}
 
-    # the unit in which min_change and flat_margin are read: the score scale for bounded metrics,
-    # decades for losses on the log scale, the curve's mean level for other raw ones
-    level = points.groupby("curve_id")["y"].apply(lambda s: s.abs().mean())
-    curves["effect_unit"] = np.where(curves["bounded"].astype(bool) | curves["log_scale"].astype(bool), 1.0,
-                                     curves["curve_id"].map(level).to_numpy(float))
+    curves["effect_unit"] = effect_unit(curves, points)
     keys = list(todo["curve_id"])
     # the noise first (sampling error plus the family's scatter): every fit and test is weighted by it
     if terms is None:
@@ -148,8 +167,11 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     sharp = sharpness_test(batch, fits, noise, keys, assessable & np.isfinite(sig.rss) & (batch.n > sig.n_free),
                            settings, extend=emerg.p() <= settings.alpha)
 
-    wide = width_test(batch, sig, noise, (emerg.p() <= settings.alpha)
-                      & (emerg.frame["onset_present"].to_numpy() >= WIDTH_MIN_PRESENT), settings)
+    candidate = emerg.p() <= settings.alpha
+    wide = width_test(batch, sig, noise, candidate & (emerg.frame["onset_present"].to_numpy() >= WIDTH_MIN_PRESENT),
+                      settings)
+    wide["sharpness"] = sharpness(batch, emerg.frame, wide["p_wide"].to_numpy(float), settings)
+    wide["p_emergence_drop1"] = leave_one_out(batch, noise, candidate, settings)
     stats = pd.concat([trend.frame, ushape.frame, emerg.frame, wide, sharp.frame,
                        smooth_fit_test(batch, fits, noise),
                        backtest(batch, noise, settings),

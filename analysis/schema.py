@@ -56,7 +56,7 @@ CURVES: tuple[Column, ...] = (
     _c("aicc_best_model", "text", "the lowest-AICc model among all candidates (blank when too few points to rank)",
        step="stats"),
     _c("p_value", "number", "p-value of the test behind the label", step="label", report="p", report_format="p"),
-    _c("q_value", "number", "q-value of that test across the run (two-level BH, families as groups)",
+    _c("q_value", "number", "q-value of that test: Benjamini-Hochberg within the curve's dataset",
        step="label", report="q",
        report_format="p"),
     _c("emergence_scale", "number", "where an emergent curve leaves the floor: inside the bracket, where the lines "
@@ -67,6 +67,9 @@ CURVES: tuple[Column, ...] = (
     _c("emergence_scale_high", "number", "the bracket's upper end: the first model clearly above it", "x axis",
        step="label"),
     _c("reason", "text", "why the curve got its label, with the figures behind it", step="label"),
+    _c("finding", "text", "near-duplicate curves share it: dataset|family stem|benchmark|task|shots|axis, the "
+       "metric, a data variant in parentheses and a checkpoint split left out (count emergent findings, not "
+       "curves)", step="label"),
     _c("curve_id", "text", "the curve's key: dataset|family|benchmark|task|metric|shots"),
     _c("unit", "text", "the scores' unit as given: fraction, percent or raw"),
     _c("bounded", "boolean", "the metric lives on [0, 1] (fraction or percent)"),
@@ -85,8 +88,9 @@ CURVES: tuple[Column, ...] = (
        step="stats"),
     _c("noise_dof", "number", "dof of the t distributions of the tests (blank or inf: normal)", step="stats"),
     _c("chance", "number", "chance level on the oriented scale (blank when unknown)", "fraction"),
-    _c("effect_unit", "number", "unit min_change and flat_margin are read in: 1 (score scale, or decades of a "
-       "loss on the log scale), or the mean level of another raw metric", step="stats"),
+    _c("effect_unit", "number", "unit min_change and flat_margin are read in, the metric's own scale: "
+       "2·√(p̄(1 − p̄)) at the curve's mean score for bounded metrics (at least 0.2), decades for a loss on the log "
+       "scale, the mean level of another raw metric", step="stats"),
     _c("slope", "number", "weighted log-linear slope", "score per decade", step="stats"),
     _c("slope_se", "number", "its standard error", "score per decade", step="stats"),
     _c("p_trend", "number", "two-sided p of the slope test, H0: slope = 0 (the sign is read from the slope)",
@@ -119,19 +123,31 @@ CURVES: tuple[Column, ...] = (
        "chance_tolerance", "x axis", step="stats"),
     _c("onset_untested", "text", "why the emergence test could not run (no flat start, floor models at one "
        "scale, never above the floor, gradual, not assessed); blank where it ran", step="stats"),
-    _c("p_floor", "number", "equivalence: one-sided p of the floor models' weighted mean, H0: mean ≥ floor + "
-       "chance_tolerance", step="stats"),
+    _c("p_floor", "number", "equivalence (two one-sided tests): p that the floor models' weighted mean lies within "
+       "floor ± chance_tolerance, H0: outside it", step="stats"),
+    _c("below_chance", "boolean", "the smallest models score clearly below the written floor minus "
+       "chance_tolerance (one-sided at alpha): check the chance column; no emergence is called", step="stats"),
     _c("p_present", "number", "the largest one-sided p of the largest models, H0: score ≤ floor + chance_tolerance",
        step="stats"),
-    _c("jump", "number", "the first of the largest models above the floor minus the floor models' trend "
-       "extrapolated to it", _SCORE, step="stats"),
+    _c("jump", "number", "the first of the largest models above the floor minus the higher of two smooth "
+       "extrapolations of the smaller models: the floor models' line (slope ≥ 0) and the accelerating law "
+       "floor + A·N^β (β ≤ 1 per decade)", _SCORE, step="stats"),
     _c("jump_scale", "number", "the scale of the model whose jump is tested", "x axis", step="stats"),
-    _c("p_jump", "number", "one-sided p of the jump, H0: jump ≤ 0", step="stats"),
+    _c("p_jump", "number", "one-sided p of the jump: the larger of the two extrapolations' p, H0: the first model "
+       "above the floor is no higher than that extrapolation predicts", step="stats"),
     _c("p_emergence", "number", "p of 'absent, then present': the largest of p_floor, p_present and p_jump "
        "(intersection-union test) of the split with the smallest such p", step="stats"),
     _c("p_wide", "number", "one-sided p that the rise is wider than max_transition_decades (sigmoid with its "
        "width held at most that vs free); computed where p_emergence ≤ alpha and the rise is seen at 3 models or "
        "more", step="stats"),
+    _c("sharpness", "text", "an attribute of an emergence, not a condition of it: sharp (the bracket spans at most "
+       "max_transition_decades and the data do not show a wider rise), gradual (p_wide ≤ alpha: the rise is wider), "
+       "not identified (seen at fewer than 3 models above the floor, or a bracket wider than that); blank where "
+       "p_emergence > alpha", step="stats"),
+    _c("p_emergence_drop1", "number", "the largest p_emergence over the curve with one model left out, each model "
+       "but the two ends of the bracket in turn (where p_emergence ≤ alpha)", step="stats"),
+    _c("fragile", "boolean", "an emergent label that does not survive leaving out one model that is not an end of "
+       "its bracket (p_emergence_drop1 above the dataset's Benjamini-Hochberg cut-off)", step="label"),
     _c("p_smooth_fit", "number", "goodness of fit of the closest smooth model: its weighted RSS against χ² on its "
        "residual dof, where the noise is known (small: no smooth model follows the curve)", step="stats"),
     _c("lr_stat", "number", "likelihood-ratio statistic, sigmoid vs best smooth model (descriptive)", step="stats"),
@@ -158,10 +174,14 @@ CURVES: tuple[Column, ...] = (
        "breakthroughness)", step="stats"),
     _c("headline", "boolean", "the task's headline metric (settings: headline_metrics); other metrics are "
        "sensitivity analyses, with q-values in a family of their own", step="label"),
-    _c("q_emergence", "number", "two-level Benjamini-Hochberg q of p_emergence across the run (families as "
-       "groups)", step="label"),
-    _c("q_trend", "number", "two-level Benjamini-Hochberg q of p_trend across the run", step="label"),
-    _c("q_ushape", "number", "two-level Benjamini-Hochberg q of p_ushape across the run", step="label"),
+    _c("q_emergence", "number", "Benjamini-Hochberg q of p_emergence within the dataset (headline curves; other "
+       "metrics in a family of their own): the q the label reads", step="label"),
+    _c("q_trend", "number", "Benjamini-Hochberg q of p_trend within the dataset", step="label"),
+    _c("q_ushape", "number", "Benjamini-Hochberg q of p_ushape within the dataset", step="label"),
+    _c("q_emergence_run", "number", "Benjamini-Hochberg q of p_emergence across every dataset of the run "
+       "(descriptive: no label reads it)", step="label"),
+    _c("q_trend_run", "number", "Benjamini-Hochberg q of p_trend across the run (descriptive)", step="label"),
+    _c("q_ushape_run", "number", "Benjamini-Hochberg q of p_ushape across the run (descriptive)", step="label"),
     _c("test", "text", "the test behind the label and its null hypothesis", step="label"),
 )
 #: the columns of fits.csv before the models' parameters (one column each, then se_<parameter>)

@@ -97,14 +97,17 @@ def _crit(dof: np.ndarray, level: float = 0.975) -> np.ndarray:
 
 
 def _estimated_share(batch: CurveBatch, noise: Noise) -> np.ndarray:
-    """Per point, the share of its variance that was estimated (C, N): the family's scatter
-    τ² of σᵢ² + τ² for bounded metrics with known noise (σᵢ² is known); all of it for unknown
-    noise and raw metrics (their residual variance or overdispersion φ was estimated)."""
-    tau2 = np.where(np.isfinite(noise.scatter), noise.scatter, 0.0)[:, None] ** 2
-    # the batch the tests see is the one estimate_noise reweighted: its sigma is already √(σᵢ² + τ²)
+    """Per point, the share of its variance that was estimated (C, N), for Welch-Satterthwaite dof.
+
+    Known noise on bounded metrics: the scatter's share τ²/(σᵢ² + τ²), with τ² the larger of the
+    family's posterior and the shipped prior's τ₀²: a scatter estimated high shrinks the dof, one
+    that came out low never grows them past the prior's (issue 21, D1); all of it for unknown noise
+    and raw metrics (their residual variance or overdispersion φ was estimated)."""
+    tau2_post = np.where(np.isfinite(noise.scatter), noise.scatter, 0.0)[:, None] ** 2
+    tau2 = np.maximum(np.asarray(noise.tau2_ref, float)[:, None], tau2_post)
+    s2 = np.maximum(batch.sigma ** 2 - tau2_post, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.clip(tau2 / batch.sigma ** 2, 0.0, 1.0)
-    # raw metrics and unknown noise: the whole scale (φ or the residual variance) was estimated
+        share = np.clip(tau2 / (s2 + tau2), 0.0, 1.0)
     share = np.where((batch.known_noise & batch.bounded)[:, None], share, 1.0)
     return np.where(np.isfinite(share), share, 1.0)
 
@@ -310,7 +313,7 @@ def smooth_fit_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise) 
     dof = batch.n - k
     # only where the noise was not estimated from this curve's own residuals (raw metrics: φ is) and
     # the scatter is part of it (where it is not estimable, sampling error alone would reject real curves)
-    ok = (batch.known_noise & batch.bounded & np.isin(noise.source, ("family", "dataset", "given"))
+    ok = (batch.known_noise & batch.bounded & np.isin(noise.source, ("family", "prior", "given"))
           & (noise.scale > 0) & (dof >= 1) & np.isfinite(rss))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = special.chdtrc(np.maximum(dof, 1), rss / noise.scale)
@@ -448,6 +451,49 @@ class _FloorLine:
             return self.ybar + slope * (x - self.xbar), 1.0 / self.sw + (x - self.xbar) ** 2 / self.sxx
 
 
+#: the steepest gain above the floor the jump test's accelerating null allows, per decade: the excess
+#: over chance grows at most as fast as the model size (A·N^β, β ≤ 1); see `_accelerating_prediction`
+ACCELERATING_MAX = 1.0
+_BETAS = np.geomspace(0.02, ACCELERATING_MAX, 24)
+
+
+def _accelerating_prediction(batch: CurveBatch, smaller: np.ndarray, target: np.ndarray, floor: np.ndarray,
+                             sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The smooth accelerating law from the floor, y = floor + A·10^(β(x − x_t)), A ≥ 0, fitted to the
+    `smaller` models by weighted least squares (β on a grid in [0.02, `ACCELERATING_MAX`] per decade,
+    A in closed form), and its prediction at the target model x_t with its variance: (floor + Â, var Â).
+
+    This is the accuracy = A·N^β of the registry's accelerating model, started at chance: a curve
+    that follows it is predictable from its smaller models, however sudden it looks on a linear axis
+    (issue 21, D4). A is the law's excess at the target itself, so the prediction's variance is
+    Â's, from the inverse of the 2×2 information of (A, β) (the delta method): β's uncertainty,
+    which a long extrapolation multiplies, is in it. Where Â = 0 (the smaller models at or below
+    the floor) β is not identified and the variance is Â's at the fitted β. The caller uses the law
+    only where the smaller models rise detectably: on models at the floor within their noise every
+    β fits, and the best-fitting one follows the noise. At the steepest β allowed, Â's variance at
+    that β is used (a steeper law is outside the null, a shallower one predicts less)."""
+    rows = np.arange(len(batch))
+    xt = batch.x[rows, target]
+    w = np.where(smaller, 1.0 / sd ** 2, 0.0)
+    e = np.where(smaller, batch.y - floor[:, None], 0.0)
+    dx = np.where(smaller, batch.x - xt[:, None], 0.0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        g = 10.0 ** (_BETAS[None, :, None] * dx[:, None, :])                      # (C, B, N)
+        swgg = (w[:, None, :] * g * g).sum(2)
+        a = np.maximum((w[:, None, :] * g * e[:, None, :]).sum(2) / swgg, 0.0)
+        rss = (w[:, None, :] * (e[:, None, :] - a[..., None] * g) ** 2).sum(2)
+        b = np.argmin(np.where(np.isfinite(rss), rss, np.inf), axis=1)
+        gb, ab = g[rows, b], a[rows, b]
+        dbeta = ab[:, None] * gb * np.log(10.0) * dx                             # ∂ prediction_i / ∂β
+        i_aa, i_ab, i_bb = (w * gb * gb).sum(1), (w * gb * dbeta).sum(1), (w * dbeta * dbeta).sum(1)
+        det = i_aa * i_bb - i_ab ** 2
+        # at the steepest β allowed, a steeper law is not in the null: β's uncertainty only lowers the
+        # prediction there, and the upper tail the test needs is Â's at that β
+        free = (ab > 0) & (b < len(_BETAS) - 1) & (det > 1e-9 * i_aa * i_bb)
+        var = np.where(free, i_bb / det, 1.0 / i_aa)
+    return floor + ab, var
+
+
 def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settings: Settings) -> TestResult:
     """Emergence as the field defines it: absent, then present (Wei et al. 2022).
 
@@ -511,7 +557,11 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
         floor_models = idx < k
         fl = _FloorLine.fit(batch, floor_models, sd, estimated)
         with np.errstate(divide="ignore", invalid="ignore"):
-            p_floor = _sf((line - fl.ybar) * np.sqrt(fl.sw), _satterthwaite(dof, fl.share))
+            # two one-sided tests (TOST): the floor models' mean within floor ± δ; scores clearly below the
+            # written chance mean the chance or the data are wrong, not a floor (issue 21, D5)
+            floor_dof = _satterthwaite(dof, fl.share)
+            p_floor = np.fmax(_sf((line - fl.ybar) * np.sqrt(fl.sw), floor_dof),
+                              _sf((fl.ybar - (floor - settings.chance_tolerance)) * np.sqrt(fl.sw), floor_dof))
         for m in range(1, N - k + 1):
             ok = (assessable & (k <= n_lead) & (m <= n_trail) & (n - k - m <= MAX_TRANSITION) & (k + m <= n)
                   & (scales_before[:, k - 1] >= settings.min_floor_models))
@@ -522,9 +572,22 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
             trend, v_line = fl.at(batch.x[rows, first], rising_only=True)
             v_first = sd[rows, first] ** 2
             v_est = v_line * fl.share + v_first * estimated[rows, first]
+            # and against the accelerating law from the floor, fitted to every model below the first tested
+            smaller = mask & (idx < first[:, None])
+            accel, v_accel = _accelerating_prediction(batch, smaller, first, floor, sd)
+            # the law is identified only where the smaller models rise detectably (one-sided slope test)
+            below = _FloorLine.fit(batch, smaller, sd, estimated)
             with np.errstate(divide="ignore", invalid="ignore"):
-                jump = batch.y[rows, first] - trend
-                p_jump = _sf(jump / np.sqrt(v_line + v_first), _satterthwaite(dof, v_est / (v_line + v_first)))
+                rising = _sf(below.slope * np.sqrt(below.sxx), _satterthwaite(dof, below.share)) <= settings.alpha
+            accel = np.where(rising, accel, -np.inf)
+            share_accel = (v_accel * fl.share + v_first * estimated[rows, first]) / (v_accel + v_first)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                jump = batch.y[rows, first] - np.fmax(trend, accel)
+                p_jump = np.fmax(
+                    _sf((batch.y[rows, first] - trend) / np.sqrt(v_line + v_first),
+                        _satterthwaite(dof, v_est / (v_line + v_first))),
+                    _sf((batch.y[rows, first] - accel) / np.sqrt(v_accel + v_first),
+                        _satterthwaite(dof, share_accel)))
             # np.maximum, not fmax: a test that could not be computed fails the claim
             p = np.maximum.reduce([p_floor, p_present, p_jump])
             better = ok & np.isfinite(p) & ~(p >= best["p"])
@@ -533,6 +596,12 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
                 best[key] = np.where(better, value, best[key])
 
     tested = np.isfinite(best["p"])
+    # scores clearly below the written floor: the chance column or the data are wrong (a warning, and no emergence)
+    lead_line = _FloorLine.fit(batch, lead, sd, estimated)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below_chance = assessable & (n_lead >= 1) & (_sf(
+            ((floor - settings.chance_tolerance) - lead_line.ybar) * np.sqrt(lead_line.sw),
+            _satterthwaite(dof, lead_line.share)) <= settings.alpha)
     # the bracket, a description of the data whatever the split: from the last model of the leading
     # run within δ of the floor to the first model from which every larger one is clearly above it on
     # its own (one-sided, at alpha; where none is, the first of the test's largest models)
@@ -570,8 +639,53 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
         "onset_untested": np.where(tested, "", untested),
         "p_floor": best["p_floor"], "p_present": best["p_present"], "jump": best["jump"],
         "jump_scale": np.where(tested, 10.0 ** best["jump_x"], nan), "p_jump": best["p_jump"],
-        "p_emergence": best["p"],
+        "p_emergence": best["p"], "below_chance": below_chance,
     }))
+
+
+def leave_one_out(batch: CurveBatch, noise: Noise, which: np.ndarray, settings: Settings) -> np.ndarray:
+    """Does "absent, then present" survive leaving out any one model that is not an end of its bracket?
+
+    For the curves in `which`, the emergence test is rerun without each other
+    point in turn, with the same noise; returns the largest p_emergence (C,),
+    nan elsewhere. A label whose largest p is above the dataset's cut-off rests
+    on that one model (`fragile`)."""
+    C, N = batch.x.shape
+    out = np.full(C, np.nan)
+    rows = np.flatnonzero(which)
+    if len(rows) == 0:
+        return out
+    sub, sub_noise = batch.take(rows), noise.take(rows)
+    first = emergence_test(sub, sub_noise, np.ones(len(rows), bool), settings).frame
+    x = sub.x
+    low = np.argmax(np.isclose(x, np.log10(first["onset_low"].to_numpy(float))[:, None]) & sub.mask, axis=1)
+    high = np.argmax(np.isclose(x, np.log10(first["onset_high"].to_numpy(float))[:, None]) & sub.mask, axis=1)
+    worst = np.full(len(rows), -np.inf)
+    for j in range(N):
+        drop = sub.mask[:, j] & (j != low) & (j != high)
+        if not drop.any():
+            continue
+        jj = np.full(len(rows), j)
+        p = emergence_test(sub.without_point(jj), sub_noise.without_point(jj), np.ones(len(rows), bool),
+                           settings).p()
+        # a test that cannot run without the model fails the claim
+        worst = np.where(drop, np.fmax(worst, np.where(np.isfinite(p), p, 1.0)), worst)
+    out[rows] = np.where(np.isfinite(worst), worst, np.nan)
+    return out
+
+
+def sharpness(batch: CurveBatch, emergence: pd.DataFrame, p_wide: np.ndarray, settings: Settings) -> np.ndarray:
+    """How sharp an emergence is, an attribute, not a condition of it: `gradual` where the width test
+    shows a rise wider than `max_transition_decades`, `sharp` where the bracket spans at most that and
+    the rise was seen at `WIDTH_MIN_PRESENT` models or more, else `not identified`; blank where
+    p_emergence > alpha."""
+    candidate = emergence["p_emergence"].to_numpy(float) <= settings.alpha
+    with np.errstate(divide="ignore", invalid="ignore"):
+        span = np.log10(emergence["onset_high"].to_numpy(float) / emergence["onset_low"].to_numpy(float))
+    seen = emergence["onset_present"].to_numpy() >= WIDTH_MIN_PRESENT
+    label = np.where(p_wide <= settings.alpha, "gradual",
+                     np.where(seen & (span <= settings.max_transition_decades + 1e-9), "sharp", "not identified"))
+    return np.where(candidate, label, "")
 
 
 #: models above the floor a rise needs before its width can be judged: through two, a sharp
@@ -650,57 +764,42 @@ def headline(curves: pd.DataFrame, preference: tuple[str, ...]) -> np.ndarray:
     return (chosen.to_numpy() == metric.to_numpy())
 
 
-def two_level_q(p: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """q-values of the two-level Benjamini-Hochberg procedure, families as groups.
-
-    Curves of one family share their models, so their tests are dependent;
-    families are not. Level 1 selects families by BH over each family's
-    Simes p-value; level 2 runs BH within each selected family at α·R/G (R of
-    G families selected), which controls the FDR over curves (Benjamini &
-    Bogomolov 2014) with dependence inside a family. A curve's q is the
-    smallest α at which it is rejected (found by bisection: rejection is
-    monotone in α).
-    """
+def bh_q(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values (statsmodels' `fdr_bh`); NaN p-values are left out and stay NaN."""
     from statsmodels.stats.multitest import multipletests
     q = np.full(len(p), np.nan)
     ok = np.isfinite(p)
-    if not ok.any():
-        return q
-    codes = np.unique(np.asarray(group)[ok], return_inverse=True)[1]
-    pp = p[ok]
-    within = np.empty(len(pp))
-    for g in range(codes.max() + 1):
-        sel = codes == g
-        within[sel] = multipletests(pp[sel], method="fdr_bh")[1]
-    simes = np.full(codes.max() + 1, np.inf)
-    np.minimum.at(simes, codes, within)
-    q_group = multipletests(simes, method="fdr_bh")[1]
-    ordered, G = np.sort(q_group), len(q_group)
-    lo, hi = np.zeros(len(pp)), np.ones(len(pp))
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        R = np.searchsorted(ordered, mid, side="right")
-        rejected = (q_group[codes] <= mid) & (within <= mid * R / G)
-        hi, lo = np.where(rejected, mid, hi), np.where(rejected, lo, mid)
-    q[ok] = hi
+    if ok.any():
+        q[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return q
 
 
 def add_q_values(curves: pd.DataFrame, preference: tuple[str, ...]) -> pd.DataFrame:
-    """q-values across the run, per test: two-level BH with families as groups.
+    """q-values per test: Benjamini-Hochberg within each dataset (the label's), and across the run.
 
-    Headline curves (`headline`) form the families that carry the claims;
-    the other metrics' curves get q-values within a family of their own
-    (sensitivity). A curve's q, and so its label, depends on the other
-    curves of the run; its p does not.
+    A dataset is a study, and the family of claims: `q_<test>` is BH over the
+    dataset's headline curves for that test (`headline`), so a curve's label
+    depends on its own dataset alone, never on which other datasets are in the
+    run. It controls, per dataset and test, the expected share of false claims
+    among the curves it rejects, under independence or positive dependence
+    (PRDS, Benjamini & Yekutieli 2001: curves of one family share their models,
+    whose effects move their one-sided tests together). The other metrics'
+    curves are sensitivity analyses, with q-values in a family of their own
+    per dataset. `q_<test>_run` is the same procedure over the whole run, for
+    a reader who pools datasets; no label reads it.
     """
     out = curves.copy()
     out["headline"] = headline(out, preference)
-    group = (out["dataset"].astype(str) + "\x1f" + out["family"].astype(str)).to_numpy()
+    head = out["headline"].to_numpy(bool)
+    dataset = out["dataset"].astype(str).to_numpy()
     for col in P_COLUMNS:
-        q = np.full(len(out), np.nan)
         p = out[col].to_numpy(float)
-        for part in (out["headline"].to_numpy(bool), ~out["headline"].to_numpy(bool)):
-            q[part] = two_level_q(p[part], group[part])
+        q, q_run = np.full(len(out), np.nan), np.full(len(out), np.nan)
+        for part in (head, ~head):
+            q_run[part] = bh_q(p[part])
+            for d in np.unique(dataset[part]):
+                rows = part & (dataset == d)
+                q[rows] = bh_q(p[rows])
         out["q" + col[1:]] = q
+        out["q" + col[1:] + "_run"] = q_run
     return out

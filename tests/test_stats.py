@@ -33,20 +33,38 @@ def test_trend_p_value_matches_statsmodels_wls_with_known_noise(tmp_path):
     x = np.log10(SIZES)
     p_hat = (y * n + 0.5) / (n + 1)
     w = n / (p_hat * (1 - p_hat))
+    # with the scatter given (in the stderr already), the test is plain WLS with the binomial variances
+    given = run(tmp_path, frame(y, SIZES, n_items=n), scatter="given").iloc[0]
     res = sm.WLS(y, sm.add_constant(x), weights=w).fit(cov_type="fixed scale")
-    assert c["noise"] == "binomial (scatter not estimable)"    # one curve: nothing to borrow from
+    assert given["noise"] == "binomial (scatter included, as given)"
+    assert given["slope"] == pytest.approx(res.params[1])
+    assert given["slope_se"] == pytest.approx(res.bse[1])
+    assert given["p_decline"] == pytest.approx(res.pvalues[1] / 2, rel=1e-6)
+    # estimated (the default), one curve has no family to learn from: the shipped prior's scatter alone,
+    # added to every point's variance
+    from analysis.noise import reference_priors
+    prior = reference_priors()["scatter"]
+    assert c["noise"] == "binomial + scatter (reference prior)"
+    assert c["scatter_sd"] == pytest.approx(np.sqrt(prior.value))
+    assert c["noise_dof"] == pytest.approx(prior.dof)
+    res = sm.WLS(y, sm.add_constant(x), weights=1 / (1 / w + prior.value)).fit(cov_type="fixed scale")
     assert c["slope"] == pytest.approx(res.params[1])
     assert c["slope_se"] == pytest.approx(res.bse[1])
-    assert c["p_decline"] == pytest.approx(res.pvalues[1] / 2, rel=1e-6)
 
 
 def test_trend_p_value_matches_statsmodels_ols_with_unknown_noise(tmp_path):
     y = np.array([0.30, 0.47, 0.42, 0.63])
     c = run(tmp_path, frame(y, SIZES)).iloc[0]
-    res = sm.OLS(y, sm.add_constant(np.log10(SIZES))).fit()
-    assert c["noise"] == "residual (curve)"
-    assert c["slope_se"] == pytest.approx(res.bse[1])
-    assert c["p_rise"] == pytest.approx(res.pvalues[1] / 2, rel=1e-6)
+    x = np.log10(SIZES)
+    res = sm.OLS(y, sm.add_constant(x)).fit()
+    # one curve's own residuals (1 dof around its closest reference fit) with the shipped residual prior
+    assert c["noise"] == "residual (curve, with the reference prior)"
+    assert c["noise_dof"] == pytest.approx(4 + 1)
+    assert c["slope"] == pytest.approx(res.params[1])
+    se = c["noise_sd"] / np.sqrt(((x - x.mean()) ** 2).sum())
+    assert c["slope_se"] == pytest.approx(se)
+    from scipy import stats as st
+    assert c["p_rise"] == pytest.approx(st.t.sf(res.params[1] / se, c["noise_dof"]), rel=1e-6)
 
 
 def test_known_noise_lets_four_sizes_establish_a_decline(tmp_path):
@@ -217,13 +235,23 @@ def test_a_steady_rise_from_the_floor_is_not_emergent(tmp_path):
 
 
 def test_a_wide_logistic_on_a_dense_grid_is_not_emergent(tmp_path):
-    """A logistic 3 decades wide (10-90 %) leaves the floor too, but gradually: the width test
-    shows the rise wider than max_transition_decades, and the label says why."""
+    """A logistic 3 decades wide (10-90 %) leaves the floor too, but gradually: on a dense grid the
+    first model above the floor is where the smaller models' smooth extrapolation puts it."""
     x = np.linspace(7, 12, 16)
     y = 0.25 + 0.6 / (1 + np.exp(-np.log(81) / 3.0 * (x - 10.5)))
     c = run(tmp_path, frame(np.round(y, 4), 10 ** x, n_items=10000)).iloc[0]
-    assert c["p_wide"] <= 0.05 and c["label"] != "emergent", c["reason"]
-    assert "wider than" in c["reason"]
+    assert c["label"] == "smooth", c["reason"]
+    assert "not beyond the smaller models' trend" in c["reason"]
+
+
+def test_a_jump_then_a_gradual_rise_is_emergent_and_gradual(tmp_path):
+    """Absent, then a jump, then a rise over more than a decade: emergent (width is an attribute,
+    not a condition: issue 21), and its sharpness says gradual."""
+    x = np.linspace(8, 12, 9)
+    y = np.where(x < 9.6, 0.25, 0.45 + 0.12 * (x - 9.6))
+    c = run(tmp_path, frame(np.round(y, 4), 10 ** x, n_items=2000)).iloc[0]
+    assert c["label"] == "emergent", c["reason"]
+    assert c["sharpness"] == "gradual" and "gradual" in c["reason"]
 
 
 def test_unknown_noise_is_pooled_over_the_family(tmp_path):
@@ -235,8 +263,8 @@ def test_unknown_noise_is_pooled_over_the_family(tmp_path):
     df = pd.concat([frame(np.round(0.3 + 0.04 * t + 0.05 * np.log10(x / 1e8) + rng.normal(0, 0.01, 5), 3), x,
                           task=f"t{t}") for t in range(6)])
     c = run(tmp_path, df)
-    assert (c["noise"] == "residual (family)").all()
-    assert c["noise_sd"].nunique() == 1 and (c["noise_dof"] == 2).all()
+    assert (c["noise"] == "residual (family, with the reference prior)").all()
+    assert c["noise_sd"].nunique() == 1 and (c["noise_dof"] == 2 + 4).all()    # its models' dof + the prior's
 
 
 def test_replicates_are_binomial_counts_where_item_counts_are_known():
@@ -250,7 +278,7 @@ def test_replicates_are_binomial_counts_where_item_counts_are_known():
     sub = b.take(np.array([1])).repeat(3).take(np.arange(3)).with_y(np.full((3, 4), 0.3))
     assert sub.n_items is not None and (sub.n_items == 50).all()          # item counts survive every step
     noise = Noise(np.full(x.shape, 0.06), np.ones(2), np.full(2, np.inf), np.full(2, 0.01), np.full(2, 5.0),
-                  np.array(["family"] * 2, dtype=object))
+                  np.array(["family"] * 2, dtype=object), np.zeros(2))
     y = draw(b, noise, np.full(x.shape, 0.3), 200, ["a", "b"], 1, 1, 0).y
     assert np.allclose(y * 50, np.round(y * 50))                          # k / 50
     assert 0.25 < y.mean() < 0.35
@@ -295,6 +323,6 @@ def test_smooth_says_whether_a_smooth_model_fits(tmp_path):
     zigzag = frame(np.round(0.30 + 0.08 * np.log10(x / 1e8) + 0.06 * (-1) ** np.arange(8), 3), x,
                    n_items=2000, task="zigzag")
     c = run(tmp_path, pd.concat([*steady, zigzag])).set_index("task")
-    assert c.loc["steady", "noise"] == "binomial + family scatter"
+    assert c.loc["steady", "noise"] == "binomial + family scatter (with the reference prior)"
     assert c.loc["steady", "p_smooth_fit"] > 0.05 and "fit is adequate" in c.loc["steady", "reason"]
     assert c.loc["zigzag", "p_smooth_fit"] < 1e-3

@@ -1,0 +1,62 @@
+"""Every bundled curve whose label changed between two runs, with its cause.
+
+    python benchmarks/label_changes.py BEFORE/curves.csv AFTER/curves.csv docs/label_changes.csv
+
+The cause is read from the two rows, first match wins (issue 21's changes):
+the smallest models below the written chance (two-sided floor); the width of
+the rise, no longer a veto; the jump tested against the accelerating
+extrapolation too; the noise (the family's own estimate with the shipped
+reference prior, instead of the dataset's pool and the moderation across
+families); the multiple testing per dataset (the p-value moved less than the
+q-value). "other" where none of these explains it.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+KEY = ["dataset", "family", "benchmark", "task", "metric", "shots", "x_axis"]
+KEEP = ["label", "p_value", "q_value", "noise", "scatter_sd", "noise_sd", "noise_dof", "reason"]
+
+
+def cause(r) -> str:
+    if str(r.below_chance_after) == "True" and r.label_before == "emergent":
+        return "floor: the smallest models sit below the written chance (two-sided floor test)"
+    if "wider than" in str(r.reason_before) and r.label_after == "emergent":
+        return "sharpness: the width of the rise is an attribute, no longer a veto"
+    if r.label_before == "emergent" and "not beyond the smaller models' trend" in str(r.reason_after):
+        return "jump: tested against the accelerating extrapolation of the smaller models too"
+    noise_moved = (str(r.noise_before) != str(r.noise_after)
+                   or not np.isclose(r.scatter_sd_before, r.scatter_sd_after, rtol=0.1, equal_nan=True)
+                   or not np.isclose(r.noise_sd_before, r.noise_sd_after, rtol=0.1, equal_nan=True)
+                   or not np.isclose(r.noise_dof_before, r.noise_dof_after, rtol=0.1, equal_nan=True))
+    if noise_moved:
+        return "noise: the family's own estimate with the shipped reference prior (no dataset pool, no moderation)"
+    if np.isclose(r.p_value_before, r.p_value_after, rtol=0.1) and not np.isclose(r.q_value_before, r.q_value_after,
+                                                                                   rtol=0.1):
+        return "multiple testing: Benjamini-Hochberg per dataset instead of the two-level run-wide procedure"
+    return "other"
+
+
+def main(before: str, after: str, out: str) -> None:
+    read = dict(dtype={"shots": str}, keep_default_na=False, na_values=[""])
+    a = pd.read_csv(before, **read)
+    b = pd.read_csv(after, **read)
+    m = a[KEY + KEEP].merge(b[KEY + KEEP + ["below_chance", "fragile", "sharpness"]], on=KEY,
+                            suffixes=("_before", "_after"), how="outer", indicator=True)
+    m = m.rename(columns={"below_chance": "below_chance_after"})
+    changed = m[(m["_merge"] != "both") | (m["label_before"] != m["label_after"])].copy()
+    changed["cause"] = [cause(r) if r._merge == "both" else ("new curve" if r._merge == "right_only"
+                                                             else "curve gone") for r in changed.itertuples()]
+    cols = KEY + ["label_before", "label_after", "cause", "p_value_before", "p_value_after", "q_value_before",
+                  "q_value_after", "noise_before", "noise_after", "fragile", "sharpness", "reason_after"]
+    changed[cols].sort_values(KEY).to_csv(out, index=False)
+    print(f"{len(changed)} of {len(b)} curves changed label")
+    print(changed.groupby(["label_before", "label_after"]).size().to_string())
+    print(changed["cause"].value_counts().to_string())
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

@@ -1,0 +1,115 @@
+"""The referee's audit cases of issue 21 (D1-D6, the power targets), measured on synthetic studies.
+
+Each case is many independent studies (one family, one dataset) run through the
+public pipeline (`analysis/audit.py`). Small counts here (the default tier);
+`benchmarks/audit.py` runs them at full size with intervals. Targets the code
+meets are asserted; those it does not yet meet are strict xfails with the
+measured rate, so that a fix shows up as an unexpected pass.
+"""
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.audit import CASES, label_studies, run_case, study_rows
+from analysis.pipeline import analyse_dataset, combine
+from analysis.settings import Settings
+from tests.conftest import REPO
+
+S = Settings(bootstrap=100, bootstrap_max=200)
+CASE = {c.name: c for c in CASES}
+
+
+def _rate(name, studies=60, seed=7):
+    return run_case(CASE[name], studies, S, seed)
+
+
+def test_chance_written_above_the_true_floor_is_not_emergence():
+    """D5: chance written 0.25 where the floor is 0: 78 % emergent at 7887b93; now warned, not emergent."""
+    r = _rate("D5 chance written 0.25, true floor 0")
+    assert r["rate_emergent"] <= 0.05, r
+
+
+def test_one_paper_table_decline_is_inverse():
+    """A 4-size one-task table, 800 items, a decline of 10-20 points: inverse ≥ 80 % (insufficient at 7887b93)."""
+    r = _rate("one-paper table: decline >= 10 points, 4 sizes")
+    assert r["power"] >= 0.80 and r["wrong"] <= 0.08, r
+
+
+def test_floor_then_jump_is_emergent():
+    r = _rate("one-paper table: floor then jump >= 0.2, 5 sizes")
+    assert r["power"] >= 0.80, r
+
+
+def test_family_whose_tasks_all_emerge():
+    """D3: the tasks' shared shape is not counted as scatter (0/80 emergent at 7887b93)."""
+    r = _rate("a family whose 8 tasks all emerge, 8 sizes", studies=15)
+    assert r["power"] >= 0.80, r
+
+
+def test_flat_five_sizes_is_flat():
+    r = _rate("one-paper table: flat, 5 sizes", studies=300)
+    assert r["power"] >= 0.50 and r["wrong"] <= 0.08, r
+
+
+def test_flat_one_paper_table_few_wrong_flags():
+    r = _rate("one-paper table: flat, 4 sizes", studies=300)
+    assert r["wrong"] <= 0.08, r
+
+
+@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent 15-18 % "
+                                       "(36.9 % at 7887b93)")
+def test_accelerating_from_zero_is_not_emergent():
+    r = _rate("D4 A*N^beta from chance 0, 5 sizes", studies=80)
+    assert r["rate_emergent"] <= 0.05, r
+
+
+def test_accelerating_from_zero_less_often_emergent_than_before():
+    """D4 at 7887b93: 36.9 % [29.4, 44.9] at 5 sizes (the referee's measurement)."""
+    r = _rate("D4 A*N^beta from chance 0, 5 sizes", studies=80)
+    assert r["rate_emergent_high"] < 0.369, r
+
+
+@pytest.mark.xfail(strict=True, reason="issue 21 D1 not met: a flat 4-size family with scatter 3x binomial gets "
+                                       "a wrong flag about 20 % of the time (the prior's scatter is the corpus's, "
+                                       "a family's own rests on 1 dof)")
+def test_flat_family_with_large_scatter():
+    r = _rate("D1 flat 4-size family, scatter 3x binomial", studies=20)
+    assert r["wrong"] <= 0.08, r
+
+
+def test_label_depends_on_its_own_dataset_only():
+    """Adding, removing or editing another dataset changes no label, p or q of this one."""
+    cols = ["label", "p_value", "q_value", "p_emergence", "p_trend", "p_ushape", "q_emergence", "q_trend",
+            "q_ushape", "reason"]
+    key = ["family", "benchmark", "task", "metric", "shots"]
+    mine = analyse_dataset(REPO / "data" / "cot_wei2022.csv", S, dataset="cot_wei2022")
+    other = study_rows(CASE["one-paper table: floor then jump >= 0.2, 5 sizes"], 30, 3)
+    alone = combine([mine], S).curves.set_index(key)[cols]
+    for edit in (0.0, 0.2):
+        rows = other.assign(score=np.clip(other["score"] + edit * (other["task"] == "task0"), 0, 1))
+        path = REPO / ".pytest-audit-other.csv"
+        try:
+            rows.to_csv(path, index=False)
+            theirs = analyse_dataset(path, S, dataset="other")
+        finally:
+            path.unlink(missing_ok=True)
+        both = combine([mine, theirs], S).curves
+        together = both[both["dataset"] == "cot_wei2022"].set_index(key)[cols]
+        pd.testing.assert_frame_equal(alone.sort_index(), together.sort_index())
+        # and the run-wide q does move: it is the column for pooled readers
+        assert "q_emergence_run" in both
+
+
+def test_studies_batched_equal_studies_alone():
+    """The audit's batching (one analysis, each family its own dataset) is what one file per study gives."""
+    rows = study_rows(CASE["one-paper table: floor then jump >= 0.2, 5 sizes"], 4, 11)
+    batched = label_studies(rows, S).set_index("family")
+    for fam, part in rows.groupby("family"):
+        path = REPO / f".pytest-audit-{fam}.csv"
+        try:
+            part.drop(columns="tokens").to_csv(path, index=False)
+            alone = combine([analyse_dataset(path, S, dataset=fam)], S).curves.iloc[0]
+        finally:
+            path.unlink(missing_ok=True)
+        assert alone["label"] == batched.loc[fam, "label"]
+        assert np.isclose(alone["p_value"], batched.loc[fam, "p_value"], equal_nan=True)
