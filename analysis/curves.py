@@ -80,6 +80,17 @@ class CurveBatch:
         return self.take(np.repeat(np.arange(len(self)), times))
 
 
+#: the pseudo-items that smooth a proportion before its Bernoulli sd is taken (Jeffreys: + 1/2)
+BERNOULLI_ITEMS = 100
+
+
+def bernoulli_sd(y: np.ndarray) -> np.ndarray:
+    """2·√(p̃(1 − p̃)), p̃ = (y·m + ½)/(m + 1) with m = `BERNOULLI_ITEMS`: the sd of a proportion relative
+    to one at 50 %, the shape of the noise of bounded scores without stderr or item counts."""
+    p = np.clip((np.asarray(y, float) * BERNOULLI_ITEMS + 0.5) / (BERNOULLI_ITEMS + 1), 0.0, 1.0)
+    return 2 * np.sqrt(p * (1 - p))
+
+
 def drop_column(a: np.ndarray, j: np.ndarray) -> np.ndarray:
     """a (C, N) with row i's column j[i] removed and a zero column appended (the padding)."""
     C, N = a.shape
@@ -213,7 +224,11 @@ def to_batch(curves: pd.DataFrame, points: pd.DataFrame, width: int | None = Non
     sigma[ci, j] = np.where(np.isfinite(s), s, 1.0)
     w[ci, j] = 1.0
     known = curves["known_noise"].to_numpy(bool)
-    w = np.where(known[:, None] & (w > 0), 1.0 / sigma ** 2, w)
-    sigma = np.where(known[:, None], sigma, 1.0)
+    bounded = curves["bounded"].to_numpy(bool)
+    # unknown noise on a bounded metric: the variance of a proportion, up to a scale the noise model
+    # estimates (quasi-binomial): a score of 0 % or 100 % varies less than one of 50 %
+    shape = np.where((~known & bounded)[:, None], bernoulli_sd(y), 1.0)
+    sigma = np.where(known[:, None], sigma, shape)
+    w = np.where(w > 0, 1.0 / sigma ** 2, w)
     return CurveBatch(x, y, sigma, w, curves["chance"].to_numpy(float), known,
                       curves["bounded"].to_numpy(bool), n_items)

@@ -292,6 +292,8 @@ def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, p
     moves = (np.where(batch.mask, batch.y, -np.inf).max(1) - np.where(batch.mask, batch.y, np.inf).min(1)
              >= settings.noise_floor)
     unknown = fit_ok & bounded & ~known & moves
+    # unknown noise: residuals in units of each point's noise shape (1 at 50 % for bounded metrics)
+    r2 = np.where(known[:, None], r2, r2 / np.where(batch.mask, batch.sigma, 1.0) ** 2)
     if unknown.any():
         v, d, keep = _pool(r2, np.zeros_like(r2), dof, group, unknown, G)
         own = d >= settings.scatter_min_df
@@ -391,7 +393,8 @@ class NoiseTerms:
 def with_noise(batch: CurveBatch, terms: NoiseTerms) -> tuple[Noise, CurveBatch]:
     """The curves' noise from their terms, and the batch reweighted by it (weights 1/(σᵢ² + τ²))."""
     known = batch.known_noise
-    sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0) + terms.tau2[:, None]), 1.0)
+    sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0) + terms.tau2[:, None]),
+                  np.where(batch.mask, batch.sigma, 1.0))
     w = np.where(batch.mask, 1.0 / sd ** 2, 0.0)
     weighted = CurveBatch(batch.x, batch.y, np.where(known[:, None], sd, batch.sigma), w, batch.chance,
                           known, batch.bounded, batch.n_items)

@@ -103,6 +103,7 @@ class Settings:
     min_floor_models: int = _E["min_floor_models"]
     max_transition_decades: float = _E["max_transition_decades"]
     chance_tolerance: float = _E["chance_tolerance"]
+    jump_margin: float = _E["jump_margin"]
     require_chance: bool = _E["require_chance"]
     x_axis: str = _D["x_axis"]
     split_by: tuple[str, ...] = tuple(_D["split_by"])

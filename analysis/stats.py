@@ -584,9 +584,9 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
             with np.errstate(divide="ignore", invalid="ignore"):
                 jump = batch.y[rows, first] - np.fmax(trend, accel)
                 p_jump = np.fmax(
-                    _sf((batch.y[rows, first] - trend) / np.sqrt(v_line + v_first),
+                    _sf((batch.y[rows, first] - trend - settings.jump_margin) / np.sqrt(v_line + v_first),
                         _satterthwaite(dof, v_est / (v_line + v_first))),
-                    _sf((batch.y[rows, first] - accel) / np.sqrt(v_accel + v_first),
+                    _sf((batch.y[rows, first] - accel - settings.jump_margin) / np.sqrt(v_accel + v_first),
                         _satterthwaite(dof, share_accel)))
             # np.maximum, not fmax: a test that could not be computed fails the claim
             p = np.maximum.reduce([p_floor, p_present, p_jump])

@@ -164,18 +164,26 @@ def cell_rates(curves: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             row[name], row[name + "_k"], row[name + "_n"] = (k / n if n else np.nan), k, n
             row[name + "_low"], row[name + "_high"] = _ci(k, n)
         labels = g["label"].to_numpy(str)
+        # the emergent truth of each curve from its noise-free shape on its grid (issue 21): a null
+        # truth that is emergent there is not a false positive when called so, nor counted in its FPR
+        on_grid = (g["emergent_on_grid"].to_numpy(bool) if "emergent_on_grid" in g
+                   else np.zeros(len(g), bool))
+        row["emergent_on_grid"] = int(on_grid.sum())
         if truth in NULL_TRUTHS:
             for flag, names in FLAGS.items():
-                k = int(np.isin(labels, names).sum())
-                row[f"fpr_{flag}"], row[f"fpr_{flag}_k"] = k / len(g), k
-                row[f"fpr_{flag}_low"], row[f"fpr_{flag}_high"] = _ci(k, len(g))
-            k = int(np.isin(labels, FLAGGED).sum())
+                judged = ~on_grid if flag == "emergent" else np.ones(len(g), bool)
+                k, n = int(np.isin(labels[judged], names).sum()), int(judged.sum())
+                row[f"fpr_{flag}"], row[f"fpr_{flag}_k"], row[f"fpr_{flag}_n"] = (k / n if n else np.nan), k, n
+                row[f"fpr_{flag}_low"], row[f"fpr_{flag}_high"] = _ci(k, n)
+            wrong = np.isin(labels, FLAGGED) & ~(on_grid & (labels == "emergent"))
+            k = int(wrong.sum())
             row["any_wrong"], row["any_wrong_k"] = k / len(g), k
             row["any_wrong_low"], row["any_wrong_high"] = _ci(k, len(g))
         else:
-            k = int((labels == STRESS_TRUE_LABEL[truth]).sum())
-            row["power"], row["power_k"] = k / len(g), k
-            row["power_low"], row["power_high"] = _ci(k, len(g))
+            judged = on_grid if STRESS_TRUE_LABEL[truth] == "emergent" else np.ones(len(g), bool)
+            k, n = int((labels[judged] == STRESS_TRUE_LABEL[truth]).sum()), int(judged.sum())
+            row["power"], row["power_k"], row["power_n"] = (k / n if n else np.nan), k, n
+            row["power_low"], row["power_high"] = _ci(k, n)
             if "true_onset" in g and g["true_onset"].notna().any():
                 em = g[labels == "emergent"]
                 k = int(((em["emergence_scale_low"] <= em["true_onset"])
@@ -189,7 +197,11 @@ def cell_rates(curves: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def check_targets(table: pd.DataFrame) -> pd.DataFrame:
+#: the scatter conditions held to the size and FPR targets (see `check_targets`)
+HELD_SCATTER = ("empirical",)
+
+
+def check_targets(table: pd.DataFrame, scatter: tuple[str, ...] = HELD_SCATTER) -> pd.DataFrame:
     """The cells that miss issue 11's and 12's targets (point estimates), one row per miss.
 
     Size targets on the core nulls (flat, loglinear, saturating, accelerating);
@@ -197,9 +209,15 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
     single-model outlier only the emergent FPR is a target; power for a clear
     emergence with 1,000 items and the scatter found in real tables
     (`EMERGENT_POWER_TARGET`; the 3× stress scatter is reported, not held to it).
+    `scatter`: the scatter conditions whose null cells are held to the size and FPR targets. Since
+    issue 21 a family learns its scatter from its own curves and the shipped prior only (never
+    from the other families of its dataset), so a scatter three times the sampling sd, six times
+    the corpus's typical one, is not learnt by a family of 4-5 models: those cells are reported
+    (`check_targets(table, HELD_SCATTER + ("stress",))`), not held.
     """
     misses = []
-    nulls = table[table["kind"] == "null_truth"]
+    nulls = table[(table["kind"] == "null_truth") & table["scatter"].isin(scatter)] if "scatter" in table \
+        else table[table["kind"] == "null_truth"]
     keys = [c for c in ("sizes", "noise", "scatter", "chance") if c in table]
     for _, r in nulls.iterrows():
         where = {k: r[k] for k in keys} | {"truth": r["truth"]}
@@ -214,7 +232,8 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
                 continue
             if r[f"fpr_{flag}"] > LABEL_FPR_TARGET:
                 misses.append({**where, "measure": f"fpr_{flag}", "value": r[f"fpr_{flag}"],
-                               "target": LABEL_FPR_TARGET, "n": r["n"], "low": r[f"fpr_{flag}_low"],
+                               "target": LABEL_FPR_TARGET, "n": r.get(f"fpr_{flag}_n", r["n"]),
+                               "low": r[f"fpr_{flag}_low"],
                                "high": r[f"fpr_{flag}_high"]})
         if r["any_wrong"] > ANY_WRONG_TARGET and r["truth"] not in EMERGENT_ONLY:
             misses.append({**where, "measure": "any_wrong", "value": r["any_wrong"], "target": ANY_WRONG_TARGET,
@@ -225,7 +244,8 @@ def check_targets(table: pd.DataFrame) -> pd.DataFrame:
         if (target and r["noise"] == "binomial 1000" and r["scatter"] == "empirical" and r["chance"] == 0.25
                 and r["power"] < target):
             misses.append({**{k: r[k] for k in keys}, "truth": r["truth"], "measure": "power", "value": r["power"],
-                           "target": target, "n": r["n"], "low": r["power_low"], "high": r["power_high"]})
+                           "target": target, "n": r.get("power_n", r["n"]), "low": r["power_low"],
+                           "high": r["power_high"]})
     return pd.DataFrame(misses, columns=keys + ["truth", "measure", "value", "target", "n", "low", "high"])
 
 

@@ -195,6 +195,40 @@ def stress_truth(truth: str, x: np.ndarray, chance: np.ndarray, rng: np.random.G
     raise KeyError(truth)
 
 
+def emergent_on_grid(mean: np.ndarray, x: np.ndarray, chance: np.ndarray, tol: float = ONSET_TOLERANCE,
+                     margin: float = ONSET_TOLERANCE, beta_max: float = 1.0) -> np.ndarray:
+    """Is a noise-free curve emergent on its grid, as the project defines it (issue 21)? (C,) bool.
+
+    Absent: a leading run of at least two models within ±`tol` of chance. Present: every model
+    after it above chance + `tol`. Not predictable: the first model above lies at least `margin`
+    beyond every smooth extrapolation of the smaller models: their line (slope floored at 0) and
+    the accelerating law chance + A·N^β (A ≥ 0, 0.02 ≤ β ≤ `beta_max` per decade, least squares).
+    The truth a synthetic curve is scored against, computed from its shape on its grid, so that a
+    wide logistic seen across a gap counts as the emergence it looks like, and a jump inside a
+    dense grid does not."""
+    C, N = mean.shape
+    c = chance[:, None]
+    at_floor = np.abs(mean - c) <= tol
+    lead = np.cumprod(at_floor, axis=1).astype(bool)
+    k = lead.sum(1)
+    above = mean > c + tol
+    first = np.minimum(k, N - 1)
+    present = (k >= 2) & (k < N) & np.array([above[i, k[i]:].all() if k[i] < N else False for i in range(C)])
+    out = np.zeros(C, bool)
+    betas = np.geomspace(0.02, beta_max, 60)
+    for i in np.flatnonzero(present):
+        xs, ys, xt, yt = x[i, :k[i]], mean[i, :k[i]], x[i, first[i]], mean[i, first[i]]
+        slope = max(np.polyfit(xs, ys, 1)[0], 0.0) if len(np.unique(xs)) > 1 else 0.0
+        line = ys.mean() + slope * (xt - xs.mean())
+        e = ys - chance[i]
+        g = 10.0 ** (betas[:, None] * (xs[None, :] - xt))
+        a = np.maximum((g * e).sum(1) / (g * g).sum(1), 0.0)
+        rss = ((e - a[:, None] * g) ** 2).sum(1)
+        accel = chance[i] + a[np.argmin(rss)]
+        out[i] = yt - max(line, accel) >= margin
+    return out
+
+
 def stress_block(n_sizes: int, n_items: int | None, scatter: str, chance: float, curves_per_truth: dict,
                  seed: int, tasks_per_family: int = 8, prefix: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One run's data: families on real grids, each on `tasks_per_family` tasks, truths mixed.
@@ -263,5 +297,6 @@ def stress_block(n_sizes: int, n_items: int | None, scatter: str, chance: float,
     rows = rows[rows["_keep"]].drop(columns=["_scale", "_axis", "_keep"]).reset_index(drop=True)
     truth = pd.DataFrame({"family": fam_c, "task": task_c, "truth": flat_truths,
                           "tau": np.repeat(tau, T), "grid": np.repeat(fam_grid, T),
-                          "true_onset": 10 ** onset})[keep].reset_index(drop=True)
+                          "true_onset": 10 ** onset,
+                          "emergent_on_grid": emergent_on_grid(mean, x, ch)})[keep].reset_index(drop=True)
     return rows, truth

@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 
 KEY = ["dataset", "family", "benchmark", "task", "metric", "shots", "x_axis"]
-KEEP = ["label", "p_value", "q_value", "noise", "scatter_sd", "noise_sd", "noise_dof", "reason"]
+KEEP = ["label", "p_value", "q_value", "noise", "scatter_sd", "noise_sd", "noise_dof", "reason", "change",
+        "change_low", "change_high", "effect_unit"]
+#: the fixed margins before issue 21 (flat_margin, min_change as fractions of the score scale)
+OLD_FLAT, OLD_MIN_CHANGE = 0.10, 0.05
 
 
 def cause(r) -> str:
@@ -28,6 +31,11 @@ def cause(r) -> str:
         return "sharpness: the width of the rise is an attribute, no longer a veto"
     if r.label_before == "emergent" and "not beyond the smaller models' trend" in str(r.reason_after):
         return "jump: tested against the accelerating extrapolation of the smaller models too"
+    if r.label_before == "flat" and r.label_after != "flat" and r.effect_unit_after < 1 \
+            and -OLD_FLAT <= r.change_low_after and r.change_high_after <= OLD_FLAT:
+        return "scale: flat is judged in the metric's own scale (its CI is within ±0.1, not within the new margin)"
+    if r.label_after in ("smooth", "inverse") and r.effect_unit_after < 1 and abs(r.change_after) < OLD_MIN_CHANGE:
+        return "scale: min_change is read in the metric's own scale (the change is below 0.05 of the score scale)"
     noise_moved = (str(r.noise_before) != str(r.noise_after)
                    or not np.isclose(r.scatter_sd_before, r.scatter_sd_after, rtol=0.1, equal_nan=True)
                    or not np.isclose(r.noise_sd_before, r.noise_sd_after, rtol=0.1, equal_nan=True)
@@ -45,10 +53,10 @@ def main(before: str, after: str, out: str) -> None:
     a = pd.read_csv(before, **read)
     b = pd.read_csv(after, **read)
     m = a[KEY + KEEP].merge(b[KEY + KEEP + ["below_chance", "fragile", "sharpness"]], on=KEY,
-                            suffixes=("_before", "_after"), how="outer", indicator=True)
+                            suffixes=("_before", "_after"), how="outer", indicator="side")
     m = m.rename(columns={"below_chance": "below_chance_after"})
-    changed = m[(m["_merge"] != "both") | (m["label_before"] != m["label_after"])].copy()
-    changed["cause"] = [cause(r) if r._merge == "both" else ("new curve" if r._merge == "right_only"
+    changed = m[(m["side"] != "both") | (m["label_before"] != m["label_after"])].copy()
+    changed["cause"] = [cause(r) if r.side == "both" else ("new curve" if r.side == "right_only"
                                                              else "curve gone") for r in changed.itertuples()]
     cols = KEY + ["label_before", "label_after", "cause", "p_value_before", "p_value_after", "q_value_before",
                   "q_value_after", "noise_before", "noise_after", "fragile", "sharpness", "reason_after"]

@@ -52,16 +52,20 @@ def test_trend_p_value_matches_statsmodels_wls_with_known_noise(tmp_path):
     assert c["slope_se"] == pytest.approx(res.bse[1])
 
 
-def test_trend_p_value_matches_statsmodels_ols_with_unknown_noise(tmp_path):
+def test_trend_p_value_matches_statsmodels_wls_with_unknown_noise(tmp_path):
     y = np.array([0.30, 0.47, 0.42, 0.63])
     c = run(tmp_path, frame(y, SIZES)).iloc[0]
     x = np.log10(SIZES)
-    res = sm.OLS(y, sm.add_constant(x)).fit()
+    # quasi-binomial: each point weighted by its proportion's variance, up to the estimated scale
+    from analysis.curves import bernoulli_sd
+    w = 1 / bernoulli_sd(y) ** 2
+    res = sm.WLS(y, sm.add_constant(x), weights=w).fit()
     # one curve's own residuals (1 dof around its closest reference fit) with the shipped residual prior
     assert c["noise"] == "residual (curve, with the reference prior)"
     assert c["noise_dof"] == pytest.approx(4 + 1)
     assert c["slope"] == pytest.approx(res.params[1])
-    se = c["noise_sd"] / np.sqrt(((x - x.mean()) ** 2).sum())
+    xbar = (w * x).sum() / w.sum()
+    se = c["noise_sd"] / np.sqrt((w * (x - xbar) ** 2).sum())
     assert c["slope_se"] == pytest.approx(se)
     from scipy import stats as st
     assert c["p_rise"] == pytest.approx(st.t.sf(res.params[1] / se, c["noise_dof"]), rel=1e-6)

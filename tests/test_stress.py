@@ -27,6 +27,7 @@ from analysis.stress import (
     ANY_WRONG_TARGET,
     BRACKET_TARGET,
     EMERGENT_POWER_TARGET,
+    HELD_SCATTER,
     LABEL_FPR_TARGET,
     SIZE_TARGET,
     Block,
@@ -87,10 +88,10 @@ def stress():
     return table, info
 
 
-def _misses(table: pd.DataFrame, measures) -> pd.DataFrame:
+def _misses(table: pd.DataFrame, measures, scatter=HELD_SCATTER) -> pd.DataFrame:
     """Cells whose count is significantly above the target (one-sided binomial, p < 0.01)."""
     from scipy.stats import binomtest
-    m = check_targets(table)
+    m = check_targets(table, scatter)
     m = m[m["measure"].str.startswith(measures)].copy()
     if m.empty:
         return m
@@ -137,6 +138,16 @@ def test_any_wrong_flag_at_most_8_percent(stress):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 21: with a scatter 3x the sampling sd a family of 4 models learns "
+                                       "little of it (1 dof) and the shipped prior is the corpus's (6x smaller): "
+                                       "flat curves get a wrong flag 15-18 % of the time")
+def test_targets_under_three_times_the_sampling_scatter(stress):
+    table, _ = stress
+    misses = _misses(table, ("fpr_", "any_wrong"), ("stress",))
+    assert misses.empty, misses.to_string()
+
+
+@pytest.mark.slow
 def test_clear_emergence_is_found_at_least_90_percent_with_8_sizes(stress):
     """Issue 12: a flat start then a rise of 0.3-0.6 within a decade, plateau observed or not,
     8 sizes (GPT-3, OPT, Pythia grids), 1,000 items: not significantly below 90 %."""
@@ -146,8 +157,10 @@ def test_clear_emergence_is_found_at_least_90_percent_with_8_sizes(stress):
                   & table["truth"].str.startswith("emergent")]
     assert len(cells) == 2
     for _, r in cells.iterrows():
-        k = round(r["power"] * r["n"])
-        assert binomtest(k, int(r["n"]), EMERGENT_POWER_TARGET[8], alternative="less").pvalue >= 0.01, r["truth"]
+        # over the curves that are emergent on their grid (issue 21: the truth from the noise-free shape)
+        k = round(r["power"] * r["power_n"])
+        assert binomtest(k, int(r["power_n"]), EMERGENT_POWER_TARGET[8], alternative="less").pvalue >= 0.01, \
+            r["truth"]
 
 
 @pytest.mark.slow
