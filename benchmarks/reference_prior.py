@@ -66,20 +66,21 @@ def corpus_estimates(config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: the prior's terms: what each describes (the sd is filled in)
+TERMS = {"scatter": "tau^2 of the scatter between a family's models (sd {sd:.4f}), from {n} families with stderr or "
+                    "item counts",
+         "residual": "residual variance at 50 % of bounded scores without stderr or item counts (sd {sd:.4f}), from "
+                     "{n} families"}
+
+
 def prior_table(est: pd.DataFrame) -> pd.DataFrame:
     out = []
-    sc = est[(est["scatter_dof"] > 0) & est["scatter"].notna()]
-    if len(sc):
-        tau2 = moment_level(sc["scatter"].to_numpy(float), sc["scatter_dof"].to_numpy(float))
-        out.append({"term": "scatter", "value": tau2, "dof": PRIOR_DOF, "families": len(sc),
-                    "what": f"tau^2 of the scatter between a family's models (sd {np.sqrt(tau2):.4f}), from "
-                            f"{len(sc)} families with stderr or item counts"})
-    rs = est[(est["residual_dof"] > 0) & est["residual"].notna()]
-    if len(rs):
-        v0 = moment_level(rs["residual"].to_numpy(float), rs["residual_dof"].to_numpy(float))
-        out.append({"term": "residual", "value": v0, "dof": PRIOR_DOF, "families": len(rs),
-                    "what": f"residual variance of bounded scores without stderr or item counts (sd "
-                            f"{np.sqrt(v0):.4f}), from {len(rs)} families"})
+    for term, what in TERMS.items():
+        use = est[(est[f"{term}_dof"] > 0) & est[term].notna()]
+        if len(use):
+            level = moment_level(use[term].to_numpy(float), use[f"{term}_dof"].to_numpy(float))
+            out.append({"term": term, "value": level, "dof": PRIOR_DOF, "families": len(use),
+                        "what": what.format(sd=np.sqrt(level), n=len(use))})
     return pd.DataFrame(out)
 
 

@@ -56,7 +56,7 @@ def test_flat_one_paper_table_few_wrong_flags():
     assert r["wrong"] <= 0.08, r
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent 15-18 % "
+@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent 7-9 % "
                                        "(36.9 % at 7887b93)")
 def test_accelerating_from_zero_is_not_emergent():
     r = _rate("D4 A*N^beta from chance 0, 5 sizes", studies=80)
