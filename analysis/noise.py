@@ -341,11 +341,16 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
     elif pooled.any():
         prior = priors["scatter"]
         d_own = fam.scatter_dof[group]
-        tau2 = np.where(pooled, prior.posterior(fam.scatter[group], d_own), 0.0)
+        # a family whose own scatter is far above the prior's (F test at 5 %) is not one of the
+        # families the prior describes: it keeps its own estimate, on its own dof
+        conflict = (d_own > 0) & (fam.scatter[group] > prior.value * special.fdtri(
+            np.maximum(d_own, 1), prior.dof, 0.95))
+        tau2 = np.where(pooled, np.where(conflict, fam.scatter[group], prior.posterior(fam.scatter[group], d_own)),
+                        0.0)
         tau2_ref = np.where(pooled, prior.value, 0.0)
         scatter = np.where(pooled, np.sqrt(tau2), np.nan)
-        scatter_dof = np.where(pooled, d_own + prior.dof, np.nan)
-        dof_t = np.where(pooled, d_own + prior.dof, dof_t)
+        scatter_dof = np.where(pooled, d_own + np.where(conflict, 0.0, prior.dof), np.nan)
+        dof_t = np.where(pooled, scatter_dof, dof_t)
         source = np.where(pooled, np.where(d_own > 0, "family", "prior"), source)
 
     # unknown noise on bounded metrics: the family's pooled residual variance with the residual prior;

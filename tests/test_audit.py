@@ -70,7 +70,7 @@ def test_accelerating_from_zero_less_often_emergent_than_before():
 
 
 @pytest.mark.xfail(strict=True, reason="issue 21 D1 not met: a flat 4-size family with scatter 3x binomial gets "
-                                       "a wrong flag about 20 % of the time (the prior's scatter is the corpus's, "
+                                       "a wrong flag about 11 % of the time (the prior's scatter is the corpus's, "
                                        "a family's own rests on 1 dof)")
 def test_flat_family_with_large_scatter():
     r = _rate("D1 flat 4-size family, scatter 3x binomial", studies=20)
