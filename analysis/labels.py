@@ -1,6 +1,6 @@
 """One label per curve, with the test and the reason behind it (METHODS.md §3).
 
-Labels are decided run-wide, after the Benjamini-Hochberg q-values, in this
+Labels are decided after the Benjamini-Hochberg q-values (per dataset), in this
 order: emergent, u_shaped / inverted_u, inverse, smooth, flat, insufficient.
 """
 from __future__ import annotations

@@ -7,28 +7,23 @@ is evaluated on. A score is therefore
     y[m, t] = f_t(x_m) + u_m + e[m, t],   u_m ~ N(0, τ²),   e ~ sampling noise,
 
 and the scatter τ² is a property of the family's models, shared by all its
-curves: it is estimated once per family from all of them (borrowing
-strength), so that a 4-size curve, which cannot estimate its own, gets the
-family's. Where the family has too few residual degrees of freedom, the
-dataset's pooled estimate stands in; where that too is missing, the scatter is
-"not estimable" and the tests assume sampling noise alone and say so.
+curves. It is learnt from the family's own curves (`family_estimates`: robust
+Paule–Mandel around each curve's closest reference fit, on the dof of the
+family's models) and a reference prior shipped with the project
+(`ReferencePrior`, analysis/reference_prior.csv), never from the other
+families or datasets of the run: a curve's noise depends on its family and the
+prior alone.
 
 * Known noise (stderr or binomial), bounded metrics: each point's variance is
-  σᵢ² + τ². τ² solves the Paule–Mandel equation Σ rᵢ²/(σᵢ² + τ²) = Σ dof over
-  the family's curves, with rᵢ the residuals of each curve's quadratic fit
-  (weights 1/(σᵢ² + τ²), iterated); curves whose residuals are far beyond the
-  pooled estimate (chi-square tail p < 0.001: a shape the quadratic cannot
-  follow, not scatter) are left out of the pool. Tests use t with the pooled
-  residual dof (quasi-likelihood), never the normal because the estimate came
-  out low.
-* Unknown noise, bounded metrics: one residual variance per family, pooled the
-  same way around the same references (floored at `noise_floor`²; the
-  dataset's where the family's pool is short), t with the dof of the
-  family's models (the residuals hold the model effects, shared by its
-  tasks); a curve of neither has its own (`with_own_noise`).
+  σᵢ² + τ², τ² the posterior of the prior and the family's estimate (the
+  prior alone for a short family; the family's alone where it clearly
+  disagrees with the prior). Tests use t with the prior's and the family's dof.
+* Unknown noise, bounded metrics: quasi-binomial, a variance ∝ p(1 − p) whose
+  scale is the family's pooled residual variance with the residual prior, or
+  a lone curve's own with it.
 * Raw metrics (perplexity, loss): units differ from curve to curve, so the
   curve's own residuals give its noise, as an overdispersion φ ≥ 1 of a given
-  stderr or as a residual variance.
+  stderr or as a residual variance (`with_own_noise`).
 * `scatter: given` (per dataset) says the stderr already includes the scatter
   between models: it is then used as it is.
 """

@@ -1,8 +1,9 @@
 """Tests behind the labels (METHODS.md section 4), vectorised over curves.
 
 Every test reads the curve's noise from `noise.Noise`: sampling noise plus
-the scatter between the family's models, estimated once per family
-(`noise.estimate_noise`), with t distributions on the pooled residual dof.
+the scatter between the family's models, learnt from the family's curves and
+a shipped reference prior (`noise.noise_terms`), with t distributions on
+their dof. q-values are per dataset (`add_q_values`).
 """
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ SMOOTH = with_role("smooth")
 
 # ---------------------------------------------------------------- results
 #: what the tests assume about the noise (METHODS.md section 2)
-NOISE_ASSUMPTION = ("sampling error plus the scatter between the family's models (Welch-Satterthwaite t); "
-                    "unknown noise: the family's pooled residual variance (t on its models' dof)")
+NOISE_ASSUMPTION = ("sampling error plus the scatter between the family's models, learnt from the family and "
+                    "a shipped reference prior (Welch-Satterthwaite t); unknown noise: quasi-binomial, scaled by "
+                    "the family's pooled residual variance with the prior (t on their dof)")
 
 
 @dataclass(frozen=True)
