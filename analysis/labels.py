@@ -94,7 +94,8 @@ BELOW_CHANCE = ("the smallest models score clearly below the written chance leve
 
 
 def _below_chance(r) -> bool:
-    return bool(getattr(r, "below_chance", False) is True or str(getattr(r, "below_chance", "")) == "True")
+    """The flag as a row holds it: a boolean, or "True" where the table was read back as text."""
+    return str(getattr(r, "below_chance", "")) == "True"
 
 
 def _fit_note(r, s) -> str:
@@ -228,12 +229,8 @@ def finding(curves: pd.DataFrame) -> np.ndarray:
     so that the count of emergent phenomena is honest."""
     stem = (curves["family"].astype(str).str.split(" · ").str[0]
             .str.replace(r"\s*\([^)]*\)", "", regex=True).str.strip())
-    parts = [curves["dataset"].astype(str), stem, curves["benchmark"].astype(str), curves["task"].astype(str),
-             curves["shots"].astype(str), curves["x_axis"].astype(str)]
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + "|" + p
-    return out.to_numpy(object)
+    others = [stem] + [curves[c].astype(str) for c in ("benchmark", "task", "shots", "x_axis")]
+    return curves["dataset"].astype(str).str.cat(others, sep="|").to_numpy(object)
 
 
 def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:

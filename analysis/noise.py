@@ -243,13 +243,12 @@ def estimate_noise(batch: CurveBatch, family: np.ndarray, settings: Settings,
 class FamilyEstimates:
     """Per family (G,), its own estimates: the scatter τ̂² of known-noise curves and the residual
     variance of unknown-noise ones, each with the dof it rests on (0: the family's pool is short),
-    and the mean sampling variance of its known-noise points."""
+    and its number of curves; per curve (C,), its own residual variance and dof."""
 
     scatter: np.ndarray
     scatter_dof: np.ndarray
     residual: np.ndarray
     residual_dof: np.ndarray
-    sigma2: np.ndarray
     curves: np.ndarray
     curve_residual: np.ndarray      # (C,) each curve's own residual variance around its closest reference fit
     curve_dof: np.ndarray           # (C,) on n - 3 dof
@@ -294,13 +293,10 @@ def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, p
         own = d >= settings.scatter_min_df
         residual = np.where(own, v, np.nan)
         residual_dof = np.where(own, _models_dof(batch, group, keep, G), 0.0)
-    n_known = np.bincount(group[members], minlength=G)
-    sigma2 = np.bincount(group[members], (s2.sum(1) / np.maximum(batch.n, 1))[members], minlength=G)
     with np.errstate(divide="ignore", invalid="ignore"):
-        own = np.where(fit_ok, np.where(batch.mask, r2, 0.0).sum(1) / dof, np.nan)
-    return FamilyEstimates(scatter, scatter_dof, residual, residual_dof,
-                           np.where(n_known > 0, sigma2 / np.maximum(n_known, 1), np.nan),
-                           np.bincount(group, minlength=G), own, np.where(fit_ok, dof, 0.0))
+        curve_residual = np.where(fit_ok, np.where(batch.mask, r2, 0.0).sum(1) / dof, np.nan)
+    return FamilyEstimates(scatter, scatter_dof, residual, residual_dof, np.bincount(group, minlength=G),
+                           curve_residual, np.where(fit_ok, dof, 0.0))
 
 
 def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
@@ -316,8 +312,10 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
     family borrows from another family or dataset: a curve's noise depends on
     its family's curves and the shipped prior alone. Unknown noise on bounded
     metrics: the family's pooled residual variance with the residual prior,
-    the same way; a curve outside any pool combines its own residuals with
-    that prior (`with_own_noise`); raw metrics have their own.
+    the same way; a curve outside any pool combines its own residuals (around
+    its closest reference fit) with that prior; raw metrics have their own
+    (`with_own_noise`). A family whose own τ̂² is far above the prior's (F test
+    at 5 %) keeps its own estimate on its own d dof.
     """
     priors = priors or reference_priors()
     C = len(batch)
@@ -378,7 +376,7 @@ class NoiseTerms:
     scatter: np.ndarray
     scatter_dof: np.ndarray
     source: np.ndarray
-    tau2_ref: np.ndarray      # the prior's τ², which the tests' dof are computed with (never the estimate)
+    tau2_ref: np.ndarray      # the prior's τ²: the tests' dof use the larger of it and τ², never a lower estimate
 
     FIELDS = ("tau2", "scale", "dof", "scatter", "scatter_dof", "source", "tau2_ref")
 

@@ -98,10 +98,10 @@ def effect_unit(curves: pd.DataFrame, points: pd.DataFrame) -> np.ndarray:
     scale on which binomial noise is even), at least `MIN_BOUNDED_UNIT`: a task whose scores live
     between 1 % and 5 % is not "flat" because it moved less than 10 points. Losses on the log scale:
     decades (1). Other raw metrics: the curve's mean |level|."""
-    level = points.groupby("curve_id")["y"].apply(lambda s: s.abs().mean())
-    mean = points.groupby("curve_id")["y"].mean()
+    by_curve = points.assign(level=points["y"].abs()).groupby("curve_id")[["y", "level"]].mean()
     ids = curves["curve_id"]
-    p = np.clip(ids.map(mean).to_numpy(float), 0.0, 1.0)
+    level = by_curve["level"]
+    p = np.clip(ids.map(by_curve["y"]).to_numpy(float), 0.0, 1.0)
     bounded = np.maximum(2 * np.sqrt(p * (1 - p)), MIN_BOUNDED_UNIT)
     return np.where(curves["bounded"].astype(bool), bounded,
                     np.where(curves["log_scale"].astype(bool), 1.0, ids.map(level).to_numpy(float)))
@@ -170,8 +170,8 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     candidate = emerg.p() <= settings.alpha
     wide = width_test(batch, sig, noise, candidate & (emerg.frame["onset_present"].to_numpy() >= WIDTH_MIN_PRESENT),
                       settings)
-    wide["sharpness"] = sharpness(batch, emerg.frame, wide["p_wide"].to_numpy(float), settings)
-    wide["p_emergence_drop1"] = leave_one_out(batch, noise, candidate, settings)
+    wide["sharpness"] = sharpness(emerg.frame, wide["p_wide"].to_numpy(float), settings)
+    wide["p_emergence_drop1"] = leave_one_out(batch, noise, emerg.frame, candidate, settings)
     stats = pd.concat([trend.frame, ushape.frame, emerg.frame, wide, sharp.frame,
                        smooth_fit_test(batch, fits, noise),
                        backtest(batch, noise, settings),

@@ -555,6 +555,17 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
     scales_before = np.cumsum(step, axis=1)
 
     best = {key: np.full(C, np.nan) for key in ("p", "p_floor", "p_present", "p_jump", "jump", "jump_x", "k", "m")}
+    # the accelerating law from the floor, fitted to every model below the first tested one: it depends on
+    # the split's m only, and is used where those smaller models rise detectably (one-sided slope test)
+    accelerating = {}
+    for m in range(1, N - settings.min_floor_models + 1):
+        first = np.clip(n - m, 0, N - 1)
+        smaller = mask & (idx < first[:, None])
+        accel, v_accel = _accelerating_prediction(batch, smaller, first, floor, sd)
+        below = _FloorLine.fit(batch, smaller, sd, estimated)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rising = _sf(below.slope * np.sqrt(below.sxx), _satterthwaite(dof, below.share)) <= settings.alpha
+        accelerating[m] = np.where(rising, accel, -np.inf), v_accel
     for k in range(settings.min_floor_models, N):
         floor_models = idx < k
         fl = _FloorLine.fit(batch, floor_models, sd, estimated)
@@ -574,16 +585,9 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
             trend, v_line = fl.at(batch.x[rows, first], rising_only=True)
             v_first = sd[rows, first] ** 2
             v_est = v_line * fl.share + v_first * estimated[rows, first]
-            # and against the accelerating law from the floor, fitted to every model below the first tested
-            smaller = mask & (idx < first[:, None])
-            accel, v_accel = _accelerating_prediction(batch, smaller, first, floor, sd)
-            # the law is identified only where the smaller models rise detectably (one-sided slope test)
-            below = _FloorLine.fit(batch, smaller, sd, estimated)
+            accel, v_accel = accelerating[m]
             with np.errstate(divide="ignore", invalid="ignore"):
-                rising = _sf(below.slope * np.sqrt(below.sxx), _satterthwaite(dof, below.share)) <= settings.alpha
-            accel = np.where(rising, accel, -np.inf)
-            share_accel = (v_accel * fl.share + v_first * estimated[rows, first]) / (v_accel + v_first)
-            with np.errstate(divide="ignore", invalid="ignore"):
+                share_accel = (v_accel * fl.share + v_first * estimated[rows, first]) / (v_accel + v_first)
                 jump = batch.y[rows, first] - np.fmax(trend, accel)
                 p_jump = np.fmax(
                     _sf((batch.y[rows, first] - trend - settings.jump_margin) / np.sqrt(v_line + v_first),
@@ -645,23 +649,25 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
     }))
 
 
-def leave_one_out(batch: CurveBatch, noise: Noise, which: np.ndarray, settings: Settings) -> np.ndarray:
+def leave_one_out(batch: CurveBatch, noise: Noise, emergence: pd.DataFrame, which: np.ndarray,
+                  settings: Settings) -> np.ndarray:
     """Does "absent, then present" survive leaving out any one model that is not an end of its bracket?
 
     For the curves in `which`, the emergence test is rerun without each other
     point in turn, with the same noise; returns the largest p_emergence (C,),
-    nan elsewhere. A label whose largest p is above the dataset's cut-off rests
-    on that one model (`fragile`)."""
+    nan elsewhere. `emergence` is the test's frame on the whole curves (its
+    bracket names the ends). A label whose largest p is above the dataset's
+    cut-off rests on that one model (`fragile`)."""
     C, N = batch.x.shape
     out = np.full(C, np.nan)
     rows = np.flatnonzero(which)
     if len(rows) == 0:
         return out
     sub, sub_noise = batch.take(rows), noise.take(rows)
-    first = emergence_test(sub, sub_noise, np.ones(len(rows), bool), settings).frame
     x = sub.x
-    low = np.argmax(np.isclose(x, np.log10(first["onset_low"].to_numpy(float))[:, None]) & sub.mask, axis=1)
-    high = np.argmax(np.isclose(x, np.log10(first["onset_high"].to_numpy(float))[:, None]) & sub.mask, axis=1)
+    ends = [np.argmax(np.isclose(x, np.log10(emergence[col].to_numpy(float)[rows])[:, None]) & sub.mask, axis=1)
+            for col in ("onset_low", "onset_high")]
+    low, high = ends
     worst = np.full(len(rows), -np.inf)
     for j in range(N):
         drop = sub.mask[:, j] & (j != low) & (j != high)
@@ -676,7 +682,7 @@ def leave_one_out(batch: CurveBatch, noise: Noise, which: np.ndarray, settings: 
     return out
 
 
-def sharpness(batch: CurveBatch, emergence: pd.DataFrame, p_wide: np.ndarray, settings: Settings) -> np.ndarray:
+def sharpness(emergence: pd.DataFrame, p_wide: np.ndarray, settings: Settings) -> np.ndarray:
     """How sharp an emergence is, an attribute, not a condition of it: `gradual` where the width test
     shows a rise wider than `max_transition_decades`, `sharp` where the bracket spans at most that and
     the rise was seen at `WIDTH_MIN_PRESENT` models or more, else `not identified`; blank where

@@ -60,7 +60,7 @@ def corpus_estimates(config: dict) -> pd.DataFrame:
         fam = family_estimates(to_batch(todo, points), group, s, priors)
         for g, name in enumerate(names):
             rows.append({"dataset": csv.stem, "family": name, "curves": int(fam.curves[g]),
-                         "scatter": fam.scatter[g], "scatter_dof": fam.scatter_dof[g], "sigma2": fam.sigma2[g],
+                         "scatter": fam.scatter[g], "scatter_dof": fam.scatter_dof[g],
                          "residual": fam.residual[g], "residual_dof": fam.residual_dof[g]})
         print(f"{csv.stem}: {len(todo)} curves, {len(names)} families", file=sys.stderr)
     return pd.DataFrame(rows)

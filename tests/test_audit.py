@@ -84,7 +84,8 @@ def test_label_depends_on_its_own_dataset_only():
     key = ["family", "benchmark", "task", "metric", "shots"]
     mine = analyse_dataset(REPO / "data" / "cot_wei2022.csv", S, dataset="cot_wei2022")
     other = study_rows(CASE["one-paper table: floor then jump >= 0.2, 5 sizes"], 30, 3)
-    alone = combine([mine], S).curves.set_index(key)[cols]
+    single = combine([mine], S).curves.set_index(key)
+    alone = single[cols]
     for edit in (0.0, 0.2):
         rows = other.assign(score=np.clip(other["score"] + edit * (other["task"] == "task0"), 0, 1))
         path = REPO / ".pytest-audit-other.csv"
@@ -96,8 +97,10 @@ def test_label_depends_on_its_own_dataset_only():
         both = combine([mine, theirs], S).curves
         together = both[both["dataset"] == "cot_wei2022"].set_index(key)[cols]
         pd.testing.assert_frame_equal(alone.sort_index(), together.sort_index())
-        # and the run-wide q does move: it is the column for pooled readers
-        assert "q_emergence_run" in both
+        # while the run-wide q, the column for pooled readers, does move with the other dataset (the trend's:
+        # every curve of both datasets has a trend test)
+        run_q = both[both["dataset"] == "cot_wei2022"].set_index(key)["q_trend_run"].sort_index()
+        assert not np.allclose(run_q, single["q_trend_run"].sort_index(), equal_nan=True)
 
 
 def test_studies_batched_equal_studies_alone():
