@@ -134,7 +134,7 @@ def _undecided_reason(r, s) -> str:
                 f"{s.min_change * r.effect_unit:.3g} (in the metric's scale), and too uncertain to call flat ({ci}); "
                 f"{settle}")
     if r.change_low > 0 or r.change_high < 0:
-        return (f"the {ci} excludes 0, but the trend is not significant once the run's false discovery rate is "
+        return (f"the {ci} excludes 0, but the trend is not significant once the dataset's false discovery rate is "
                 f"controlled (q={_fmt_p(r.q_trend)}); {settle}")
     return f"no significant trend (q={_fmt_p(r.q_trend)}), but the {ci} is too wide to call it flat; {settle}"
 

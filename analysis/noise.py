@@ -344,7 +344,7 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
         scatter = np.where(pooled, np.sqrt(tau2), np.nan)
         scatter_dof = np.where(pooled, d_own + np.where(conflict, 0.0, prior.dof), np.nan)
         dof_t = np.where(pooled, scatter_dof, dof_t)
-        source = np.where(pooled, np.where(d_own > 0, "family", "prior"), source)
+        source = np.where(pooled, np.where(conflict, "family alone", np.where(d_own > 0, "family", "prior")), source)
 
     # unknown noise on bounded metrics: the family's pooled residual variance with the residual prior;
     # a curve outside any pool, its own residuals around its closest reference fit with that prior
@@ -424,9 +424,10 @@ def with_own_noise(noise: Noise, batch: CurveBatch, fits: dict, settings: Settin
 def describe(noise: Noise, known: np.ndarray, sources: np.ndarray) -> np.ndarray:
     """The `noise` column: where the sampling noise comes from, and the scatter between models."""
     extra = np.select(
-        [noise.source == "family", noise.source == "prior", noise.source == "given"],
-        [" + family scatter (with the reference prior)", " + scatter (reference prior)",
-         " (scatter included, as given)"],
+        [noise.source == "family", noise.source == "family alone", noise.source == "prior",
+         noise.source == "given"],
+        [" + family scatter (with the reference prior)", " + family scatter (its own: far above the reference prior)",
+         " + scatter (reference prior)", " (scatter included, as given)"],
         "")
     residual = np.select([noise.source == "family", noise.source == "prior"],
                          ["residual (family, with the reference prior)", "residual (curve, with the reference prior)"],

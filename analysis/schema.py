@@ -81,7 +81,8 @@ CURVES: tuple[Column, ...] = (
     _c("scale_max", "number", "largest scale on the curve", "x axis"),
     _c("known_noise", "boolean", "every point has a stderr or an item count"),
     _c("noise", "text", "the noise the tests assume: sampling error (binomial, stderr) plus the scatter between "
-       "the family's models (family, dataset, not estimable, given), or residual (family, dataset, curve)"),
+       "the family's models (the family's with the reference prior, the family's alone where it is far above "
+       "the prior, the prior alone, or given), or residual (family or curve, with the reference prior)"),
     _c("scatter_sd", "number", "sd of the scatter between the family's models beyond sampling noise (blank: not "
        "estimable or not applicable)", _SCORE, step="stats"),
     _c("scatter_dof", "number", "pooled residual dof the scatter (or residual variance) estimate rests on",

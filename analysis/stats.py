@@ -315,7 +315,7 @@ def smooth_fit_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise) 
     dof = batch.n - k
     # only where the noise was not estimated from this curve's own residuals (raw metrics: φ is) and
     # the scatter is part of it (where it is not estimable, sampling error alone would reject real curves)
-    ok = (batch.known_noise & batch.bounded & np.isin(noise.source, ("family", "prior", "given"))
+    ok = (batch.known_noise & batch.bounded & np.isin(noise.source, ("family", "family alone", "prior", "given"))
           & (noise.scale > 0) & (dof >= 1) & np.isfinite(rss))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = special.chdtrc(np.maximum(dof, 1), rss / noise.scale)
