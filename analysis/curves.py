@@ -168,7 +168,10 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
         pts["sigma"] = np.where(log, pts["sigma"] / (pts["score"] * np.log(10.0)), pts["sigma"])
 
     source = pts["noise_source"]
-    agg = pts.assign(_known=source != "none", _binomial=source == "binomial", _stderr=source == "stderr").groupby(
+    filled = pts["filled"] if "filled" in pts else pd.Series("", index=pts.index)
+    agg = pts.assign(_known=source != "none", _binomial=source == "binomial", _stderr=source == "stderr",
+                     _items_filled=filled.str.contains("n_items"), _chance_filled=filled.str.contains("chance"),
+                     _catalogue=pts["catalogue"] if "catalogue" in pts else "").groupby(
         "curve_id", sort=False).agg(
         **{c: (c, "first") for c in CURVE_COLUMNS},
         unit=("unit", "first"), bounded=("bounded", "first"),
@@ -178,13 +181,18 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
         n_points=("x", "size"), n_scales=("x", "nunique"),
         scale_min=("scale", "min"), scale_max=("scale", "max"),
         known_noise=("_known", "all"), _binomial=("_binomial", "any"), _stderr=("_stderr", "any"),
+        _items_filled=("_items_filled", "any"), _chance_filled=("_chance_filled", "any"),
+        catalogue=("_catalogue", "first"),
     ).reset_index()
     # the noise sources of a curve, "+"-joined, or "residual" when any point has none
-    sources = np.where(agg["_binomial"], "binomial", "") + np.where(agg["_binomial"] & agg["_stderr"], "+", "") \
-        + np.where(agg["_stderr"], "stderr", "")
+    sources = np.where(agg["_binomial"], "binomial", "") \
+        + np.where(agg["_binomial"] & agg["_items_filled"], " (catalogue's item count)", "") \
+        + np.where(agg["_binomial"] & agg["_stderr"], "+", "") + np.where(agg["_stderr"], "stderr", "")
     agg["noise"] = np.where(agg["known_noise"], sources, "residual")
     agg["known_noise"] = agg["known_noise"].astype(bool)
-    agg = agg.drop(columns=["_binomial", "_stderr"])
+    agg["chance_source"] = np.where(agg["_chance_filled"], "catalogue",
+                                    np.where(agg["chance_raw"].notna(), "table", ""))
+    agg = agg.drop(columns=["_binomial", "_stderr", "_items_filled", "_chance_filled"])
     flip_c = agg["bounded"] & ~agg["higher_is_better"]
     agg["chance"] = np.where(flip_c, 1.0 - agg["chance_raw"], agg["chance_raw"])
     agg = agg.drop(columns="chance_raw")
@@ -194,7 +202,7 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
 def _empty_curves() -> pd.DataFrame:
     return pd.DataFrame(columns=["curve_id", *CURVE_COLUMNS, "unit", "bounded", "higher_is_better",
                                  "direction", "log_scale", "n_points", "n_scales", "scale_min", "scale_max",
-                                 "known_noise", "noise", "chance"])
+                                 "known_noise", "noise", "chance", "catalogue", "chance_source"])
 
 
 def to_batch(curves: pd.DataFrame, points: pd.DataFrame, width: int | None = None) -> CurveBatch:

@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .curves import CurveBatch
+from .curves import CurveBatch, bernoulli_sd
 from .fitting import fit_model, prediction_se
 from .noise import Noise
 from .settings import Settings
@@ -174,7 +174,8 @@ def _rises_at_the_floor(cont: pd.DataFrame, curve: pd.Series, below: float, alph
     y, sigma = g["y"].to_numpy(float), g["sigma"].to_numpy(float)
     phi = float(curve.get("dispersion", np.nan))
     tau = float(curve.get("scatter_sd", np.nan))
-    var = sigma ** 2 * (phi if np.isfinite(phi) else 1.0) + (tau ** 2 if np.isfinite(tau) else 0.0)
+    shape = bernoulli_sd(y) ** 2 if bool(curve.get("bounded", True)) else 1.0      # the scatter at each score
+    var = sigma ** 2 * (phi if np.isfinite(phi) else 1.0) + (tau ** 2 * shape if np.isfinite(tau) else 0.0)
     known = np.isfinite(var).all() and (var > 0).all()
     fit = WLS(y, x, weights=1 / var).fit(cov_type="fixed scale") if known else OLS(y, x).fit()
     slope, p = fit.params[1], fit.pvalues[1] / 2 if fit.params[1] > 0 else 1 - fit.pvalues[1] / 2

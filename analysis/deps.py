@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from pathlib import Path
 
 PACKAGE = "analysis"
@@ -92,8 +93,20 @@ def _files_for(name: str, root: Path, package: str) -> list[Path]:
     return files
 
 
+#: a data file a module reads from beside itself (`Path(__file__).with_name("reference_prior.csv")`)
+_DATA_FILE = re.compile(r"""with_name\(\s*["']([^"']+)["']\s*\)""")
+
+
+def _data_files(path: Path) -> list[Path]:
+    """The files beside a module that it names as its own data: a change to them is a change of its code."""
+    names = _DATA_FILE.findall(path.read_text(encoding="utf-8"))
+    return [path.with_name(n) for n in names if path.with_name(n).is_file() and not n.endswith(".py")]
+
+
 def code_closure(script: str | Path, root: str | Path, package: str = PACKAGE) -> list[Path]:
-    """The package's source files a script imports, directly or transitively, sorted.
+    """The package's source files a script imports, directly or transitively, and the data files
+    they read from beside themselves (the shipped prior, the benchmark catalogue, the settings'
+    schema), sorted.
 
     root is the folder holding the package (the repository); the paths returned are under it.
     """
@@ -107,4 +120,4 @@ def code_closure(script: str | Path, root: str | Path, package: str = PACKAGE) -
                 if f not in seen:
                     seen.add(f)
                     todo.append(f)
-    return sorted(seen)
+    return sorted(seen | {d for f in seen for d in _data_files(f)})

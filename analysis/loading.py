@@ -30,6 +30,11 @@ CURVE_KEY = ("family", "benchmark", "task", "metric", "shots")
 NO_ROWS = "has a header but no rows: add one row per score, or remove the file"
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBgGtT]?)\s*$")
+#: an exponent and a unit suffix together (`7e9B`): 7e18 or 7e9? Refused, never guessed
+_EXPONENT_AND_SUFFIX = re.compile(r"^\s*[0-9.]+[eE][+-]?[0-9]+\s*[kKmMbBgGtT]\s*$")
+#: the smallest size taken as a count: a parameter (or token, or FLOP) count below it is a number
+#: written in another unit (`#Params (B)` = 34 is 34 billion), so the row is refused with the fix
+MIN_SIZE = 1e4
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -41,7 +46,7 @@ def parse_size(text: str) -> float:
     (k, M, B/G, T); a lower-case 'm' means million, as in model names.
     """
     m = _SIZE.match(str(text))
-    if not m:
+    if not m or _EXPONENT_AND_SUFFIX.match(str(text)):
         raise ValueError(text)
     return float(m.group(1)) * _SUFFIX[m.group(2).lower()]
 
@@ -61,7 +66,7 @@ def _sizes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         parts = col[other].str.extract(_SIZE)
         number = pd.to_numeric(parts[0], errors="coerce").to_numpy(float)
         out[other] = number * parts[1].fillna("").str.lower().map(_SUFFIX).to_numpy(float)
-    bad = other & ~np.isfinite(out)
+    bad = other & (~np.isfinite(out) | col.str.match(_EXPONENT_AND_SUFFIX).to_numpy(bool))
     return np.where(bad, np.nan, out), bad
 
 
@@ -97,7 +102,7 @@ def read_scores(path: str | Path, dataset: str | None = None,
             label, 1, ",".join(missing),
             f"missing required column(s) {', '.join(missing)}; the header must name "
             f"{', '.join(REQUIRED)} (found: {', '.join(table.columns) or 'none'})"
-            + separator_hint(table.columns))] + renamed, table.n_rows)
+            + separator_hint(table.columns) + unit_in_header_hint(table.columns))] + renamed, table.n_rows)
     if len(raw) == 0 and not table.problems:
         return LoadedScores(dataset, _empty(), [Problem(label, None, None, NO_ROWS)], 0)
     unknown = renamed + _unknown_columns([c for c in dict.fromkeys(columns) if c in table.columns or c in
@@ -237,6 +242,42 @@ def _unknown_columns(columns, label: str) -> list[Problem]:
     return out
 
 
+_COUNTED = {"params": "parameters", "tokens": "tokens", "compute": "FLOPs"}
+_SIDECAR_UNIT = ", or, for a wide table, set the column's unit in the sidecar (params_unit: B)"
+
+
+#: a header that names a size unit: `#Params (B)`, `params_B`, `Size [M]`, `Parameters (billions)`
+_HEADER_UNIT = re.compile(r"(?i)(?:params|parameters|size|tokens)\W*[\(\[_ ]\s*(k|m|b|t|thousands?|millions?|"
+                          r"billions?|trillions?)\s*[\)\]]?\s*$")
+_UNIT_WORDS = {"thousand": "k", "million": "M", "billion": "B", "trillion": "T"}
+
+
+def header_unit(column: str) -> str | None:
+    """The size unit a column's name states (`#Params (B)` -> "B"), or None."""
+    m = _HEADER_UNIT.search(str(column))
+    if not m:
+        return None
+    unit = m.group(1).lower().rstrip("s")
+    return _UNIT_WORDS.get(unit, unit.upper() if unit != "k" else "k")
+
+
+def unit_in_header_hint(columns) -> str:
+    named = [(c, header_unit(c)) for c in columns if header_unit(c)]
+    if not named:
+        return ""
+    c, unit = named[0]
+    return (f'; the column "{c}" names a unit ({unit}): call it params (or tokens) and write each size with its '
+            f"unit, e.g. 34{unit}, so that it cannot be read as a count")
+
+
+def _not_a_size(column: str, cell: str) -> str:
+    if _EXPONENT_AND_SUFFIX.match(cell):
+        number, suffix = re.match(r"^\s*([0-9.eE+-]+?)\s*([kKmMbBgGtT])\s*$", cell).groups()
+        return (f'{column} "{cell}" mixes an exponent with a unit ({number} times {suffix}?); write {number} '
+                f"for the count, or the count in {suffix} without the exponent")
+    return f'{column} "{cell}" is not a size; write e.g. 7000000000, 7e9 or 7B'
+
+
 def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["dataset", "row", *REQUIRED, *OPTIONAL, "bounded"])
 
@@ -255,10 +296,15 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
     scales = {}
     for c in SCALE_COLUMNS:
         vals, bad = _sizes(raw[c])
-        flag(bad, c, lambda i, c=c: f'{c} "{raw[c].iat[i]}" is not a size; write e.g. 7000000000, 7e9 or 7B')
+        flag(bad, c, lambda i, c=c: _not_a_size(c, raw[c].iat[i]))
         nonpos = np.isfinite(vals) & (vals <= 0)
         flag(nonpos, c, lambda i, c=c: f"{c} is {raw[c].iat[i]}; sizes must be positive (leave it blank if unknown)")
-        vals[nonpos] = np.nan
+        tiny = np.isfinite(vals) & (vals > 0) & (vals < MIN_SIZE)
+        flag(tiny, c, lambda i, c=c: (
+            f"{c} is {raw[c].iat[i]}, read as {raw[c].iat[i]} {_COUNTED[c]}: a size below {MIN_SIZE:,.0f} is a "
+            f"number in another unit; write the unit in the cell ({raw[c].iat[i]}B for billions, "
+            f"{raw[c].iat[i]}M for millions){_SIDECAR_UNIT}"))
+        vals[nonpos | tiny] = np.nan
         scales[c] = vals
     flag((raw["params"] == "").to_numpy(), "params",
          lambda i: "params is blank; give the parameter count (e.g. 7B), or drop the row if it is not known")
@@ -408,6 +454,24 @@ def check_models(points: pd.DataFrame, label: str, axis: str = "params",
             problems += [Problem(label, int(r), col, msg) for r in points.loc[sel, "row"]]
             bad |= sel
     return points[~bad].reset_index(drop=True), problems
+
+
+def sizes_across_datasets(points: pd.DataFrame, tolerance: float = 0.01) -> list[Problem]:
+    """A model name with different parameter counts in two datasets: said, not changed (papers count
+    embeddings or not, round differently); its curves then sit at different scales in each."""
+    if not len(points) or points["dataset"].nunique() < 2:
+        return []
+    sizes = points.groupby(["model", "dataset"])["params"].median().dropna().reset_index()
+    out = []
+    for model, one in sizes.groupby("model"):
+        low, high = one.loc[one["params"].idxmin()], one.loc[one["params"].idxmax()]
+        if high["params"] > low["params"] * (1 + tolerance):
+            out.append(Problem(str(high["dataset"]), None, "params", (
+                f"model {model!r} has {format_size(high['params'])} parameters here and "
+                f"{format_size(low['params'])} in dataset {low['dataset']!r}: the two count it differently "
+                "(embeddings?), so its curves sit at different scales; write one count in both if they are "
+                "the same model"), kept=True))
+    return out
 
 
 def split_families(points: pd.DataFrame, split_by: tuple[str, ...]) -> pd.DataFrame:

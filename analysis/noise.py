@@ -4,10 +4,15 @@ Models of one family differ by more than the sampling noise of one test set:
 a model is better or worse overall than its size predicts, on every task it
 is evaluated on. A score is therefore
 
-    y[m, t] = f_t(x_m) + u_m + e[m, t],   u_m ~ N(0, τ²),   e ~ sampling noise,
+    y[m, t] = f_t(x_m) + h(y)·u_m + e[m, t],   u_m ~ N(0, τ²),   e ~ sampling noise,
 
 and the scatter τ² is a property of the family's models, shared by all its
-curves. It is learnt from the family's own curves (`family_estimates`: robust
+curves. On a bounded metric it is scaled by the shape of a proportion's noise,
+h(y)² = 4p̃(1 − p̃) (1 at 50 %, `scatter_shape`), as a beta-binomial's extra
+variance is: a model cannot be better or worse than its size predicts on a task
+that no model of the family can do at all, so scores pinned at 0 % (or 100 %)
+vary by their sampling noise only, and τ is the scatter at 50 %. It is learnt
+from the family's own curves (`family_estimates`: robust
 Paule–Mandel around each curve's closest reference fit, on the dof of the
 family's models) and a reference prior shipped with the project
 (`ReferencePrior`, analysis/reference_prior.csv), never from the other
@@ -37,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .curves import CurveBatch
+from .curves import CurveBatch, bernoulli_sd
 from .fitting import fit_model
 from .models import with_role
 from .settings import Settings
@@ -106,6 +111,12 @@ def dispersion(rss: np.ndarray, dof: np.ndarray, known: np.ndarray,
     return np.where(np.isfinite(scale), scale, np.where(known, 1.0, settings.noise_floor ** 2)), dof_t
 
 
+def scatter_shape(batch: CurveBatch) -> np.ndarray:
+    """h² (C, N): the scatter's variance at each point relative to its variance at 50 % (the shape of
+    a proportion's variance, `bernoulli_sd`², on bounded metrics; 1 on raw ones)."""
+    return np.where(batch.bounded[:, None], bernoulli_sd(batch.y) ** 2, 1.0)
+
+
 def _chi2(r2: np.ndarray, var: np.ndarray) -> np.ndarray:
     """Σ r²/var per curve (a zero residual over a zero variance counts 0, any other over zero inf)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -131,8 +142,9 @@ def _bisect(f, hi: np.ndarray, iters: int = 60) -> np.ndarray:
 
 
 def _pool(r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, group: np.ndarray, members: np.ndarray,
-          n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Paule–Mandel τ² per group from squared residuals r2 and sampling variances s2 (C, N).
+          n_groups: int, shape: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paule–Mandel τ² per group from squared residuals r2 and sampling variances s2 (C, N), each
+    point's variance s2 + τ²·`shape`.
 
     A robust start first: the τ² at which at most half the group's curves
     have residuals beyond their chi-square median (a curve whose shape the
@@ -147,15 +159,15 @@ def _pool(r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, group: np.ndarray, me
     n_half = np.bincount(group[members], minlength=n_groups) / 2
 
     def over_median(t2):
-        beyond = members & (_chi2(r2, s2 + t2[group][:, None]) > median)
+        beyond = members & (_chi2(r2, s2 + t2[group][:, None] * shape) > median)
         return np.bincount(group[beyond], minlength=n_groups) - n_half
 
     tau2 = _bisect(over_median, hi)
-    keep = members & (special.chdtrc(np.maximum(dof, 1), _chi2(r2, s2 + tau2[group][:, None])) >= MISFIT_P)
+    keep = members & (special.chdtrc(np.maximum(dof, 1), _chi2(r2, s2 + tau2[group][:, None] * shape)) >= MISFIT_P)
     D = np.bincount(group[keep], dof[keep], minlength=n_groups)
 
     def excess(t2):
-        return np.bincount(group[keep], _chi2(r2, s2 + t2[group][:, None])[keep], minlength=n_groups) - D
+        return np.bincount(group[keep], _chi2(r2, s2 + t2[group][:, None] * shape)[keep], minlength=n_groups) - D
 
     tau2 = np.where(D > 0, _bisect(excess, hi), tau2)
     enough = np.bincount(group[keep], minlength=n_groups) >= MIN_CURVES
@@ -273,12 +285,14 @@ def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, p
     residual, residual_dof = np.full(G, np.nan), np.zeros(G)
     members = fit_ok & bounded & known
     if members.any():
-        t2, d, _ = _pool(r2, s2, dof, group, members, G)
-        var = s2 + priors["scatter"].posterior(t2, np.where(d >= settings.scatter_min_df, 1.0, 0.0))[group][:, None]
+        shape = scatter_shape(batch)
+        t2, d, _ = _pool(r2, s2, dof, group, members, G, shape)
+        var = s2 + priors["scatter"].posterior(t2, np.where(d >= settings.scatter_min_df, 1.0, 0.0))[group][:, None] \
+            * shape
         w = np.where(batch.mask, 1.0 / np.where(var > 0, var, 1.0), 0.0)
         r2w = np.where(members[:, None], _reference_residuals(
             CurveBatch(batch.x, batch.y, batch.sigma, w, batch.chance, known, bounded), workers) ** 2, r2)
-        t2, d, keep = _pool(r2w, s2, dof, group, members, G)
+        t2, d, keep = _pool(r2w, s2, dof, group, members, G, shape)
         own = d >= settings.scatter_min_df
         scatter = np.where(own, t2, np.nan)
         scatter_dof = np.where(own, _models_dof(batch, group, keep, G), 0.0)
@@ -389,9 +403,10 @@ class NoiseTerms:
 
 
 def with_noise(batch: CurveBatch, terms: NoiseTerms) -> tuple[Noise, CurveBatch]:
-    """The curves' noise from their terms, and the batch reweighted by it (weights 1/(σᵢ² + τ²))."""
+    """The curves' noise from their terms, and the batch reweighted by it (weights 1/(σᵢ² + τ²h²))."""
     known = batch.known_noise
-    sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0) + terms.tau2[:, None]),
+    sd = np.where(known[:, None], np.sqrt(np.where(batch.mask, batch.sigma ** 2, 1.0)
+                                          + terms.tau2[:, None] * scatter_shape(batch)),
                   np.where(batch.mask, batch.sigma, 1.0))
     w = np.where(batch.mask, 1.0 / sd ** 2, 0.0)
     weighted = CurveBatch(batch.x, batch.y, np.where(known[:, None], sd, batch.sigma), w, batch.chance,
@@ -447,7 +462,8 @@ def draw(batch: CurveBatch, noise: Noise, mean: np.ndarray, reps: int, keys: lis
     """`reps` replicates per curve from `mean` (C, N) under the noise model.
 
     Binomial counts (all points with an item count): each model's true score
-    moved by its scatter u ~ N(0, τ²), clipped to [0, 1], then n draws of it.
+    moved by its scatter h·u, u ~ N(0, τ²) (h the scatter's shape at the true
+    score), clipped to [0, 1], then n draws of it.
     Otherwise Gaussian with the point's sd, clipped to [0, 1] for bounded
     metrics, so that replicates near the floor look like scores near the floor.
     """
@@ -460,7 +476,7 @@ def draw(batch: CurveBatch, noise: Noise, mean: np.ndarray, reps: int, keys: lis
     for i, key in enumerate(keys):
         g = _rng(seed, key, purpose, block)
         if binomial[i]:
-            p = np.clip(mean[i] + tau[i] * g.standard_normal((reps, N)), 0.0, 1.0)
+            p = np.clip(mean[i] + tau[i] * bernoulli_sd(mean[i]) * g.standard_normal((reps, N)), 0.0, 1.0)
             n = np.where(batch.mask[i], n_items[i], 1).astype(np.int64)
             y[i] = g.binomial(n, p) / n
         else:

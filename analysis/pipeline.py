@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from . import runlog, schema
+from .catalogue import apply_catalogue
 from .changes import since_last_run
 from .curves import CURVE_COLUMNS, build_curves, to_batch
 from .debates import TABLE_COLUMNS, backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
 from .importers.base import relocate
 from .labels import best_models, label_curves
-from .loading import check_models, read_scores, split_families, with_axis
+from .loading import check_models, read_scores, sizes_across_datasets, split_families, with_axis
 from .models import MODELS
 from .noise import Noise, NoiseTerms, estimate_noise, noise_terms, with_noise, with_own_noise
 from .noise import describe as describe_noise
@@ -62,18 +63,21 @@ class DatasetResult:
 
 
 def prepare_points(path: str | Path, axis: str = "params", split_by: tuple[str, ...] = (),
-                   dataset: str | None = None, label: str | None = None, source: str | None = None):
+                   dataset: str | None = None, label: str | None = None, source: str | None = None,
+                   catalogue: bool = True):
     """Read, validate and group one data file: (curves, points, problems).
 
     `source`: for a file an importer wrote, what the user gave (problems name its files and rows).
+    `catalogue`: fill blank item counts and chance levels from the benchmark catalogue.
     """
     label = label or str(path)
     loaded = read_scores(path, dataset=dataset, label=label)
-    points, hygiene = check_models(loaded.points, label, axis, split_by)
+    points, said = apply_catalogue(loaded.points, label) if catalogue else (loaded.points, [])
+    points, hygiene = check_models(points, label, axis, split_by)
     points, axis_problems = with_axis(split_families(points, split_by), axis, label)
     curves, points, curve_problems = build_curves(points, label)
     curves["x_axis"] = axis
-    problems = loaded.problems + hygiene + axis_problems + curve_problems
+    problems = loaded.problems + said + hygiene + axis_problems + curve_problems
     return curves, points, relocate(problems, path, label, source) if source else problems
 
 
@@ -81,7 +85,8 @@ def analyse_dataset(path: str | Path, settings: Settings, axis: str = "params",
                     dataset: str | None = None, label: str | None = None,
                     split_by: tuple[str, ...] = (), source: str | None = None) -> DatasetResult:
     """Load, validate, fit and test every curve of one data file."""
-    curves, points, problems = prepare_points(path, axis, tuple(split_by), dataset, label, source)
+    curves, points, problems = prepare_points(path, axis, tuple(split_by), dataset, label, source,
+                                              settings.catalogue)
     stats = analyse_curves(curves, points, settings)
     return DatasetResult(stats["curves"], stats["fits"], points, problems_frame(problems), stats.get("tests", []))
 
@@ -241,9 +246,9 @@ def combine(parts: list[DatasetResult], settings: Settings,
         curves = schema.ordered(curves, schema.CURVES)
     points = cat([p.points for p in parts])
     has_points = len(points) > 0
+    problems = [p.problems for p in parts] + [problems_frame(sizes_across_datasets(points))]
     return RunResult(curves, fits, points,
-                     cat([p.problems for p in parts]) if any(len(p.problems) for p in parts)
-                     else problems_frame([]),
+                     cat(problems) if any(len(p) for p in problems) else problems_frame([]),
                      mirage_table(curves, points, settings.alpha) if len(curves) else pd.DataFrame(),
                      cot_gain(points) if has_points else pd.DataFrame(),
                      compositional_check(points, compositional or {}) if has_points else pd.DataFrame())
@@ -306,7 +311,7 @@ def prepared_dataset(csv: str, dataset: str, settings: Settings, logger: logging
     """A dataset's curves and points, and its problems (the importer's first), said in the log;
     in strict mode a row set aside stops the run."""
     curves, points, problems = prepare_points(csv, settings.x_axis, tuple(settings.split_by), dataset, csv,
-                                              source or None)
+                                              source or None, settings.catalogue)
     problems = problems_frame(problems)
     imported = _imported_problems(list(import_problems))
     if len(imported):
@@ -381,7 +386,8 @@ def run_validation(csvs: list[str], output: str, config: dict, log: str | None =
     frames = [_unread_frame(unread), _imported_problems(list(import_problems))]
     for csv in csvs:
         s = Settings.from_config(for_dataset(config, Path(csv).stem))
-        _, _, problems = prepare_points(csv, s.x_axis, s.split_by, label=csv, source=(sources or {}).get(csv))
+        _, _, problems = prepare_points(csv, s.x_axis, s.split_by, label=csv, source=(sources or {}).get(csv),
+                                        catalogue=s.catalogue)
         frames.append(problems_frame(problems))
         logger.info(f"{csv}: {len(frames[-1])} problem(s)")
     problems = pd.concat(frames, ignore_index=True) if frames else problems_frame([])

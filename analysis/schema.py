@@ -80,6 +80,10 @@ CURVES: tuple[Column, ...] = (
     _c("scale_min", "number", "smallest scale on the curve", "x axis"),
     _c("scale_max", "number", "largest scale on the curve", "x axis"),
     _c("known_noise", "boolean", "every point has a stderr or an item count"),
+    _c("catalogue", "text", "the benchmark catalogue's entry for the curve (blank: not in it); `noise` and "
+       "`chance_source` say what it supplied", report="catalogue"),
+    _c("chance_source", "text", "where the chance level comes from: the table, the benchmark catalogue, or "
+       "blank (none)"),
     _c("noise", "text", "the noise the tests assume: sampling error (binomial, stderr) plus the scatter between "
        "the family's models (the family's with the reference prior, the family's alone where it is far above "
        "the prior, the prior alone, or given), or residual (family or curve, with the reference prior)"),
@@ -209,6 +213,9 @@ POINTS: tuple[Column, ...] = (
     _c("stderr", "number", "standard error, as a fraction for bounded metrics"),
     _c("chance", "number", "chance level, as a fraction for bounded metrics"),
     _c("source", "text", "where the score was published"),
+    _c("catalogue", "text", "the benchmark catalogue's entry for the row's benchmark and task (blank: not in it, "
+       "or the dataset turned the catalogue off)"),
+    _c("filled", "text", "what the catalogue supplied where the row left it blank: n_items, chance"),
     _c("scale", "number", "the value on the x axis"),
     _c("x", "number", "log10 of the scale"),
     _c("curve_id", "text", "the curve the point belongs to"),

@@ -106,6 +106,7 @@ class Settings:
     jump_margin: float = _E["jump_margin"]
     require_chance: bool = _E["require_chance"]
     x_axis: str = _D["x_axis"]
+    catalogue: bool = _D["catalogue"]
     split_by: tuple[str, ...] = tuple(_D["split_by"])
     strict: bool = _D["strict"]
     calibration_curves: int = _D["calibration_curves"]

@@ -24,7 +24,7 @@ from .fitting import (
     sigmoid_starts,
 )
 from .models import with_role
-from .noise import Noise, draw
+from .noise import Noise, draw, scatter_shape
 from .settings import Settings
 
 #: the smooth null of the emergence test, cheapest first (the first bounds the rest from above)
@@ -101,12 +101,13 @@ def _crit(dof: np.ndarray, level: float = 0.975) -> np.ndarray:
 def _estimated_share(batch: CurveBatch, noise: Noise) -> np.ndarray:
     """Per point, the share of its variance that was estimated (C, N), for Welch-Satterthwaite dof.
 
-    Known noise on bounded metrics: the scatter's share τ²/(σᵢ² + τ²), with τ² the larger of the
+    Known noise on bounded metrics: the scatter's share τ²h²/(σᵢ² + τ²h²), with τ² the larger of the
     family's posterior and the shipped prior's τ₀²: a scatter estimated high shrinks the dof, one
     that came out low never grows them past the prior's (issue 21, D1); all of it for unknown noise
     and raw metrics (their residual variance or overdispersion φ was estimated)."""
-    tau2_post = np.where(np.isfinite(noise.scatter), noise.scatter, 0.0)[:, None] ** 2
-    tau2 = np.maximum(np.asarray(noise.tau2_ref, float)[:, None], tau2_post)
+    shape = scatter_shape(batch)
+    tau2_post = np.where(np.isfinite(noise.scatter), noise.scatter, 0.0)[:, None] ** 2 * shape
+    tau2 = np.maximum(np.asarray(noise.tau2_ref, float)[:, None] * shape, tau2_post)
     s2 = np.maximum(batch.sigma ** 2 - tau2_post, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.clip(tau2 / (s2 + tau2), 0.0, 1.0)

@@ -7,8 +7,12 @@ Each bundled dataset on the model-size axis is read as the workflow reads it
 (its settings from workflow/config.yaml); every family's own estimates come
 from `noise.family_estimates` (the scatter τ̂² of known-noise families, the
 residual variance of unknown-noise ones, each on its models' dof). The
-prior's level is their dof-weighted mean (a moment estimate: each family's
-estimate is unbiased for its own variance up to the truncation at 0). Its
+prior's scale s₀² comes from their dof-weighted mean (each family's estimate
+is unbiased for its own variance up to the truncation at 0) by the moments of
+the prior itself: a scaled-inverse-χ² on d₀ dof with scale s₀² has mean
+s₀²·d₀/(d₀ − 2), so s₀² = mean·(d₀ − 2)/d₀ (the scale is what the posterior
+and the tests' t on d₀ + d dof use: a normal whose variance has that prior is
+t on d₀ dof with scale s₀²). Its
 weight, `PRIOR_DOF`, is a choice, not an estimate: the corpus's families
 disagree (τ̂ from 0 to 0.026 on 1-5 dof each), and Smyth's (2004) moment fit
 of the prior's dof to them is unstable (2 to ∞ depending on how the zeros are
@@ -67,9 +71,9 @@ def corpus_estimates(config: dict) -> pd.DataFrame:
 
 
 #: the prior's terms: what each describes (the sd is filled in)
-TERMS = {"scatter": "tau^2 of the scatter between a family's models (sd {sd:.4f}), from {n} families with stderr or "
+TERMS = {"scatter": "scale tau0^2 of the scatter between a family's models at 50 % (sd {sd:.4f}), from {n} families with stderr or "
                     "item counts",
-         "residual": "residual variance at 50 % of bounded scores without stderr or item counts (sd {sd:.4f}), from "
+         "residual": "scale of the residual variance at 50 % of bounded scores without stderr or item counts (sd {sd:.4f}), from "
                      "{n} families"}
 
 
@@ -78,7 +82,8 @@ def prior_table(est: pd.DataFrame) -> pd.DataFrame:
     for term, what in TERMS.items():
         use = est[(est[f"{term}_dof"] > 0) & est[term].notna()]
         if len(use):
-            level = moment_level(use[term].to_numpy(float), use[f"{term}_dof"].to_numpy(float))
+            mean = moment_level(use[term].to_numpy(float), use[f"{term}_dof"].to_numpy(float))
+            level = mean * (PRIOR_DOF - 2) / PRIOR_DOF
             out.append({"term": term, "value": level, "dof": PRIOR_DOF, "families": len(use),
                         "what": what.format(sd=np.sqrt(level), n=len(use))})
     return pd.DataFrame(out)

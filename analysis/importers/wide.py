@@ -5,12 +5,14 @@ A dataset is ``data/wide/<id>.csv`` with its sidecar ``data/wide/<id>.yaml``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 from ..csvtable import read_table, separator_hint
+from ..loading import header_unit
 from ..problems import Problem
 from .base import Importer, contract, empty, origin
 
@@ -20,7 +22,8 @@ _PASSED = ("shots", "unit", "higher_is_better", "n_items", "stderr", "chance", "
 def read_wide(table: str | Path, sidecar: str | Path | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """A table with one row per model and one column per score, described by a YAML sidecar.
 
-    The sidecar names the id columns (model, family, params, optional tokens),
+    The sidecar names the id columns (model, family, params, optional tokens;
+    `params_unit: B` when the params column holds billions, likewise `tokens_unit`),
     `defaults` for every score column, and under `scores` each score column's
     benchmark, task, metric, shots, unit, chance, n_items. Columns listed under
     `ignore` are skipped; any other column is reported. A blank cell means the
@@ -44,11 +47,32 @@ def read_wide(table: str | Path, sidecar: str | Path | None = None) -> tuple[pd.
             separator_hint(wide.columns)
         return empty(), [Problem(str(table), 1, ",".join(missing), message)]
     problems = wide.problems + _undescribed(wide.columns, table, sidecar, {*ids.values(), *scores, *spec["ignore"]})
-    return contract(pd.DataFrame(_long_rows(wide, table, ids, scores, spec["defaults"]))), problems
+    units = {}
+    for key in ("params", "tokens"):
+        unit, named = spec.get(f"{key}_unit"), key in ids and header_unit(ids[key])
+        if unit is not None:
+            units[key] = _UNITS[str(unit).lower()]
+        if named and (unit is None or _UNITS[str(unit).lower()] != _UNITS[named.lower()]):
+            problems.append(Problem(str(table), 1, ids[key], (
+                f"the {key} column {ids[key]!r} names a unit ({named}) but the sidecar "
+                + (f"says {key}_unit: {unit}" if unit is not None else f"sets no {key}_unit")
+                + f"; add {key}_unit: {named} to {sidecar.name} (else plain numbers are counts)"), kept=True))
+    rows = _long_rows(wide, table, ids, scores, spec["defaults"])
+    for key, unit in units.items():
+        for r in rows:     # a plain number in the column's unit; a cell that writes its own unit keeps it
+            if _PLAIN.match(r[key]):
+                r[key] = f"{r[key].strip()}{unit}"
+    return contract(pd.DataFrame(rows)), problems
+
+
+#: the size units a sidecar may give a column (`params_unit: B`): a plain number is then in that unit
+_UNITS = {"1": "", "k": "k", "m": "M", "b": "B", "t": "T", "thousand": "k", "million": "M", "billion": "B",
+          "trillion": "T"}
+_PLAIN = re.compile(r"^\s*[0-9]*\.?[0-9]+\s*$")
 
 
 _SIDECAR_HELP = "see data/README.md for the layout"
-_TOP_KEYS = ("model", "family", "params", "tokens", "defaults", "scores", "ignore")
+_TOP_KEYS = ("model", "family", "params", "tokens", "params_unit", "tokens_unit", "defaults", "scores", "ignore")
 _SCORE_KEYS = ("benchmark", "task", "metric", *_PASSED)
 #: a sidecar bigger than this once its aliases are expanded is refused (an alias bomb)
 _MAX_NODES = 100_000
@@ -101,6 +125,9 @@ def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
     for key in ("model", "family", "params", "tokens"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
             return wrong(f"{key} must name one column of the table (it is {_short(spec[key])})")
+    for key in ("params_unit", "tokens_unit"):
+        if spec.get(key) is not None and str(spec[key]).lower() not in _UNITS:
+            return wrong(f"{key} must be one of k, M, B, T (or 1 for counts), not {_short(spec[key])}")
     for key in ("scores", "defaults"):
         if spec.get(key) is not None and not isinstance(spec[key], dict):
             return wrong(f"{key} must be a mapping (column: {{metric: ...}}), not {_short(spec[key])}")
