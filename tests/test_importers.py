@@ -225,3 +225,65 @@ def test_models_csv_can_only_name_the_folders_own_files(tmp_path):
     assert len(refused) == 4 and all("only the folder's own files are read" in p.message for p in refused)
     assert not set(rows["model"]) & {"evil-1", "evil-2", "evil-3", "evil-4"}
     assert len(set(rows["model"])) == 7                  # the folder's own files still come in
+
+
+SHARED_HARNESS = REPO.parent / "shared" / "data" / "lm-eval" / "v0.3-pythia-zero-shot"
+HARNESS_FILES = SHARED_HARNESS if SHARED_HARNESS.is_dir() else PYTHIA
+
+
+def _harness_tree(root):
+    """A harness output tree as `lm_eval --output_path x` lays it out, from real Pythia result files: two
+    models, the 70m run twice (the second run re-ran two tasks), and a group over the 160m's MMLU
+    subjects (its value computed from them as the harness does: the mean weighted by items is not in the
+    old files, so the plain mean; the test only needs it to be a group)."""
+    runs = root / "data" / "lm-eval" / "x"
+    small = json.loads((HARNESS_FILES / "70m_step143000.json").read_text())
+    (runs / "EleutherAI__pythia-v1.1-70m").mkdir(parents=True)
+    (runs / "EleutherAI__pythia-v1.1-70m" / "results_2023-05-01T10-00-00.json").write_text(json.dumps(small))
+    rerun = {**small, "results": {t: small["results"][t] for t in ("arc_easy", "piqa")}}
+    (runs / "EleutherAI__pythia-v1.1-70m" / "results_2023-06-01T09-30-00.json").write_text(json.dumps(rerun))
+    big = json.loads((HARNESS_FILES / "160m_step143000.json").read_text())
+    subjects = sorted(t for t in big["results"] if t.startswith("hendrycksTest-"))
+    big["group_subtasks"] = {"mmlu": subjects}
+    big["results"]["mmlu"] = {"acc": sum(big["results"][t]["acc"] for t in subjects) / len(subjects)}
+    (runs / "EleutherAI__pythia-v1.1-160m").mkdir(parents=True)
+    (runs / "EleutherAI__pythia-v1.1-160m" / "results_2023-05-02T11-00-00.json").write_text(json.dumps(big))
+    return runs, small, big
+
+
+def test_a_harness_output_tree_needs_no_models_csv(tmp_path):
+    runs, small, big = _harness_tree(tmp_path)
+    found = importers.find_datasets(tmp_path / "data")
+    assert found["x"][0] == "lm-eval"
+    rows, problems = convert(runs)
+    assert set(rows["model"]) == {"EleutherAI/pythia-v1.1-70m", "EleutherAI/pythia-v1.1-160m"}
+    assert set(rows["family"]) == {"pythia-v1.1"}
+    assert rows.groupby("model")["params"].first().to_dict() == {"EleutherAI/pythia-v1.1-70m": "70M",
+                                                                "EleutherAI/pythia-v1.1-160m": "160M"}
+    # the 70m's tasks once each, the re-run ones from the later run
+    small_rows = rows[rows["model"] == "EleutherAI/pythia-v1.1-70m"]
+    assert not small_rows.duplicated(["task", "metric"]).any()
+    scored, _ = parse_harness_file(runs / "EleutherAI__pythia-v1.1-70m" / "results_2023-05-01T10-00-00.json")
+    assert set(small_rows["task"]) == {r["task"] for r in scored} and len(small_rows) == len(scored)
+    rerun = small_rows[small_rows["task"].isin(["arc_easy", "piqa"])]
+    assert rerun["source"].str.contains("results_2023-06-01").all()
+    assert not small_rows[~small_rows["task"].isin(["arc_easy", "piqa"])]["source"].str.contains("2023-06").any()
+    assert any("earlier runs" in p.message and p.kept for p in problems)
+    # the group is not a curve of its own: its subjects are
+    assert "mmlu" not in set(rows["task"]) and rows["task"].str.startswith("hendrycksTest-").any()
+    assert any("group" in p.message and "mmlu" in p.message for p in problems)
+    # chance and item counts come from the benchmark catalogue once the rows are read
+    path = tmp_path / "x.csv"
+    rows.to_csv(path, index=False)
+    from analysis.pipeline import prepare_points
+    curves, _, _ = prepare_points(path)
+    arc = curves[(curves["task"] == "arc_challenge") & (curves["metric"] == "acc")]
+    sciq = curves[(curves["task"] == "sciq") & (curves["metric"] == "acc")]
+    assert (sciq["chance"] == 0.25).all() and (sciq["chance_source"] == "catalogue").all()
+    assert len(arc) == 1 and arc["catalogue"].iat[0] == "ARC-Challenge/arc_challenge"
+
+
+def test_repeated_harness_notes_are_said_once(tmp_path):
+    rows, problems = read_lm_eval(PYTHIA)
+    assert len(problems) <= 5                                          # was one per file, task and metric
+    assert all("other(s)" in p.message or "files" in p.message for p in problems)

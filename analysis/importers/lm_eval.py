@@ -1,14 +1,27 @@
-"""lm-evaluation-harness output folders: one JSON per model plus a models.csv.
+"""lm-evaluation-harness output folders, flat with a models.csv or as the harness writes them.
 
-A dataset is ``data/lm-eval/<id>/`` holding the harness JSON files and a
-``models.csv`` (file, model, family, params, optional tokens) naming the model
-each file scored.
+A dataset is ``data/lm-eval/<id>/`` holding either
+
+* the harness's own tree, as ``lm_eval --output_path <id>`` writes it:
+  ``<org>__<model>/results_<timestamp>.json``. Model and size come from the
+  files (``model_name`` or ``config.model_args``' ``pretrained=``; the size
+  from ``config.model_num_parameters``, else from the model's name, ``-160m``,
+  ``-7b``), the family from the model's name without its organisation and size
+  (``EleutherAI/pythia-160m-deduped`` is family ``pythia-deduped``), and, of
+  several runs of one model, each task's latest. A ``models.csv`` is optional:
+  its rows (``file`` = the model's folder) set family, params or tokens.
+  Group scores (``group_subtasks``: ``mmlu`` over its subjects) are not
+  imported, their subtasks are, so that nothing is counted twice; or
+* flat JSON files and a ``models.csv`` (file, model, family, params, optional
+  tokens) naming the model each file scored (the old harness's layout, whose
+  files do not name their model).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +92,7 @@ def parse_harness_file(path: Path) -> tuple[list[dict], list[str]]:
         raise ValueError("has no 'results' object; is it an lm-evaluation-harness output file?")
     notes: list[str] = []
     results = data["results"]
+    groups = _mapping(data, "group_subtasks", notes)
     n_shot = _mapping(data, "n-shot", notes)
     n_samples = _mapping(data, "n-samples", notes)
     directions = _mapping(data, "higher_is_better", notes)
@@ -86,6 +100,10 @@ def parse_harness_file(path: Path) -> tuple[list[dict], list[str]]:
     config_shots = config.get("num_fewshot")
     rows = []
     for task, metrics in results.items():
+        if task in groups and groups[task]:
+            notes.append(f"task {task!r}: a group score, the mean of its subtasks, which are imported: "
+                         f"{NOT_IMPORTED} (counted once)")
+            continue
         if not isinstance(metrics, dict):
             notes.append(f"task {task!r}: its results are a {type(metrics).__name__}, not an object; {NOT_IMPORTED}")
             continue
@@ -171,7 +189,7 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
                 f"is not listed in {models_path}; add the line '{name},<model>,<family>,<params>' (e.g. 1.4B) and rerun"
             )
             problems.append(Problem(f"{label}/{name}", None, None, message))
-    rows = []
+    rows, said = [], []
     # only the dataset folder's own files are read: no path outside it (a link neither), no directory
     own = {p.name for p in folder.iterdir() if p.is_file() and p.resolve().parent == folder.resolve()}
     for row, m in zip(model_rows, models.to_dict("records")):
@@ -186,7 +204,7 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
         except (OSError, ValueError) as exc:
             problems.append(Problem(f"{label}/{m['file']}", None, None, f"cannot be read: {exc}"))
             continue
-        problems += [Problem(f"{label}/{m['file']}", None, None, n, kept=NOT_IMPORTED not in n) for n in notes]
+        said += [(n, m["file"]) for n in notes]
         for s in scores:
             rows.append(
                 {"model": m["model"], "family": m["family"], "params": m["params"], "tokens": m.get("tokens", ""),
@@ -194,26 +212,150 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
                  "source": f"lm-evaluation-harness output {folder.name}/{m['file']}",
                  **origin(f"{label}/{m['file']}", None, str(models_path), int(row))}
             )  # fmt: skip
+    problems += said_once(said, label)
     return contract(pd.DataFrame(rows)), problems
 
 
+def said_once(notes: list[tuple[str, str]], label: str) -> list[Problem]:
+    """One problem per kind of note (the same words about other tasks or files), not one per file and task:
+    (note, file) pairs in, "task 'a', 'b' and 24 other task(s) metric 'x': ... (3 files)" out."""
+    kinds: dict[str, tuple[list[str], list[str]]] = {}
+    first: dict[str, str] = {}
+    for text, file in notes:
+        m = re.match(r"^task '([^']*)'[: ]\s*(.*)$", text, flags=re.S)
+        task, rest = (m.group(1), m.group(2)) if m else ("", text)
+        first.setdefault(rest, text)
+        tasks, files = kinds.setdefault(rest, ([], []))
+        tasks.append(task) if task and task not in tasks else None
+        files.append(file) if file not in files else None
+    out = []
+    for rest, (tasks, files) in kinds.items():
+        who = (", ".join(repr(t) for t in tasks[:3]) + (f" and {len(tasks) - 3} other(s)" if len(tasks) > 3 else "")
+               + ": ") if tasks else ""
+        where = f" ({len(files)} files)" if len(files) > 1 else ""
+        text = first[rest] if len(tasks) <= 1 and len(files) == 1 else f"{who}{rest}{where}"   # one: as it was said
+        out.append(Problem(f"{label}/{files[0]}" if len(files) == 1 else label, None, None, text,
+                           kept=NOT_IMPORTED not in rest or "counted once" in rest))
+    return out
+
+
+# ---------------------------------------------------------------- the harness's own tree
+#: `lm_eval --output_path` writes <output_path>/<model name, "/" as "__">/results_<timestamp>.json
+RUN_FILES = "*/results_*.json"
+#: a size in a model's name: -160m, -6.9b, _7B, -1.3B- (a number and a unit, between separators)
+_NAME_SIZE = re.compile(r"(?i)(?:^|[-_./])(\d+(?:\.\d+)?)\s*([kmbt])(?=$|[-_./])")
+
+
+def model_of(data: dict, folder_name: str) -> tuple[str, str | None, str]:
+    """(model name, size as written, where the size came from) of one results file."""
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    name = data.get("model_name") if isinstance(data.get("model_name"), str) else None
+    args = config.get("model_args")
+    if not name and isinstance(args, str):
+        name = dict(kv.split("=", 1) for kv in args.split(",") if "=" in kv).get("pretrained")
+    name = name or folder_name.replace("__", "/")
+    count = _whole(config.get("model_num_parameters"), 1)
+    if count:
+        return name, str(count), "config.model_num_parameters"
+    m = _NAME_SIZE.search(name.rsplit("/", 1)[-1])
+    return name, (f"{m.group(1)}{m.group(2).upper()}" if m else None), "the model's name"
+
+
+def family_of(model: str) -> str:
+    """The model's name without its organisation and its size: the family rule of harness trees."""
+    stem = model.rsplit("/", 1)[-1]
+    stem = _NAME_SIZE.sub(lambda m: m.group(0)[0] if m.group(0)[0] in "-_./" else "", stem)
+    return re.sub(r"[-_.]{2,}", "-", stem).strip("-_. ") or stem
+
+
+def _timestamp(path: Path) -> str:
+    return path.stem.removeprefix("results_")
+
+
+def read_harness_tree(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """A harness output tree (`lm_eval --output_path`) as contract rows: the latest run of each model
+    and task; sizes and families from the files, overridden by an optional models.csv."""
+    folder = Path(folder)
+    label = str(folder)
+    problems: list[Problem] = []
+    override = {}
+    if (folder / "models.csv").is_file():
+        table = read_table(folder / "models.csv", required=("file",))
+        problems += table.problems
+        if table.readable and "file" in table.columns:
+            override = {r["file"].strip("/"): (int(row), r)
+                        for row, r in zip(table.rows, table.frame.to_dict("records"))}
+    runs: dict[str, list[Path]] = {}
+    for path in sorted(folder.glob(RUN_FILES)):
+        if path.is_file() and path.resolve().is_relative_to(folder.resolve()):
+            runs.setdefault(path.parent.name, []).append(path)
+    rows, said, superseded = [], [], 0
+    for model_dir, paths in runs.items():
+        taken: set[str] = set()
+        for path in sorted(paths, key=_timestamp, reverse=True):         # the latest run of each task first
+            rel = f"{model_dir}/{path.name}"
+            try:
+                data = json.loads(path.read_bytes().decode("utf-8-sig"))
+                scores, notes = parse_harness_file(path)
+            except (OSError, ValueError) as exc:
+                problems.append(Problem(f"{label}/{rel}", None, None, f"cannot be read: {exc}"))
+                continue
+            said += [(n, rel) for n in notes]
+            model, size, size_from = model_of(data, model_dir)
+            row, given = override.get(model_dir, (None, {}))
+            family = given.get("family") or family_of(model)
+            params = given.get("params") or size
+            if not params:
+                problems.append(Problem(f"{label}/{rel}", None, "params", (
+                    f"model {model!r}: the file gives no config.model_num_parameters and its name no size; add "
+                    f"'{model_dir},{model},{family},<params>' to {folder / 'models.csv'} (header file,model,family,"
+                    "params)")))
+                continue
+            fresh = [s for s in scores if s["task"] not in taken]
+            superseded += len(scores) - len(fresh)
+            taken |= {s["task"] for s in scores}
+            source = (f"lm-evaluation-harness output {folder.name}/{rel}; size from "
+                      + ("models.csv" if given.get("params") else size_from))
+            for s in fresh:
+                rows.append({"model": given.get("model") or model, "family": family, "params": params,
+                             "tokens": given.get("tokens", ""), "benchmark": s["task"].split("-")[0], **s,
+                             "source": source,
+                             **origin(f"{label}/{rel}", None, str(folder / "models.csv") if row else None, row)})
+    problems += said_once(said, label)
+    if superseded:
+        problems.append(Problem(label, None, None, (
+            f"{superseded} score(s) of earlier runs of the same model and task are not imported: the latest "
+            "run of each task is (remove the older results files to silence this)"), kept=True))
+    return contract(pd.DataFrame(rows)), problems
+
+
+def read_output(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """A dataset folder of either layout: the harness's own tree, or flat files with a models.csv."""
+    folder = Path(folder)
+    return read_harness_tree(folder) if any(folder.glob(RUN_FILES)) else read_lm_eval(folder)
+
+
 def _discover(data: Path) -> dict[str, Path]:
-    return {p.parent.name: p.parent for p in sorted((data / "lm-eval").glob("*/models.csv"))}
+    found = {p.parent for p in (data / "lm-eval").glob("*/models.csv")}
+    found |= {p.parent.parent for p in (data / "lm-eval").glob(f"*/{RUN_FILES}")}
+    return {p.name: p for p in sorted(found)}
 
 
 def _inputs(folder: Path) -> list[Path]:
-    return [folder / "models.csv", *sorted(folder.glob("*.json"))]
+    listed = [folder / "models.csv"] if (folder / "models.csv").exists() else []
+    return [*listed, *sorted(folder.glob("*.json")), *sorted(folder.glob(RUN_FILES))]
 
 
 def _claims(path: Path) -> bool:
-    return path.is_dir() and ((path / "models.csv").exists() or any(path.glob("*.json")))
+    return path.is_dir() and ((path / "models.csv").exists() or any(path.glob("*.json"))
+                              or any(path.glob(RUN_FILES)))
 
 
 IMPORTER = Importer(
     kind="lm-eval",
     discover=_discover,
     inputs=_inputs,
-    read=read_lm_eval,
+    read=read_output,
     claims=_claims,
-    layout="lm-eval/<id>/ (harness JSON files + models.csv)",
+    layout="lm-eval/<id>/ (the harness's <org>__<model>/results_<timestamp>.json tree, or JSON files + models.csv)",
 )
