@@ -138,3 +138,19 @@ def test_malformed_files_are_named_and_the_rest_still_imported(tmp_path):
     assert set(rows.loc[rows["family"] == "GPT", "metric"]) == {"bleu"}
     assert len(rows) == 22 + 1                            # the good files are unaffected
     assert isinstance(rows, pd.DataFrame)
+
+
+def test_the_format_example_imports_from_data_bigbench_with_no_sidecar(tmp_path):
+    import shutil
+
+    from tests.conftest import REPO
+    shutil.copytree(REPO / "examples" / "bigbench" / "format-example", tmp_path / "data" / "bigbench" / "x")
+    found = importers.find_datasets(tmp_path / "data")
+    assert found["x"][0] == "bigbench"
+    rows, problems = convert(found["x"][1])
+    assert not [p for p in problems if not p.kept]
+    assert set(rows["family"]) == {"example family"}
+    assert sorted(set(rows["params"].astype(float))) == [2e6, 53e6, 1e9, 8e9, 137e9]   # non-embedding, from the files
+    mc = rows[rows["metric"] == "multiple_choice_grade"]
+    assert set(mc["chance"].astype(float)) == {0.25}
+    assert set(rows.loc[rows["metric"] == "exact_str_match", "chance"].astype(float)) == {0.0}
