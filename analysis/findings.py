@@ -78,12 +78,26 @@ def _task_name(r) -> str:
     return f"{task} ({r['metric']}{shots})"
 
 
+#: a curve's benchmark and task as the benchmark catalogue names them (as written where it has no entry), so
+#: that ARC-c, arc_challenge and "ARC (Challenge)" of three datasets are one task of one benchmark
+KEY = ["test_set", "test_task", "metric", "shots"]
+
+
+def with_test_set(c: pd.DataFrame) -> pd.DataFrame:
+    entry = c["catalogue"].fillna("").astype(str) if "catalogue" in c else pd.Series("", index=c.index)
+    parts = entry.str.split("/", n=1, expand=True).reindex(columns=[0, 1])
+    bench = parts[0].where(entry != "", c["benchmark"].astype(str))
+    task = parts[1].where(entry.str.contains("/"), bench.where(entry != "", c["task"].astype(str)))
+    return c.assign(test_set=bench, test_task=task)
+
+
 def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str) -> tuple[str, list[str]] | None:
     """One sentence per task with the label: its families (with the bracket), and the other families' labels."""
+    c = with_test_set(c)
     hit = c[c["label"].isin(labels)]
     if hit.empty:
         return None
-    key = ["benchmark", "task", "metric", "shots"]
+    key = KEY
     groups = sorted(hit.groupby(key, dropna=False, sort=False), key=lambda g: (-len(g[1]), g[1]["q_value"].min()))
     out, said = [], set()
     for _, g in groups[:MAX_TASKS]:
@@ -103,12 +117,12 @@ def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str) -> tuple[s
 def _elsewhere(c: pd.DataFrame, g: pd.DataFrame, said: set) -> str:
     """The benchmark's other curves (other tasks, prompts, metrics or datasets) and their labels, once per
     benchmark: "is GSM8K emergent" asks about all of them, not only the task that happens to be flagged."""
-    bench = g["benchmark"].iloc[0]
+    bench = g["test_set"].iloc[0]
     if bench in said:
         return ""
     said.add(bench)
-    key = ["benchmark", "task", "metric", "shots"]
-    same = c[c["benchmark"] == bench].merge(g[key].drop_duplicates(), on=key, how="left", indicator=True)
+    key = KEY
+    same = c[c["test_set"] == bench].merge(g[key].drop_duplicates(), on=key, how="left", indicator=True)
     other = same[same["_merge"] == "left_only"]
     if other.empty:
         return ""

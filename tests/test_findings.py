@@ -72,3 +72,14 @@ def test_a_flagged_task_names_its_benchmarks_other_curves_once():
     assert "the other families: 1 flat" in emergent
     assert "GSM8K's other 2 task/metric/prompt combination(s) (gsm8k_cot): 2 flat, 1 smooth" in emergent
     assert "MMLU" not in emergent
+
+
+def test_one_test_set_written_three_ways_in_three_datasets_is_one_finding():
+    rows = []
+    for i, (bench, task) in enumerate((("ARC-c", "ARC-c"), ("lm-eval", "arc_challenge"),
+                                       ("ARC (Challenge)", "ARC (Challenge) (test)"))):
+        r = curve(f"F{i}", task, "emergent", low=1e9, high=1e10)
+        rows.append({**r, "dataset": f"d{i}", "benchmark": bench, "catalogue": "ARC-Challenge/arc_challenge"})
+    groups = dict(key_findings(pd.DataFrame(rows), min_scales=4)[0].groups)
+    assert list(groups) == ["Emergent (absent, then present): 3 curve(s) on 1 task(s)"]
+    assert "F0" in groups[list(groups)[0]][0] and "F2" in groups[list(groups)[0]][0]
