@@ -2,7 +2,8 @@
 
     python benchmarks/label_changes.py BEFORE/curves.csv AFTER/curves.csv docs/label_changes.csv
 
-The cause is read from the two rows, first match wins (issue 21's changes):
+The cause is read from the two rows, first match wins (issue 22's changes: the
+benchmark catalogue's item counts and chance, and the scatter's shape; then issue 21's):
 the smallest models below the written chance (two-sided floor); the width of
 the rise, no longer a veto; the jump tested against the accelerating
 extrapolation too; the noise (the family's own estimate with the shipped
@@ -25,6 +26,21 @@ OLD_FLAT, OLD_MIN_CHANGE = 0.10, 0.05
 
 
 def cause(r) -> str:
+    # issue 22: what the benchmark catalogue supplied, then the scatter's shape (columns absent before it)
+    catalogue_noise = "catalogue" in str(r.noise_after) and "catalogue" not in str(r.noise_before)
+    chance = (str(getattr(r, "chance_source_after", "")) == "catalogue"
+              and "chance level unknown" in str(r.reason_before))
+    if catalogue_noise and chance:
+        return "catalogue: the test set's item count and chance level (emergence can be tested)"
+    if catalogue_noise and str(r.noise_before).startswith("residual"):
+        return "catalogue: the test set's item count (binomial noise instead of noise estimated from residuals)"
+    if chance:
+        return "catalogue: the chance level (0 for exact match, 1/k for k-way choice): emergence can be tested"
+    if catalogue_noise:
+        return "catalogue: the test set's item count"
+    if hasattr(r, "chance_source_after"):          # a run of issue 22 or later: its other change is the noise
+        return ("noise: the scatter scaled by a proportion's noise shape (none at a 0 % floor) and the prior "
+                "re-estimated with the catalogue")
     if str(r.below_chance_after) == "True" and r.label_before == "emergent":
         return "floor: the smallest models sit below the written chance (two-sided floor test)"
     if "wider than" in str(r.reason_before) and r.label_after == "emergent":
@@ -52,9 +68,10 @@ def main(before: str, after: str, out: str) -> None:
     read = dict(dtype={"shots": str}, keep_default_na=False, na_values=[""])
     a = pd.read_csv(before, **read)
     b = pd.read_csv(after, **read)
-    m = a[KEY + KEEP].merge(b[KEY + KEEP + ["below_chance", "fragile", "sharpness"]], on=KEY,
-                            suffixes=("_before", "_after"), how="outer", indicator="side")
-    m = m.rename(columns={"below_chance": "below_chance_after"})
+    extra = [c for c in ("below_chance", "fragile", "sharpness", "chance_source") if c in b]
+    m = a[KEY + KEEP].merge(b[KEY + KEEP + extra], on=KEY, suffixes=("_before", "_after"), how="outer",
+                            indicator="side")
+    m = m.rename(columns={c: f"{c}_after" for c in extra if c in ("below_chance", "chance_source")})
     changed = m[(m["side"] != "both") | (m["label_before"] != m["label_after"])].copy()
     changed["cause"] = [cause(r) if r.side == "both" else ("new curve" if r.side == "right_only"
                                                              else "curve gone") for r in changed.itertuples()]

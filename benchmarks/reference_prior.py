@@ -71,10 +71,10 @@ def corpus_estimates(config: dict) -> pd.DataFrame:
 
 
 #: the prior's terms: what each describes (the sd is filled in)
-TERMS = {"scatter": "scale tau0^2 of the scatter between a family's models at 50 % (sd {sd:.4f}), from {n} families with stderr or "
-                    "item counts",
-         "residual": "scale of the residual variance at 50 % of bounded scores without stderr or item counts (sd {sd:.4f}), from "
-                     "{n} families"}
+TERMS = {"scatter": "scale tau0^2 of the scatter between a family's models at 50 % (sd {sd:.4f}), from {n} "
+                    "families with stderr or item counts",
+         "residual": "scale of the residual variance at 50 % of bounded scores without stderr or item counts "
+                     "(sd {sd:.4f}), from {n} families"}
 
 
 def prior_table(est: pd.DataFrame) -> pd.DataFrame:
