@@ -56,10 +56,10 @@ def test_flat_one_paper_table_few_wrong_flags():
     assert r["wrong"] <= 0.08, r
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent 7-9 % "
-                                       "(36.9 % at 7887b93)")
+@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent 7-8 % "
+                                       "(36.9 % at 7887b93; benchmarks/audit.csv)")
 def test_accelerating_from_zero_is_not_emergent():
-    r = _rate("D4 A*N^beta from chance 0, 5 sizes", studies=80)
+    r = _rate("D4 A*N^beta from chance 0, 5 sizes", studies=300)
     assert r["rate_emergent"] <= 0.05, r
 
 
@@ -70,7 +70,7 @@ def test_accelerating_from_zero_less_often_emergent_than_before():
 
 
 @pytest.mark.xfail(strict=True, reason="issue 21 D1 not met: a flat 4-size family with scatter 3x binomial gets "
-                                       "a wrong flag about 11 % of the time (the prior's scatter is the corpus's, "
+                                       "a wrong flag about 16 % of the time (the prior's scatter is the corpus's, "
                                        "a family's own rests on 1 dof)")
 def test_flat_family_with_large_scatter():
     r = _rate("D1 flat 4-size family, scatter 3x binomial", studies=20)

@@ -148,7 +148,10 @@ def test_every_problem_reaches_the_dataset_result(write_csv):
         c,F,,b,t,acc,0.5
     """)
     res = analyse_dataset(path, Settings(bootstrap=10), label="data/x.csv")
-    assert sorted(res.problems["row"].tolist()) == [3, 4]
+    set_aside = res.problems[~res.problems["kept"].astype(bool)]
+    assert sorted(set_aside["row"].tolist()) == [3, 4]
+    # and the one note that keeps its row: benchmark "b" is not in the benchmark catalogue
+    assert res.problems.loc[res.problems["kept"].astype(bool), "message"].str.contains("catalogue").all()
     assert len(res.points) == 1
     assert res.curves["n_scales"].tolist() == [1]
 
