@@ -5,8 +5,10 @@
 
 Each bundled dataset on the model-size axis is read as the workflow reads it
 (its settings from workflow/config.yaml); every family's own estimates come
-from `noise.family_estimates` (the scatter τ̂² of known-noise families, the
-residual variance of unknown-noise ones, each on its models' dof). The
+from `noise.family_estimates` (the scatter τ̂² of known-noise families, with
+the benchmark catalogue's item counts filled in as the workflow fills them;
+the residual variance of the families whose tables give no item counts, read
+as written, since that prior is for such tables; each on its models' dof). The
 prior's scale s₀² comes from their dof-weighted mean (each family's estimate
 is unbiased for its own variance up to the truncation at 0) by the moments of
 the prior itself: a scaled-inverse-χ² on d₀ dof with scale s₀² has mean
@@ -56,16 +58,20 @@ def corpus_estimates(config: dict) -> pd.DataFrame:
         s = Settings.from_config(for_dataset(config, csv.stem))
         if s.x_axis != "params" or s.split_by:
             continue
-        curves, points, _ = prepare_points(csv, s.x_axis, s.split_by, dataset=csv.stem, label=str(csv))
-        todo = _fitted(curves, s)
-        if not len(todo):
-            continue
-        names, group = np.unique(todo["family"].to_numpy(), return_inverse=True)
-        fam = family_estimates(to_batch(todo, points), group, s, priors)
-        for g, name in enumerate(names):
-            rows.append({"dataset": csv.stem, "family": name, "curves": int(fam.curves[g]),
-                         "scatter": fam.scatter[g], "scatter_dof": fam.scatter_dof[g],
-                         "residual": fam.residual[g], "residual_dof": fam.residual_dof[g]})
+        # the scatter as the workflow reads the table (the catalogue's item counts filled in); the residual
+        # variance from the table as written: it is the prior of curves that come without item counts
+        for catalogue, terms in ((True, ("scatter",)), (False, ("residual",))):
+            curves, points, _ = prepare_points(csv, s.x_axis, s.split_by, dataset=csv.stem, label=str(csv),
+                                               catalogue=catalogue)
+            todo = _fitted(curves, s)
+            if not len(todo):
+                continue
+            names, group = np.unique(todo["family"].to_numpy(), return_inverse=True)
+            fam = family_estimates(to_batch(todo, points), group, s, priors)
+            for g, name in enumerate(names):
+                rows.append({"dataset": csv.stem, "family": name, "curves": int(fam.curves[g]),
+                             **{t: getattr(fam, t)[g] for t in terms},
+                             **{f"{t}_dof": getattr(fam, f"{t}_dof")[g] for t in terms}})
         print(f"{csv.stem}: {len(todo)} curves, {len(names)} families", file=sys.stderr)
     return pd.DataFrame(rows)
 
