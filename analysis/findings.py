@@ -84,10 +84,14 @@ KEY = ["test_set", "test_task", "metric", "shots"]
 
 
 def with_test_set(c: pd.DataFrame) -> pd.DataFrame:
+    """`test_set`, `test_task`: the catalogue's names, except where one dataset writes one test set as
+    several tasks (BBH with and without chain of thought): those are variants, kept apart by their name."""
     entry = c["catalogue"].fillna("").astype(str) if "catalogue" in c else pd.Series("", index=c.index)
     parts = entry.str.split("/", n=1, expand=True).reindex(columns=[0, 1])
     bench = parts[0].where(entry != "", c["benchmark"].astype(str))
     task = parts[1].where(entry.str.contains("/"), bench.where(entry != "", c["task"].astype(str)))
+    variants = c.assign(_entry=entry).groupby(["dataset", "_entry"])["task"].transform("nunique")
+    task = task.where((entry == "") | (variants <= 1), c["task"].astype(str))
     return c.assign(test_set=bench, test_task=task)
 
 

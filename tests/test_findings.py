@@ -83,3 +83,11 @@ def test_one_test_set_written_three_ways_in_three_datasets_is_one_finding():
     groups = dict(key_findings(pd.DataFrame(rows), min_scales=4)[0].groups)
     assert list(groups) == ["Emergent (absent, then present): 3 curve(s) on 1 task(s)"]
     assert "F0" in groups[list(groups)[0]][0] and "F2" in groups[list(groups)[0]][0]
+
+
+def test_variants_of_one_test_set_within_a_dataset_stay_apart():
+    """BBH with and without chain of thought are one test set but two findings."""
+    rows = [{**curve("F", task, "emergent", low=1e9, high=1e10), "benchmark": "BBH", "catalogue": "BBH/snarks"}
+            for task in ("bbh_cot_fewshot_snarks", "bbh_fewshot_snarks")]
+    groups = dict(key_findings(pd.DataFrame(rows), min_scales=4)[0].groups)
+    assert list(groups) == ["Emergent (absent, then present): 2 curve(s) on 2 task(s)"]
