@@ -139,7 +139,7 @@ def test_any_wrong_flag_at_most_8_percent(stress):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="issue 21: with a scatter 3x the sampling sd a family of 4 models learns "
-                                       "little of it (1 dof) and the shipped prior is the corpus's (6x smaller): "
+                                       "little of it (1 dof) and the shipped prior is the corpus's (3x smaller): "
                                        "flat curves get a wrong flag well above 8 %")
 def test_targets_under_three_times_the_sampling_scatter(stress):
     table, _ = stress

@@ -153,7 +153,10 @@ def test_validate_data_lists_every_problem_without_fitting(finished_run):
     result = snakemake(work, "validate_data", config=["calibration_curves=1"])
     assert result.returncode == 0, result.stderr[-2000:]
     problems = pd.read_csv(work / "results" / "validation.csv")
-    assert set(problems["file"]) == {"data/bad_rows.csv", "data/broken.csv"}
+    set_aside = problems[~problems["kept"].astype(bool)]
+    assert set(set_aside["file"]) == {"data/bad_rows.csv", "data/broken.csv"}
+    # the good file's rows are all kept; its benchmark is listed as unknown to the catalogue
+    assert problems.loc[problems["file"] == "data/good.csv", "message"].str.contains("benchmark catalogue").all()
     assert "data/bad_rows.csv row 5: score \"abc\" is not a number" in result.stderr
 
 
