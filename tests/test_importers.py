@@ -287,3 +287,18 @@ def test_repeated_harness_notes_are_said_once(tmp_path):
     rows, problems = read_lm_eval(PYTHIA)
     assert len(problems) <= 5                                          # was one per file, task and metric
     assert all("other(s)" in p.message or "files" in p.message for p in problems)
+
+
+def test_a_harness_tree_takes_its_dataset_settings(tmp_path):
+    runs, small, _ = _harness_tree(tmp_path)
+    rows, problems = convert(runs, {"family_pattern": r"(pythia)-v[\d.]+", "runs": "all", "x_axis": "params"})
+    assert set(rows["family"]) == {"pythia"}
+    small_rows = rows[rows["model"] == "EleutherAI/pythia-v1.1-70m"]
+    # every run: the re-run tasks twice (the loader counts identical scores once, as it says)
+    assert (small_rows["task"] == "arc_easy").sum() == 2 * (small_rows["task"] == "sciq").sum()
+    assert not any("earlier runs" in p.message for p in problems)
+    rows, problems = convert(runs, {"family_pattern": "no such"})
+    assert set(rows["family"]) == {"pythia-v1.1"}
+    assert any("does not match 2 model name(s)" in p.message and p.kept for p in problems)
+    rows, problems = convert(runs, {"family_pattern": "("})
+    assert rows.empty and "is not a regular expression" in problems[0].message

@@ -47,12 +47,13 @@ __all__ = [
 ]  # fmt: skip
 
 
-def convert(source: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """Any supported input (any registered kind, or a contract CSV) as contract rows."""
+def convert(source: str | Path, options: dict | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Any supported input (any registered kind, or a contract CSV) as contract rows; `options`: the
+    dataset's settings, of which the kind's importer takes those it declares."""
     source = Path(source)
     importer = importer_for(source)
     if importer is not None:
-        return importer.read(source)
+        return importer.read(source, **{k: v for k, v in (options or {}).items() if k in importer.options})
     if source.is_dir():
         kinds = ", ".join(importers())
         return empty(), [Problem(str(source), None, None, f"is a folder no input kind recognises (kinds: {kinds})")]
@@ -60,9 +61,9 @@ def convert(source: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     return (contract(table.frame) if table.readable else empty()), table.problems
 
 
-def write_imported(source: str, output: str, problems_out: str) -> list[Problem]:
+def write_imported(source: str, output: str, problems_out: str, options: dict | None = None) -> list[Problem]:
     """Workflow step: write the contract CSV and the importer's problems."""
-    df, problems = convert(source)
+    df, problems = convert(source, options)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(output, index=False)
     problems_frame(problems).to_csv(problems_out, index=False)

@@ -42,6 +42,7 @@ class Importer:
     read: a source -> (contract rows, every cell as text; problems).
     claims: whether a path given to ``convert()`` is of this kind.
     layout: how a dataset of this kind is laid out, for messages.
+    options: the per-dataset settings ``read`` takes as keyword arguments (``datasets: {<id>: {...}}``).
     """
 
     kind: str
@@ -50,6 +51,7 @@ class Importer:
     read: Reader
     claims: Callable[[Path], bool]
     layout: str = ""
+    options: tuple[str, ...] = ()
 
 
 def origin(file: str, row: int | None, model_file: str | None = None, model_row: int | None = None) -> dict:

@@ -8,7 +8,9 @@ A dataset is ``data/lm-eval/<id>/`` holding either
   from ``config.model_num_parameters``, else from the model's name, ``-160m``,
   ``-7b``), the family from the model's name without its organisation and size
   (``EleutherAI/pythia-160m-deduped`` is family ``pythia-deduped``), and, of
-  several runs of one model, each task's latest. A ``models.csv`` is optional:
+  several runs of one model, each task's latest (dataset settings:
+  ``family_pattern``, a regular expression for the family; ``runs: all``, every
+  run as replicates). A ``models.csv`` is optional:
   its rows (``file`` = the model's folder) set family, params or tokens.
   Group scores (``group_subtasks``: ``mmlu`` over its subjects) are not
   imported, their subtasks are, so that nothing is counted twice; or
@@ -272,12 +274,21 @@ def _timestamp(path: Path) -> str:
     return path.stem.removeprefix("results_")
 
 
-def read_harness_tree(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
+def read_harness_tree(folder: str | Path, family_pattern: str | None = None,
+                      runs: str = "latest") -> tuple[pd.DataFrame, list[Problem]]:
     """A harness output tree (`lm_eval --output_path`) as contract rows: the latest run of each model
-    and task; sizes and families from the files, overridden by an optional models.csv."""
+    and task (`runs: all`: every run, as replicates); sizes and families from the files
+    (`family_pattern`: a regular expression whose first group, or whole match, in the model's name
+    is its family), overridden by an optional models.csv."""
     folder = Path(folder)
     label = str(folder)
     problems: list[Problem] = []
+    try:
+        pattern = re.compile(family_pattern) if family_pattern else None
+    except re.error as exc:
+        return empty(), [Problem(label, None, None, f"family_pattern {family_pattern!r} is not a regular "
+                                 f"expression ({exc}); fix it in the dataset's settings")]
+    unmatched: list[str] = []
     override = {}
     if (folder / "models.csv").is_file():
         table = read_table(folder / "models.csv", required=("file",))
@@ -285,12 +296,12 @@ def read_harness_tree(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
         if table.readable and "file" in table.columns:
             override = {r["file"].strip("/"): (int(row), r)
                         for row, r in zip(table.rows, table.frame.to_dict("records"))}
-    runs: dict[str, list[Path]] = {}
+    by_model: dict[str, list[Path]] = {}
     for path in sorted(folder.glob(RUN_FILES)):
         if path.is_file() and path.resolve().is_relative_to(folder.resolve()):
-            runs.setdefault(path.parent.name, []).append(path)
+            by_model.setdefault(path.parent.name, []).append(path)
     rows, said, superseded = [], [], 0
-    for model_dir, paths in runs.items():
+    for model_dir, paths in by_model.items():
         taken: set[str] = set()
         for path in sorted(paths, key=_timestamp, reverse=True):         # the latest run of each task first
             rel = f"{model_dir}/{path.name}"
@@ -303,7 +314,11 @@ def read_harness_tree(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
             said += [(n, rel) for n in notes]
             model, size, size_from = model_of(data, model_dir)
             row, given = override.get(model_dir, (None, {}))
-            family = given.get("family") or family_of(model)
+            found = pattern.search(model) if pattern else None
+            if pattern and not found and model not in unmatched:
+                unmatched.append(model)
+            family = given.get("family") or (
+                (found.group(1) if found.groups() else found.group(0)) if found else family_of(model))
             params = given.get("params") or size
             if not params:
                 problems.append(Problem(f"{label}/{rel}", None, "params", (
@@ -311,7 +326,7 @@ def read_harness_tree(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
                     f"'{model_dir},{model},{family},<params>' to {folder / 'models.csv'} (header file,model,family,"
                     "params)")))
                 continue
-            fresh = [s for s in scores if s["task"] not in taken]
+            fresh = [s for s in scores if s["task"] not in taken or runs == "all"]
             superseded += len(scores) - len(fresh)
             taken |= {s["task"] for s in scores}
             source = (f"lm-evaluation-harness output {folder.name}/{rel}; size from "
@@ -322,6 +337,10 @@ def read_harness_tree(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
                              "source": source,
                              **origin(f"{label}/{rel}", None, str(folder / "models.csv") if row else None, row)})
     problems += said_once(said, label)
+    if unmatched:
+        problems.append(Problem(label, None, None, (
+            f"family_pattern {family_pattern!r} does not match {len(unmatched)} model name(s) "
+            f"({', '.join(unmatched[:3])}): their family is the name without organisation and size"), kept=True))
     if superseded:
         problems.append(Problem(label, None, None, (
             f"{superseded} score(s) of earlier runs of the same model and task are not imported: the latest "
@@ -329,10 +348,14 @@ def read_harness_tree(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     return contract(pd.DataFrame(rows)), problems
 
 
-def read_output(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """A dataset folder of either layout: the harness's own tree, or flat files with a models.csv."""
+def read_output(folder: str | Path, family_pattern: str | None = None,
+                runs: str = "latest") -> tuple[pd.DataFrame, list[Problem]]:
+    """A dataset folder of either layout: the harness's own tree (its options: `read_harness_tree`), or
+    flat files with a models.csv."""
     folder = Path(folder)
-    return read_harness_tree(folder) if any(folder.glob(RUN_FILES)) else read_lm_eval(folder)
+    if any(folder.glob(RUN_FILES)):
+        return read_harness_tree(folder, family_pattern, runs)
+    return read_lm_eval(folder)
 
 
 def _discover(data: Path) -> dict[str, Path]:
@@ -358,4 +381,5 @@ IMPORTER = Importer(
     read=read_output,
     claims=_claims,
     layout="lm-eval/<id>/ (the harness's <org>__<model>/results_<timestamp>.json tree, or JSON files + models.csv)",
+    options=("family_pattern", "runs"),
 )

@@ -18,6 +18,7 @@ rule import_dataset:
         ENV
     params:
         source=import_source,
+        options=import_options,
         content=lambda wildcards: data_digest(import_inputs(wildcards)),
     script:
         "../scripts/import_dataset.py"

@@ -98,6 +98,13 @@ def import_source(wildcards):
     return str(source)
 
 
+def import_options(wildcards):
+    """The dataset's settings its importer reads (e.g. an lm-eval tree's family_pattern)."""
+    kind, _ = _imported(wildcards)
+    own = config.get("datasets", {}).get(wildcards.dataset, {})
+    return {k: v for k, v in own.items() if k in IMPORTERS[kind].options}
+
+
 def import_inputs(wildcards):
     """The files this dataset's import reads, as its importer declares them."""
     kind, source = _imported(wildcards)

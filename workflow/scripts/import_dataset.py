@@ -3,5 +3,6 @@ from analysis import runlog
 from analysis.importers import write_imported
 
 logger = runlog.setup(snakemake.log[0])
-for problem in write_imported(snakemake.params.source, snakemake.output.csv, snakemake.output.problems):
+for problem in write_imported(snakemake.params.source, snakemake.output.csv, snakemake.output.problems,
+                              dict(snakemake.params.options)):
     logger.warning(str(problem))
