@@ -154,3 +154,17 @@ def test_the_format_example_imports_from_data_bigbench_with_no_sidecar(tmp_path)
     mc = rows[rows["metric"] == "multiple_choice_grade"]
     assert set(mc["chance"].astype(float)) == {0.25}
     assert set(rows.loc[rows["metric"] == "exact_str_match", "chance"].astype(float)) == {0.0}
+
+
+def test_a_link_out_of_the_dataset_folder_is_said_not_read(tmp_path):
+    import shutil
+
+    from tests.conftest import REPO
+    folder = tmp_path / "data" / "bigbench" / "x"
+    shutil.copytree(REPO / "examples" / "bigbench" / "format-example", folder)
+    outside = tmp_path / "outside.json"
+    outside.write_text((folder / "example_choice" / "results" / "scores_example-family_example-2m.json").read_text())
+    (folder / "example_choice" / "results" / "scores_linked.json").symlink_to(outside)
+    rows, problems = convert(folder)
+    assert any("scores_linked.json" in p.file and "link out of the dataset folder" in p.message for p in problems)
+    assert len(rows) == 15                                 # the example's own 5 models x (2 + 1) metrics

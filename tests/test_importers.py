@@ -302,3 +302,14 @@ def test_a_harness_tree_takes_its_dataset_settings(tmp_path):
     assert any("does not match 2 model name(s)" in p.message and p.kept for p in problems)
     rows, problems = convert(runs, {"family_pattern": "("})
     assert rows.empty and "is not a regular expression" in problems[0].message
+
+
+def test_a_harness_tree_link_out_of_the_folder_is_said_not_read(tmp_path):
+    runs, _, _ = _harness_tree(tmp_path)
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text((runs / "EleutherAI__pythia-v1.1-160m" / "results_2023-05-02T11-00-00.json").read_text())
+    (runs / "EleutherAI__pythia-v1.1-160m" / "results_2024-01-01T00-00-00.json").symlink_to(outside)
+    rows, problems = convert(runs)
+    assert any("results_2024-01-01" in p.file and "not a file inside the dataset folder" in p.message
+               for p in problems)
+    assert not rows["source"].str.contains("2024-01-01").any()

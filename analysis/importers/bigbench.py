@@ -194,6 +194,10 @@ def read_bigbench(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
             "holds no BIG-bench score file; copy the task folders as in the repository: "
             "<task>/results/scores_<model>.json"))]
     rows, problems, counts = [], [], {}
+    inside = [(t, p) for t, p in files if p.resolve().is_relative_to(folder.resolve())]
+    problems += [Problem(str(p), None, None, "is a link out of the dataset folder: not read; copy the file "
+                         "itself into the folder") for t, p in files if (t, p) not in inside]
+    files = inside
     for task, path in files:
         if task not in counts:
             counts[task] = item_counts(path.parent.parent if path.parent.name == "results" else path.parent)

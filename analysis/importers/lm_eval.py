@@ -300,6 +300,10 @@ def read_harness_tree(folder: str | Path, family_pattern: str | None = None,
     for path in sorted(folder.glob(RUN_FILES)):
         if path.is_file() and path.resolve().is_relative_to(folder.resolve()):
             by_model.setdefault(path.parent.name, []).append(path)
+        else:       # only the dataset folder's own files are read: a link out of it, or a folder, is not
+            problems.append(Problem(f"{label}/{path.parent.name}/{path.name}", None, None, (
+                "is not a file inside the dataset folder (a link out of it, or a folder): not read; copy the "
+                "results file itself into the folder")))
     rows, said, superseded = [], [], 0
     for model_dir, paths in by_model.items():
         taken: set[str] = set()
