@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .loading import CURVE_KEY
 from .problems import Problem
 
 CATALOGUE_FILE = Path(__file__).with_name("benchmark_catalogue.csv")
@@ -124,45 +125,37 @@ def _metric_kind(metric: str) -> str:
     return "other"
 
 
-CURVE = ["family", "benchmark", "task", "metric", "shots"]
-
-
 def apply_catalogue(points: pd.DataFrame, label: str, catalogue: Catalogue | None = None
                     ) -> tuple[pd.DataFrame, list[Problem]]:
     """Points with `catalogue` (the entry matched, or blank), `filled` (what the entry supplied) and the
     blanks filled; and a warning per curve whose rows contradict their entry."""
     cat = catalogue or Catalogue.shipped()
-    pts = points.copy()
+    pts = points.reset_index(drop=True)          # positions and labels agree (the arrays below are positional)
     pts["catalogue"], pts["filled"] = "", ""
     if pts.empty:
         return pts, []
-    pairs = pts[["benchmark", "task"]].drop_duplicates()
-    entry_of = {(b, t): cat.match(b, t) for b, t in pairs.itertuples(index=False)}
-    entry = pd.Series([entry_of[(b, t)] for b, t in zip(pts["benchmark"], pts["task"])], index=pts.index,
-                      dtype="object")
-    found = entry.notna().to_numpy()
+    # one lookup per distinct (benchmark, task, metric), mapped back onto the rows
+    names = ["benchmark", "task", "metric"]
+    keys = pts[names].drop_duplicates().reset_index(drop=True)
+    entry = [cat.match(b, t) for b, t in zip(keys["benchmark"], keys["task"])]
+    keys["_entry"] = [np.nan if e is None else e for e in entry]
+    keys["_name"] = ["" if e is None else cat.name(e) for e in entry]
+    keys["_items"] = [np.nan if e is None else cat.entries["n_items"].iat[e] for e in entry]
+    keys["_chance"] = [np.nan if e is None else cat.chance(e, m) for e, m in zip(entry, keys["metric"])]
+    row = pts[names].merge(keys, on=names, how="left")
+    found = row["_entry"].notna().to_numpy()
     unknown = _unknown(pts[~found], label)
     if not found.any():
         return pts, unknown
-    idx = entry[found].astype(int).to_numpy()
-    pts.loc[found, "catalogue"] = [cat.name(i) for i in idx]
-    test_items = np.full(len(pts), np.nan)
-    test_items[found] = cat.entries["n_items"].to_numpy(float)[idx]
-    chance = np.full(len(pts), np.nan)
-    keys = {}
-    for i in np.flatnonzero(found):
-        k = (int(entry.iat[i]), pts["metric"].iat[i])
-        if k not in keys:
-            keys[k] = cat.chance(*k)
-        chance[i] = keys[k]
+    pts["catalogue"] = row["_name"].to_numpy(object)
+    test_items, chance = row["_items"].to_numpy(float), row["_chance"].to_numpy(float)
 
     bounded = pts["bounded"].to_numpy(bool)
     fill_n = (found & bounded & np.isfinite(test_items) & ~np.isfinite(pts["n_items"].to_numpy(float))
               & ~np.isfinite(pts["stderr"].to_numpy(float)))
     # chance per curve: only where no row of the curve gives one (a curve has one chance)
-    curve_has = pts.groupby(CURVE, sort=False, dropna=False)["chance"].transform(
-        lambda c: np.isfinite(c.to_numpy(float)).any()).to_numpy(bool)
-    fill_c = found & bounded & np.isfinite(chance) & ~curve_has
+    curve_has = pts["chance"].notna().groupby([pts[c] for c in CURVE_KEY], sort=False).transform("any")
+    fill_c = found & bounded & np.isfinite(chance) & ~curve_has.to_numpy(bool)
     pts.loc[fill_n, "n_items"] = test_items[fill_n]
     # chance in the direction the score is written: a lower-is-better score's chance is 1 - chance
     higher = pts["higher_is_better"].to_numpy(bool)
@@ -205,12 +198,6 @@ def _contradictions(pts: pd.DataFrame, found: np.ndarray, test_items: np.ndarray
                 f"{r['metric']!r} ({expected[i]:g}, benchmark catalogue: "
                 + ("exact match and generation score 0 by guessing" if expected[i] == 0 else
                    "1/k for k options") + "); the table's value is used: check it"))):
-        seen = set()
-        for i in np.flatnonzero(mask):
-            r = pts.iloc[i]
-            key = tuple(r[c] for c in CURVE)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(Problem(label, int(r["row"]), column, say(r, i), kept=True))
+        first = pts[mask].drop_duplicates(list(CURVE_KEY)).index      # one warning per curve
+        out += [Problem(label, int(pts.at[i, "row"]), column, say(pts.loc[i], i), kept=True) for i in first]
     return out

@@ -99,8 +99,15 @@ _DATA_FILE = re.compile(r"""with_name\(\s*["']([^"']+)["']\s*\)""")
 
 def _data_files(path: Path) -> list[Path]:
     """The files beside a module that it names as its own data: a change to them is a change of its code."""
-    names = _DATA_FILE.findall(path.read_text(encoding="utf-8"))
-    return [path.with_name(n) for n in names if path.with_name(n).is_file() and not n.endswith(".py")]
+    stat = path.stat()
+    return [path.with_name(n) for n in _data_names(path, stat.st_mtime_ns, stat.st_size)
+            if path.with_name(n).is_file() and not n.endswith(".py")]
+
+
+@functools.cache
+def _data_names(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """Cached on the file's stamp, as `_parsed_imports` is."""
+    return tuple(_DATA_FILE.findall(path.read_text(encoding="utf-8")))
 
 
 def code_closure(script: str | Path, root: str | Path, package: str = PACKAGE) -> list[Path]:

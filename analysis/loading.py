@@ -249,16 +249,20 @@ _SIDECAR_UNIT = ", or, for a wide table, set the column's unit in the sidecar (p
 #: a header that names a size unit: `#Params (B)`, `params_B`, `Size [M]`, `Parameters (billions)`
 _HEADER_UNIT = re.compile(r"(?i)(?:params|parameters|size|tokens)\W*[\(\[_ ]\s*(k|m|b|t|thousands?|millions?|"
                           r"billions?|trillions?)\s*[\)\]]?\s*$")
-_UNIT_WORDS = {"thousand": "k", "million": "M", "billion": "B", "trillion": "T"}
+_UNIT_WORDS = {"1": "", "k": "k", "m": "M", "b": "B", "g": "B", "t": "T", "thousand": "k", "million": "M",
+               "billion": "B", "trillion": "T"}
+
+
+def unit_suffix(unit) -> str | None:
+    """A size unit as `parse_size` writes it ("B" for b, billion, billions; "" for 1), or None."""
+    word = str(unit).strip().lower()
+    return _UNIT_WORDS.get(word.removesuffix("s") if len(word) > 1 else word)
 
 
 def header_unit(column: str) -> str | None:
     """The size unit a column's name states (`#Params (B)` -> "B"), or None."""
     m = _HEADER_UNIT.search(str(column))
-    if not m:
-        return None
-    unit = m.group(1).lower().rstrip("s")
-    return _UNIT_WORDS.get(unit, unit.upper() if unit != "k" else "k")
+    return unit_suffix(m.group(1)) if m else None
 
 
 def unit_in_header_hint(columns) -> str:
@@ -462,16 +466,14 @@ def sizes_across_datasets(points: pd.DataFrame, tolerance: float = 0.01) -> list
     if not len(points) or points["dataset"].nunique() < 2:
         return []
     sizes = points.groupby(["model", "dataset"])["params"].median().dropna().reset_index()
-    out = []
-    for model, one in sizes.groupby("model"):
-        low, high = one.loc[one["params"].idxmin()], one.loc[one["params"].idxmax()]
-        if high["params"] > low["params"] * (1 + tolerance):
-            out.append(Problem(str(high["dataset"]), None, "params", (
-                f"model {model!r} has {format_size(high['params'])} parameters here and "
-                f"{format_size(low['params'])} in dataset {low['dataset']!r}: the two count it differently "
-                "(embeddings?), so its curves sit at different scales; write one count in both if they are "
-                "the same model"), kept=True))
-    return out
+    by_model = sizes.groupby("model")["params"]
+    low, high = sizes.loc[by_model.idxmin()].set_index("model"), sizes.loc[by_model.idxmax()].set_index("model")
+    apart = high.index[high["params"] > low["params"] * (1 + tolerance)]
+    return [Problem(str(high.at[m, "dataset"]), None, "params", (
+        f"model {m!r} has {format_size(high.at[m, 'params'])} parameters here and "
+        f"{format_size(low.at[m, 'params'])} in dataset {low.at[m, 'dataset']!r}: the two count it differently "
+        "(embeddings?), so its curves sit at different scales; write one count in both if they are the same "
+        "model"), kept=True) for m in apart]
 
 
 def split_families(points: pd.DataFrame, split_by: tuple[str, ...]) -> pd.DataFrame:

@@ -59,6 +59,16 @@ def origin(file: str, row: int | None, model_file: str | None = None, model_row:
     return dict(zip(ORIGIN, (file, row, model_file or file, model_row if model_file else row)))
 
 
+def own_files(folder: Path, paths: list[Path]) -> tuple[list[Path], list[Problem]]:
+    """The paths that are files inside the dataset folder, and a problem for each that is not (a link
+    out of it, or a folder): only the folder's own files are read."""
+    root = folder.resolve()
+    own = [p for p in paths if p.is_file() and p.resolve().is_relative_to(root)]
+    said = ("is not a file inside the dataset folder (a link out of the dataset folder, or a folder): not read; "
+            "copy the file itself into the folder")
+    return own, [Problem(str(p), None, None, said) for p in paths if p not in own]
+
+
 def empty() -> pd.DataFrame:
     return pd.DataFrame(columns=list(CONTRACT))
 

@@ -46,7 +46,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..problems import Problem
-from .base import Importer, contract, empty, origin
+from .base import Importer, contract, empty, origin, own_files
 
 BENCHMARK = "BIG-bench"
 PARAMS_FIELD = "flop_matched_non_embedding_params"
@@ -193,11 +193,9 @@ def read_bigbench(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
         return empty(), [Problem(str(folder), None, None, (
             "holds no BIG-bench score file; copy the task folders as in the repository: "
             "<task>/results/scores_<model>.json"))]
-    rows, problems, counts = [], [], {}
-    inside = [(t, p) for t, p in files if p.resolve().is_relative_to(folder.resolve())]
-    problems += [Problem(str(p), None, None, "is a link out of the dataset folder: not read; copy the file "
-                         "itself into the folder") for t, p in files if (t, p) not in inside]
-    files = inside
+    rows, counts = [], {}
+    own, problems = own_files(folder, [p for _, p in files])
+    files = [(t, p) for t, p in files if p in own]
     for task, path in files:
         if task not in counts:
             counts[task] = item_counts(path.parent.parent if path.parent.name == "results" else path.parent)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..csvtable import read_table, separator_hint
 from ..problems import Problem
-from .base import Importer, contract, empty, origin
+from .base import Importer, contract, empty, origin, own_files
 
 MODELS_COLUMNS = ("file", "model", "family", "params")
 
@@ -82,6 +82,11 @@ def parse_harness_file(path: Path) -> tuple[list[dict], list[str]]:
     higher_is_better, unit; and the notes on what could not be used.
     Raises ValueError (with the reason) for a file that is not harness output.
     """
+    return harness_scores(_load(path))
+
+
+def _load(path: Path) -> dict:
+    """A harness file's JSON; ValueError (with the reason) for a file that is not harness output."""
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -92,6 +97,11 @@ def parse_harness_file(path: Path) -> tuple[list[dict], list[str]]:
         raise ValueError("is nested too deeply to be harness output") from None
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
         raise ValueError("has no 'results' object; is it an lm-evaluation-harness output file?")
+    return data
+
+
+def harness_scores(data: dict) -> tuple[list[dict], list[str]]:
+    """The scores of one harness file's JSON (see `parse_harness_file`)."""
     notes: list[str] = []
     results = data["results"]
     groups = _mapping(data, "group_subtasks", notes)
@@ -103,8 +113,8 @@ def parse_harness_file(path: Path) -> tuple[list[dict], list[str]]:
     rows = []
     for task, metrics in results.items():
         if task in groups and groups[task]:
-            notes.append(f"task {task!r}: a group score, the mean of its subtasks, which are imported: "
-                         f"{NOT_IMPORTED} (counted once)")
+            notes.append(f"task {task!r}: a group score, the mean of its subtasks, which are imported: the "
+                         "group itself is left out (counted once)")
             continue
         if not isinstance(metrics, dict):
             notes.append(f"task {task!r}: its results are a {type(metrics).__name__}, not an object; {NOT_IMPORTED}")
@@ -228,8 +238,10 @@ def said_once(notes: list[tuple[str, str]], label: str) -> list[Problem]:
         task, rest = (m.group(1), m.group(2)) if m else ("", text)
         first.setdefault(rest, text)
         tasks, files = kinds.setdefault(rest, ([], []))
-        tasks.append(task) if task and task not in tasks else None
-        files.append(file) if file not in files else None
+        if task and task not in tasks:
+            tasks.append(task)
+        if file not in files:
+            files.append(file)
     out = []
     for rest, (tasks, files) in kinds.items():
         who = (", ".join(repr(t) for t in tasks[:3]) + (f" and {len(tasks) - 3} other(s)" if len(tasks) > 3 else "")
@@ -237,7 +249,7 @@ def said_once(notes: list[tuple[str, str]], label: str) -> list[Problem]:
         where = f" ({len(files)} files)" if len(files) > 1 else ""
         text = first[rest] if len(tasks) <= 1 and len(files) == 1 else f"{who}{rest}{where}"   # one: as it was said
         out.append(Problem(f"{label}/{files[0]}" if len(files) == 1 else label, None, None, text,
-                           kept=NOT_IMPORTED not in rest or "counted once" in rest))
+                           kept=NOT_IMPORTED not in rest))
     return out
 
 
@@ -296,22 +308,19 @@ def read_harness_tree(folder: str | Path, family_pattern: str | None = None,
         if table.readable and "file" in table.columns:
             override = {r["file"].strip("/"): (int(row), r)
                         for row, r in zip(table.rows, table.frame.to_dict("records"))}
+    own, outside = own_files(folder, sorted(folder.glob(RUN_FILES)))
+    problems += outside
     by_model: dict[str, list[Path]] = {}
-    for path in sorted(folder.glob(RUN_FILES)):
-        if path.is_file() and path.resolve().is_relative_to(folder.resolve()):
-            by_model.setdefault(path.parent.name, []).append(path)
-        else:       # only the dataset folder's own files are read: a link out of it, or a folder, is not
-            problems.append(Problem(f"{label}/{path.parent.name}/{path.name}", None, None, (
-                "is not a file inside the dataset folder (a link out of it, or a folder): not read; copy the "
-                "results file itself into the folder")))
+    for path in own:
+        by_model.setdefault(path.parent.name, []).append(path)
     rows, said, superseded = [], [], 0
     for model_dir, paths in by_model.items():
         taken: set[str] = set()
         for path in sorted(paths, key=_timestamp, reverse=True):         # the latest run of each task first
             rel = f"{model_dir}/{path.name}"
             try:
-                data = json.loads(path.read_bytes().decode("utf-8-sig"))
-                scores, notes = parse_harness_file(path)
+                data = _load(path)
+                scores, notes = harness_scores(data)
             except (OSError, ValueError) as exc:
                 problems.append(Problem(f"{label}/{rel}", None, None, f"cannot be read: {exc}"))
                 continue

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from ..csvtable import read_table, separator_hint
-from ..loading import header_unit
+from ..loading import header_unit, unit_suffix
 from ..problems import Problem
 from .base import Importer, contract, empty, origin
 
@@ -51,8 +51,8 @@ def read_wide(table: str | Path, sidecar: str | Path | None = None) -> tuple[pd.
     for key in ("params", "tokens"):
         unit, named = spec.get(f"{key}_unit"), key in ids and header_unit(ids[key])
         if unit is not None:
-            units[key] = _UNITS[str(unit).lower()]
-        if named and (unit is None or _UNITS[str(unit).lower()] != _UNITS[named.lower()]):
+            units[key] = unit_suffix(unit)
+        if named and (unit is None or unit_suffix(unit) != named):
             problems.append(Problem(str(table), 1, ids[key], (
                 f"the {key} column {ids[key]!r} names a unit ({named}) but the sidecar "
                 + (f"says {key}_unit: {unit}" if unit is not None else f"sets no {key}_unit")
@@ -65,9 +65,7 @@ def read_wide(table: str | Path, sidecar: str | Path | None = None) -> tuple[pd.
     return contract(pd.DataFrame(rows)), problems
 
 
-#: the size units a sidecar may give a column (`params_unit: B`): a plain number is then in that unit
-_UNITS = {"1": "", "k": "k", "m": "M", "b": "B", "t": "T", "thousand": "k", "million": "M", "billion": "B",
-          "trillion": "T"}
+#: a plain number, which a sidecar's `params_unit: B` (any unit `loading.unit_suffix` knows) puts in that unit
 _PLAIN = re.compile(r"^\s*[0-9]*\.?[0-9]+\s*$")
 
 
@@ -126,7 +124,7 @@ def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
         if spec.get(key) is not None and not isinstance(spec[key], str):
             return wrong(f"{key} must name one column of the table (it is {_short(spec[key])})")
     for key in ("params_unit", "tokens_unit"):
-        if spec.get(key) is not None and str(spec[key]).lower() not in _UNITS:
+        if spec.get(key) is not None and unit_suffix(spec[key]) is None:
             return wrong(f"{key} must be one of k, M, B, T (or 1 for counts), not {_short(spec[key])}")
     for key in ("scores", "defaults"):
         if spec.get(key) is not None and not isinstance(spec[key], dict):
