@@ -203,14 +203,41 @@ def _reference_residuals(batch: CurveBatch, workers: int = 1) -> np.ndarray:
     return np.where(batch.mask, batch.y - pred, 0.0)
 
 
-def _models_dof(batch: CurveBatch, group: np.ndarray, keep: np.ndarray, n_groups: int) -> np.ndarray:
+#: residual dof a curve must leave around its pooled scatter reference: at 4 sizes a 3-parameter fit
+#: leaves one, and the family's scatter would rest on one number whatever its number of tasks
+#: (issue 21, D1); such short curves are pooled around their line instead (`_pooled_residuals`)
+POOL_MIN_DOF = 2
+
+
+def _reference_params(batch: CurveBatch) -> np.ndarray:
+    """Parameters of each curve's pooled scatter reference (C,): 3 (`SCATTER_REFERENCE`), or 2 (the
+    line) where that would leave fewer than `POOL_MIN_DOF` residual dof."""
+    return np.where(batch.n - 3 >= POOL_MIN_DOF, 3, 2)
+
+
+def _pooled_residuals(batch: CurveBatch, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Each curve's residuals for the family pool, and those around its closest 3-parameter reference
+    (a lone curve's own noise). A short curve's pooled residuals are its line's: a shape the line
+    cannot follow then counts as scatter, which overstates the noise, and a task whose shape is far
+    from it is a misfit the pool leaves out (`_pool`)."""
+    closest = _reference_residuals(batch, workers)
+    short = _reference_params(batch) == 2
+    if not short.any():
+        return closest, closest
+    line = fit_model(LINE, batch)
+    around_line = np.where(batch.mask, batch.y - line.predict(batch.x), 0.0)
+    return np.where(short[:, None], around_line, closest), closest
+
+
+def _models_dof(batch: CurveBatch, group: np.ndarray, keep: np.ndarray, n_groups: int,
+                params: np.ndarray) -> np.ndarray:
     """Residual dof the scatter rests on, per group: the model effect u_m is shared by all the
     family's tasks, so its variance is learnt from the family's models, not from models × tasks:
-    distinct scales of the group's kept curves minus the reference's 3 parameters."""
+    distinct scales of the group's kept curves minus the largest reference's parameters."""
     out = np.zeros(n_groups)
     for g in np.unique(group[keep]):
         rows = keep & (group == g)
-        out[g] = max(len(np.unique(np.round(batch.x[rows][batch.mask[rows]], 9))) - 3, 1)
+        out[g] = max(len(np.unique(np.round(batch.x[rows][batch.mask[rows]], 9))) - params[rows].max(), 1)
     return out
 
 
@@ -264,53 +291,114 @@ class FamilyEstimates:
     curves: np.ndarray
     curve_residual: np.ndarray      # (C,) each curve's own residual variance around its closest reference fit
     curve_dof: np.ndarray           # (C,) on n - 3 dof
+    curve_scatter: np.ndarray       # (C,) each known-noise curve's own τ̂² around that fit, on the same dof
+
+
+def _scatter_pool(batch: CurveBatch, r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, params: np.ndarray,
+                  group: np.ndarray, members: np.ndarray, G: int, settings: Settings, prior: ReferencePrior,
+                  residuals) -> tuple[np.ndarray, np.ndarray]:
+    """One family pool of the scatter: τ̂² per family and the models' dof it rests on (0: short).
+    The residuals are computed twice, the second time weighted by σᵢ² plus the first estimate
+    (`residuals(batch)` gives them)."""
+    shape = scatter_shape(batch)
+    t2, d, _ = _pool(r2, s2, dof, group, members, G, shape)
+    var = s2 + prior.posterior(t2, np.where(d >= settings.scatter_min_df, 1.0, 0.0))[group][:, None] * shape
+    w = np.where(batch.mask, 1.0 / np.where(var > 0, var, 1.0), 0.0)
+    weighted = CurveBatch(batch.x, batch.y, batch.sigma, w, batch.chance, batch.known_noise, batch.bounded)
+    r2w = np.where(members[:, None], residuals(weighted) ** 2, r2)
+    t2, d, keep = _pool(r2w, s2, dof, group, members, G, shape)
+    own = d >= settings.scatter_min_df
+    return np.where(own, t2, np.nan), np.where(own, _models_dof(batch, group, keep, G, params), 0.0)
+
+
+#: a short family's scatter around its lines beyond this quantile of the prior's is its tasks' shape,
+#: not a model effect (a family whose every task jumps at its largest model): it is measured around the
+#: closest 3-parameter fits instead
+SHAPE_NOT_SCATTER = 0.999
 
 
 def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, priors: dict[str, ReferencePrior],
                      workers: int = 1) -> FamilyEstimates:
     """Each family's own scatter and residual variance, from its curves alone (`group` (C,) codes 0..G-1).
 
-    τ² is pooled over the family's curves (`_pool`: Paule–Mandel around each curve's closest
-    `SCATTER_REFERENCE` fit, misfits left out), on d = `_models_dof` dof (its models, not models ×
-    tasks), 0 where the pool keeps fewer than `MIN_CURVES` curves or `scatter_min_df` residual dof.
-    The residuals are computed twice: the second time weighted by σᵢ² plus the first estimate."""
+    τ² is pooled over the family's curves (`_pool`: Paule–Mandel around each curve's reference fit,
+    misfits left out), on d = `_models_dof` dof (its models, not models × tasks), 0 where the pool
+    keeps fewer than `MIN_CURVES` curves or `scatter_min_df` residual dof. The reference is the
+    closest `SCATTER_REFERENCE` fit, or the line for curves it would leave fewer than
+    `POOL_MIN_DOF` dof (`_pooled_residuals`: a 4-size family's scatter on 2 dof, not 1); a family
+    whose scatter around its lines is implausible under the prior (beyond its `SHAPE_NOT_SCATTER`
+    quantile) is measured around the closest fits.
+    """
     C = len(batch)
     G = int(group.max()) + 1 if C else 0
-    dof = np.maximum(batch.n - 3, 0).astype(float)
+    params = _reference_params(batch)
+    dof = np.maximum(batch.n - params, 0).astype(float)
+    dof3 = np.maximum(batch.n - 3, 0).astype(float)
     bounded, known = batch.bounded, batch.known_noise
     s2 = np.where(batch.mask & known[:, None], batch.sigma ** 2, 0.0)
-    r2 = _reference_residuals(batch, workers) ** 2
-    fit_ok = np.isfinite(r2).all(1) & (dof >= 1)
+    pooled, closest = _pooled_residuals(batch, workers)
+    r2, own_r2 = pooled ** 2, closest ** 2
+    fit_ok = np.isfinite(r2).all(1) & np.isfinite(own_r2).all(1) & (dof >= 1)
     scatter, scatter_dof = np.full(G, np.nan), np.zeros(G)
     residual, residual_dof = np.full(G, np.nan), np.zeros(G)
     members = fit_ok & bounded & known
     if members.any():
-        shape = scatter_shape(batch)
-        t2, d, _ = _pool(r2, s2, dof, group, members, G, shape)
-        var = s2 + priors["scatter"].posterior(t2, np.where(d >= settings.scatter_min_df, 1.0, 0.0))[group][:, None] \
-            * shape
-        w = np.where(batch.mask, 1.0 / np.where(var > 0, var, 1.0), 0.0)
-        r2w = np.where(members[:, None], _reference_residuals(
-            CurveBatch(batch.x, batch.y, batch.sigma, w, batch.chance, known, bounded), workers) ** 2, r2)
-        t2, d, keep = _pool(r2w, s2, dof, group, members, G, shape)
-        own = d >= settings.scatter_min_df
-        scatter = np.where(own, t2, np.nan)
-        scatter_dof = np.where(own, _models_dof(batch, group, keep, G), 0.0)
+        prior = priors["scatter"]
+        scatter, scatter_dof = _scatter_pool(batch, r2, s2, dof, params, group, members, G, settings, prior,
+                                             lambda b: _pooled_residuals(b, workers)[0])
+        shape_like = (scatter_dof > 0) & (scatter > prior.value * special.fdtri(
+            np.maximum(scatter_dof, 1), prior.dof, SHAPE_NOT_SCATTER))
+        short = np.bincount(group[members & (params == 2)], minlength=G) > 0
+        if (shape_like & short).any():
+            again = members & (shape_like & short)[group]
+            t2, d = _scatter_pool(batch, own_r2, s2, dof3, np.full(C, 3), group, again, G, settings, prior,
+                                  lambda b: _reference_residuals(b, workers))
+            scatter = np.where(shape_like & short, t2, scatter)
+            scatter_dof = np.where(shape_like & short, d, scatter_dof)
     # unknown noise: a curve that never moves (as one stuck at 0) says nothing about the noise elsewhere
     moves = (np.where(batch.mask, batch.y, -np.inf).max(1) - np.where(batch.mask, batch.y, np.inf).min(1)
              >= settings.noise_floor)
     unknown = fit_ok & bounded & ~known & moves
     # unknown noise: residuals in units of each point's noise shape (1 at 50 % for bounded metrics)
-    r2 = np.where(known[:, None], r2, r2 / np.where(batch.mask, batch.sigma, 1.0) ** 2)
+    unit = np.where(known[:, None], 1.0, np.where(batch.mask, batch.sigma, 1.0) ** 2)
+    r2, own_r2 = r2 / unit, own_r2 / unit
     if unknown.any():
-        v, d, keep = _pool(r2, np.zeros_like(r2), dof, group, unknown, G)
+        zero = np.zeros_like(r2)
+        v, d, keep = _pool(r2, zero, dof, group, unknown, G)
         own = d >= settings.scatter_min_df
         residual = np.where(own, v, np.nan)
-        residual_dof = np.where(own, _models_dof(batch, group, keep, G), 0.0)
+        residual_dof = np.where(own, _models_dof(batch, group, keep, G, params), 0.0)
+        prior = priors["residual"]
+        shape_like = own & (residual > prior.value * special.fdtri(np.maximum(residual_dof, 1), prior.dof,
+                                                                    SHAPE_NOT_SCATTER))
+        shape_like &= np.bincount(group[unknown & (params == 2)], minlength=G) > 0
+        if shape_like.any():
+            v, d, keep = _pool(own_r2, zero, dof3, group, unknown & shape_like[group], G)
+            again = shape_like & (d >= settings.scatter_min_df)
+            residual = np.where(shape_like, np.where(again, v, np.nan), residual)
+            residual_dof = np.where(shape_like, np.where(again, _models_dof(batch, group, keep, G, np.full(C, 3)),
+                                                         0.0), residual_dof)
+    # a lone curve's own residual variance: around its closest 3-parameter reference on n - 3 dof (a lone
+    # curve's shape cannot be told from its noise, so the flexible reference, whatever its dof)
+    own_ok = np.isfinite(own_r2).all(1) & (dof3 >= 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        curve_residual = np.where(fit_ok, np.where(batch.mask, r2, 0.0).sum(1) / dof, np.nan)
+        curve_residual = np.where(own_ok, np.where(batch.mask, own_r2, 0.0).sum(1) / dof3, np.nan)
+    lone = own_ok & bounded & known
+    curve_scatter = np.full(C, np.nan)
+    if lone.any():
+        curve_scatter = np.where(lone, _pool(own_r2, s2, dof3, np.arange(C), lone, C, scatter_shape(batch))[0],
+                                 np.nan)
     return FamilyEstimates(scatter, scatter_dof, residual, residual_dof, np.bincount(group, minlength=G),
-                           curve_residual, np.where(fit_ok, dof, 0.0))
+                           curve_residual, np.where(own_ok, dof3, 0.0), curve_scatter)
+
+
+#: the prior-data conflict checks (F quantiles of the prior's scatter): a family whose pooled τ̂² is
+#: beyond the 90th percentile, or a lone curve whose own τ̂² is beyond the 99th, keeps its own estimate
+#: on its own dof. Measured (benchmarks/audit.py, docs/METHODS.md 7.3): the family check at the 95th
+#: let a 4-size family with 3× the binomial sd as scatter be flagged 9.4 %, at the 80th the literature
+#: table fell to 17/25; a lone curve's check at the 90th or 95th cost a clear jump at 5 sizes its power
+#: (79 %, 85 %) through shapes its reference cannot follow
+CONFLICT = {"family": 0.90, "curve": 0.99}
 
 
 def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
@@ -328,8 +416,11 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
     metrics: the family's pooled residual variance with the residual prior,
     the same way; a curve outside any pool combines its own residuals (around
     its closest reference fit) with that prior; raw metrics have their own
-    (`with_own_noise`). A family whose own τ̂² is far above the prior's (F test
-    at 5 %) keeps its own estimate on its own d dof.
+    (`with_own_noise`). A family whose own τ̂² is far above the prior's (an F
+    test, `CONFLICT`) keeps its own estimate on its own d dof; so does a curve
+    outside any pool whose own τ̂² (around its closest reference fit, on n − 3
+    dof) is, at a stricter level, since its residuals also carry any shape its
+    reference cannot follow.
     """
     priors = priors or reference_priors()
     C = len(batch)
@@ -347,18 +438,27 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
         source = np.where(pooled, "given", source)
     elif pooled.any():
         prior = priors["scatter"]
-        d_own = fam.scatter_dof[group]
-        # a family whose own scatter is far above the prior's (F test at 5 %) is not one of the
-        # families the prior describes: it keeps its own estimate, on its own dof
-        conflict = (d_own > 0) & (fam.scatter[group] > prior.value * special.fdtri(
-            np.maximum(d_own, 1), prior.dof, 0.95))
-        tau2 = np.where(pooled, np.where(conflict, fam.scatter[group], prior.posterior(fam.scatter[group], d_own)),
-                        0.0)
+        by_family = fam.scatter_dof[group] > 0
+        lone = ~by_family & (fam.curve_dof > 0)
+        d_own = np.where(by_family, fam.scatter_dof[group], np.where(lone, fam.curve_dof, 0.0))
+        est = np.where(by_family, fam.scatter[group], fam.curve_scatter)
+        # a family (or a lone curve) whose own scatter is far above the prior's is not one of those the
+        # prior describes: it keeps its own estimate, on its own dof (`CONFLICT`)
+        level = np.where(lone, CONFLICT["curve"], CONFLICT["family"])
+        conflict = (d_own > 0) & (est > prior.value * special.fdtri(np.maximum(d_own, 1), prior.dof, level))
+        # a lone curve otherwise rests on the prior alone: its residuals mix its shape with the scatter
+        d_own = np.where(lone & ~conflict, 0.0, d_own)
+        # the prior can raise a low estimate of the family's own, never lower a high one: shrinking a
+        # family's scatter towards the corpus's typical one is what lets a family of few models whose
+        # models differ more than most pass a flat curve off as a trend (issue 21, D1)
+        tau2 = np.where(pooled, np.where(conflict, est, np.fmax(prior.posterior(est, d_own),
+                                                                np.where(d_own > 0, est, 0.0))), 0.0)
         tau2_ref = np.where(pooled, prior.value, 0.0)
         scatter = np.where(pooled, np.sqrt(tau2), np.nan)
         scatter_dof = np.where(pooled, d_own + np.where(conflict, 0.0, prior.dof), np.nan)
         dof_t = np.where(pooled, scatter_dof, dof_t)
-        source = np.where(pooled, np.where(conflict, "family alone", np.where(d_own > 0, "family", "prior")), source)
+        source = np.where(pooled, np.select([conflict & lone, conflict, d_own > 0], ["curve alone", "family alone",
+                                                                                   "family"], "prior"), source)
 
     # unknown noise on bounded metrics: the family's pooled residual variance with the residual prior;
     # a curve outside any pool, its own residuals around its closest reference fit with that prior
@@ -439,10 +539,11 @@ def with_own_noise(noise: Noise, batch: CurveBatch, fits: dict, settings: Settin
 def describe(noise: Noise, known: np.ndarray, sources: np.ndarray) -> np.ndarray:
     """The `noise` column: where the sampling noise comes from, and the scatter between models."""
     extra = np.select(
-        [noise.source == "family", noise.source == "family alone", noise.source == "prior",
-         noise.source == "given"],
+        [noise.source == "family", noise.source == "family alone", noise.source == "curve alone",
+         noise.source == "prior", noise.source == "given"],
         [" + family scatter (with the reference prior)", " + family scatter (its own: far above the reference prior)",
-         " + scatter (reference prior)", " (scatter included, as given)"],
+         " + scatter (the curve's own: far above the reference prior)", " + scatter (reference prior)",
+         " (scatter included, as given)"],
         "")
     residual = np.select([noise.source == "family", noise.source == "prior"],
                          ["residual (family, with the reference prior)", "residual (curve, with the reference prior)"],

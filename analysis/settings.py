@@ -105,6 +105,7 @@ class Settings:
     chance_tolerance: float = _E["chance_tolerance"]
     jump_margin: float = _E["jump_margin"]
     require_chance: bool = _E["require_chance"]
+    accelerating_null: str = _E["accelerating_null"]
     x_axis: str = _D["x_axis"]
     catalogue: bool = _D["catalogue"]
     split_by: tuple[str, ...] = tuple(_D["split_by"])

@@ -461,10 +461,11 @@ _BETAS = np.geomspace(0.02, ACCELERATING_MAX, 24)
 
 
 def _accelerating_prediction(batch: CurveBatch, smaller: np.ndarray, target: np.ndarray, floor: np.ndarray,
-                             sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                             sd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The smooth accelerating law from the floor, y = floor + A·10^(β(x − x_t)), A ≥ 0, fitted to the
     `smaller` models by weighted least squares (β on a grid in [0.02, `ACCELERATING_MAX`] per decade,
-    A in closed form), and its prediction at the target model x_t with its variance: (floor + Â, var Â).
+    A in closed form), and its prediction at the target model x_t with its variance: (floor + Â, var Â),
+    then the same at the steepest β allowed (for `accelerating_null: steepest`).
 
     This is the accuracy = A·N^β of the registry's accelerating model, started at chance: a curve
     that follows it is predictable from its smaller models, however sudden it looks on a linear axis
@@ -473,8 +474,9 @@ def _accelerating_prediction(batch: CurveBatch, smaller: np.ndarray, target: np.
     which a long extrapolation multiplies, is in it. Where Â = 0 (the smaller models at or below
     the floor) β is not identified and the variance is Â's at the fitted β. The caller uses the law
     only where the smaller models rise detectably: on models at the floor within their noise every
-    β fits, and the best-fitting one follows the noise. At the steepest β allowed, Â's variance at
-    that β is used (a steeper law is outside the null, a shallower one predicts less)."""
+    β fits, and the best-fitting one follows the noise (or, with `accelerating_null: steepest`, the
+    steepest law is the null there). At the steepest β allowed, Â's variance at that β is used (a
+    steeper law is outside the null, a shallower one predicts less)."""
     rows = np.arange(len(batch))
     xt = batch.x[rows, target]
     w = np.where(smaller, 1.0 / sd ** 2, 0.0)
@@ -494,7 +496,7 @@ def _accelerating_prediction(batch: CurveBatch, smaller: np.ndarray, target: np.
         # prediction there, and the upper tail the test needs is Â's at that β
         free = (ab > 0) & (b < len(_BETAS) - 1) & (det > 1e-9 * i_aa * i_bb)
         var = np.where(free, i_bb / det, 1.0 / i_aa)
-    return floor + ab, var
+        return floor + ab, var, floor + a[:, -1], 1.0 / swgg[:, -1]
 
 
 def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settings: Settings) -> TestResult:
@@ -514,11 +516,13 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
       floor + δ (each of them scores at most floor + δ, and any trend among
       them is the jump test's);
     * clearly above, per model of the last m: H0 y ≤ floor + δ;
-    * the jump: the first of the last m lies above the floor models' line
-      extrapolated to its scale (its slope floored at 0) by more than the
-      line's prediction error and the model's own sd allow. H0: y ≤ the
-      smaller models' trend. A steady rise from the floor (loglinear) passes
-      the first two tests and fails this one.
+    * the jump: the first of the last m lies above every smooth extrapolation
+      of the smaller models (all models below it, the one on the way up too):
+      their line (slope floored at 0) and the accelerating law from the
+      floor (`_accelerating_prediction`), by more than the extrapolation's
+      error and the model's own sd allow. H0: y ≤ the smaller models' trend.
+      A steady rise from the floor (loglinear) passes the first two tests
+      and fails this one.
 
     The claim is that all three hold: p is the largest of their p-values (an
     intersection-union test, Berger 1982); a part that cannot be computed
@@ -562,11 +566,16 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
     for m in range(1, N - settings.min_floor_models + 1):
         first = np.clip(n - m, 0, N - 1)
         smaller = mask & (idx < first[:, None])
-        accel, v_accel = _accelerating_prediction(batch, smaller, first, floor, sd)
+        accel, v_accel, steep, v_steep = _accelerating_prediction(batch, smaller, first, floor, sd)
         below = _FloorLine.fit(batch, smaller, sd, estimated)
         with np.errstate(divide="ignore", invalid="ignore"):
             rising = _sf(below.slope * np.sqrt(below.sxx), _satterthwaite(dof, below.share)) <= settings.alpha
-        accelerating[m] = np.where(rising, accel, -np.inf), v_accel
+        # where they show no rise of their own, the fitted β follows their noise: no accelerating null
+        # (`accelerating_null: fitted`), or the steepest law the null allows (`steepest`)
+        if settings.accelerating_null == "steepest":
+            accelerating[m] = np.where(rising, accel, steep), np.where(rising, v_accel, v_steep), below
+        else:
+            accelerating[m] = np.where(rising, accel, -np.inf), v_accel, below
     for k in range(settings.min_floor_models, N):
         floor_models = idx < k
         fl = _FloorLine.fit(batch, floor_models, sd, estimated)
@@ -583,10 +592,11 @@ def emergence_test(batch: CurveBatch, noise: Noise, eligible: np.ndarray, settin
                 continue
             first = np.clip(n - m, 0, N - 1)
             p_present = np.where((idx >= (n - m)[:, None]) & mask, p_above, -np.inf).max(1)
-            trend, v_line = fl.at(batch.x[rows, first], rising_only=True)
+            # the smaller models' line: every model below the first tested one, the one on the way up too
+            accel, v_accel, smaller = accelerating[m]
+            trend, v_line = smaller.at(batch.x[rows, first], rising_only=True)
             v_first = sd[rows, first] ** 2
-            v_est = v_line * fl.share + v_first * estimated[rows, first]
-            accel, v_accel = accelerating[m]
+            v_est = v_line * smaller.share + v_first * estimated[rows, first]
             with np.errstate(divide="ignore", invalid="ignore"):
                 share_accel = (v_accel * fl.share + v_first * estimated[rows, first]) / (v_accel + v_first)
                 jump = batch.y[rows, first] - np.fmax(trend, accel)

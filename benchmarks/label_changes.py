@@ -2,8 +2,11 @@
 
     python benchmarks/label_changes.py BEFORE/curves.csv AFTER/curves.csv docs/label_changes.csv
 
-The cause is read from the two rows, first match wins (issue 22's changes: the
-benchmark catalogue's item counts and chance, and the scatter's shape; then issue 21's):
+The cause is read from the two rows, first match wins. Between two runs that both
+have the benchmark catalogue (`cause_since_issue22`): a one-task curve's own
+scatter, the family's scatter, the jump's line, the multiple testing. Otherwise
+(issue 22's changes: the benchmark catalogue's item counts and chance, and the
+scatter's shape; then issue 21's):
 the smallest models below the written chance (two-sided floor); the width of
 the rise, no longer a veto; the jump tested against the accelerating
 extrapolation too; the noise (the family's own estimate with the shipped
@@ -23,6 +26,24 @@ KEEP = ["label", "p_value", "q_value", "noise", "scatter_sd", "noise_sd", "noise
         "change_low", "change_high", "effect_unit"]
 #: the fixed margins before issue 21 (flat_margin, min_change as fractions of the score scale)
 OLD_FLAT, OLD_MIN_CHANGE = 0.10, 0.05
+
+
+def cause_since_issue22(r) -> str:
+    """Between two runs that both have the catalogue (issue 21's short-family round): the scatter of short
+    families and lone curves, the jump's line, then the multiple testing."""
+    if "curve alone" in str(r.noise_after) or "the curve's own" in str(r.noise_after):
+        return "noise: a one-task curve's own scatter, far above the prior (the lone curve's conflict check)"
+    if (str(r.noise_before) != str(r.noise_after)
+            or not np.isclose(r.scatter_sd_before, r.scatter_sd_after, rtol=0.02, equal_nan=True)
+            or not np.isclose(r.noise_dof_before, r.noise_dof_after, rtol=0.02, equal_nan=True)):
+        return ("noise: the family's scatter (a 4-size family pooled around its lines, the prior never pulling "
+                "a family's own estimate down, the conflict check at the 90 % quantile)")
+    if "beyond" in str(r.reason_before) + str(r.reason_after):
+        return "jump: the smaller models' line through every model below the tested one"
+    if np.isclose(r.p_value_before, r.p_value_after, rtol=0.02) and not np.isclose(
+            r.q_value_before, r.q_value_after, rtol=0.02):
+        return "multiple testing: the q-value moved with the other curves of the dataset"
+    return "other"
 
 
 def cause(r) -> str:
@@ -73,8 +94,9 @@ def main(before: str, after: str, out: str) -> None:
                             indicator="side")
     m = m.rename(columns={c: f"{c}_after" for c in extra if c in ("below_chance", "chance_source")})
     changed = m[(m["side"] != "both") | (m["label_before"] != m["label_after"])].copy()
-    changed["cause"] = [cause(r) if r.side == "both" else ("new curve" if r.side == "right_only"
-                                                             else "curve gone") for r in changed.itertuples()]
+    why = cause_since_issue22 if "chance_source" in a else cause
+    changed["cause"] = [why(r) if r.side == "both" else ("new curve" if r.side == "right_only"
+                                                           else "curve gone") for r in changed.itertuples()]
     cols = KEY + ["label_before", "label_after", "cause", "p_value_before", "p_value_after", "q_value_before",
                   "q_value_after", "noise_before", "noise_after", "fragile", "sharpness", "reason_after"]
     changed[cols].sort_values(KEY).to_csv(out, index=False)

@@ -56,11 +56,26 @@ def test_flat_one_paper_table_few_wrong_flags():
     assert r["wrong"] <= 0.08, r
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent 7-8 % "
-                                       "(36.9 % at 7887b93; benchmarks/audit.csv)")
+@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent 6-7 % "
+                                       "(36.9 % at 7887b93; 3-4 % with accelerating_null: steepest; "
+                                       "benchmarks/audit.csv)")
 def test_accelerating_from_zero_is_not_emergent():
     r = _rate("D4 A*N^beta from chance 0, 5 sizes", studies=300)
     assert r["rate_emergent"] <= 0.05, r
+
+
+def test_accelerating_from_zero_under_the_steepest_null():
+    """`accelerating_null: steepest` meets D4's 5 % (the default does not: docs/METHODS.md 7.3)."""
+    from dataclasses import replace
+    r = run_case(CASE["D4 A*N^beta from chance 0, 5 sizes"], 300, replace(S, accelerating_null="steepest"), 7)
+    assert r["rate_emergent"] <= 0.05, r
+
+
+def test_wide_logistics_with_large_scatter_are_not_u_shaped():
+    """D6: a one-task table, logistics 1.5-4 decades wide, scatter 3× binomial: U flags ≤ 5 % (5.7 % before
+    a lone curve's own scatter was checked against the prior; 10.0 % at 7887b93)."""
+    r = _rate("D6 wide logistics, 5 sizes, 3x scatter", studies=300)
+    assert r["rate_u"] <= 0.05 and r["rate_inverse"] <= 0.05, r
 
 
 def test_accelerating_from_zero_less_often_emergent_than_before():
@@ -69,12 +84,12 @@ def test_accelerating_from_zero_less_often_emergent_than_before():
     assert r["rate_emergent_high"] < 0.369, r
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 D1 not met: a flat 4-size family with scatter 3x binomial gets "
-                                       "a wrong flag about 16 % of the time (the prior's scatter is the corpus's, "
-                                       "a family's own rests on 1 dof)")
 def test_flat_family_with_large_scatter():
-    r = _rate("D1 flat 4-size family, scatter 3x binomial", studies=20)
-    assert r["wrong"] <= 0.08, r
+    """D1: a flat 4-size family whose models' scatter is 3× the binomial sd: a trend either way or any
+    flag on ≤ 8 % of its curves (10.4 % at 7887b93; 16 % with its scatter on 1 dof around 3-parameter
+    fits, and the prior allowed to pull it down)."""
+    r = _rate("D1 flat 4-size family, scatter 3x binomial", studies=60)
+    assert r["wrong"] <= 0.08 and r["rate_inverse"] <= 0.05, r
 
 
 def test_label_depends_on_its_own_dataset_only():
