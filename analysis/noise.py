@@ -260,6 +260,11 @@ class ReferencePrior:
         v = np.where(d > 0, estimate, 0.0)
         return (self.dof * self.value + d * v) / (self.dof + d)
 
+    def beyond(self, estimate: np.ndarray, dof: np.ndarray, level) -> np.ndarray:
+        """Whether an estimate on `dof` dof is beyond the `level` quantile of what the prior predicts
+        for it (F(dof, d0) scaled by the prior's value): a variance the prior does not describe."""
+        return (dof > 0) & (estimate > self.value * special.fdtri(np.maximum(dof, 1), self.dof, level))
+
 
 PRIOR_FILE = Path(__file__).with_name("reference_prior.csv")
 
@@ -346,8 +351,7 @@ def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, p
         prior = priors["scatter"]
         scatter, scatter_dof = _scatter_pool(batch, r2, s2, dof, params, group, members, G, settings, prior,
                                              lambda b: _pooled_residuals(b, workers)[0])
-        shape_like = (scatter_dof > 0) & (scatter > prior.value * special.fdtri(
-            np.maximum(scatter_dof, 1), prior.dof, SHAPE_NOT_SCATTER))
+        shape_like = prior.beyond(scatter, scatter_dof, SHAPE_NOT_SCATTER)
         short = np.bincount(group[members & (params == 2)], minlength=G) > 0
         if (shape_like & short).any():
             again = members & (shape_like & short)[group]
@@ -368,9 +372,7 @@ def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, p
         own = d >= settings.scatter_min_df
         residual = np.where(own, v, np.nan)
         residual_dof = np.where(own, _models_dof(batch, group, keep, G, params), 0.0)
-        prior = priors["residual"]
-        shape_like = own & (residual > prior.value * special.fdtri(np.maximum(residual_dof, 1), prior.dof,
-                                                                    SHAPE_NOT_SCATTER))
+        shape_like = own & priors["residual"].beyond(residual, residual_dof, SHAPE_NOT_SCATTER)
         shape_like &= np.bincount(group[unknown & (params == 2)], minlength=G) > 0
         if shape_like.any():
             v, d, keep = _pool(own_r2, zero, dof3, group, unknown & shape_like[group], G)
@@ -394,7 +396,7 @@ def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, p
 
 #: the prior-data conflict checks (F quantiles of the prior's scatter): a family whose pooled τ̂² is
 #: beyond the 90th percentile, or a lone curve whose own τ̂² is beyond the 99th, keeps its own estimate
-#: on its own dof. Measured (benchmarks/audit.py, docs/METHODS.md 7.3): the family check at the 95th
+#: on its own dof. Measured (benchmarks/audit.py, docs/METHODS.md 2.2): the family check at the 95th
 #: let a 4-size family with 3× the binomial sd as scatter be flagged 9.4 %, at the 80th the literature
 #: table fell to 17/25; a lone curve's check at the 90th or 95th cost a clear jump at 5 sizes its power
 #: (79 %, 85 %) through shapes its reference cannot follow
@@ -445,7 +447,7 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
         # a family (or a lone curve) whose own scatter is far above the prior's is not one of those the
         # prior describes: it keeps its own estimate, on its own dof (`CONFLICT`)
         level = np.where(lone, CONFLICT["curve"], CONFLICT["family"])
-        conflict = (d_own > 0) & (est > prior.value * special.fdtri(np.maximum(d_own, 1), prior.dof, level))
+        conflict = prior.beyond(est, d_own, level)
         # a lone curve otherwise rests on the prior alone: its residuals mix its shape with the scatter
         d_own = np.where(lone & ~conflict, 0.0, d_own)
         # the prior can raise a low estimate of the family's own, never lower a high one: shrinking a

@@ -4,7 +4,7 @@
 
 The cause is read from the two rows, first match wins. Between two runs that both
 have the benchmark catalogue (`cause_since_issue22`): a one-task curve's own
-scatter, the family's scatter, the jump's line, the multiple testing. Otherwise
+scatter, the family's scatter, the re-estimated prior, the jump's line, the multiple testing. Otherwise
 (issue 22's changes: the benchmark catalogue's item counts and chance, and the
 scatter's shape; then issue 21's):
 the smallest models below the written chance (two-sided floor); the width of
@@ -30,7 +30,7 @@ OLD_FLAT, OLD_MIN_CHANGE = 0.10, 0.05
 
 def cause_since_issue22(r) -> str:
     """Between two runs that both have the catalogue (issue 21's short-family round): the scatter of short
-    families and lone curves, the jump's line, then the multiple testing."""
+    families and lone curves, the re-estimated prior, the jump's line, then the multiple testing."""
     if "curve alone" in str(r.noise_after) or "the curve's own" in str(r.noise_after):
         return "noise: a one-task curve's own scatter, far above the prior (the lone curve's conflict check)"
     if (str(r.noise_before) != str(r.noise_after)
@@ -38,6 +38,8 @@ def cause_since_issue22(r) -> str:
             or not np.isclose(r.noise_dof_before, r.noise_dof_after, rtol=0.02, equal_nan=True)):
         return ("noise: the family's scatter (a 4-size family pooled around its lines, the prior never pulling "
                 "a family's own estimate down, the conflict check at the 90 % quantile)")
+    if not np.isclose(r.noise_sd_before, r.noise_sd_after, rtol=0.02, equal_nan=True):
+        return "noise: the shipped reference prior re-estimated (the short families' lines change the corpus's)"
     if "beyond" in str(r.reason_before) + str(r.reason_after):
         return "jump: the smaller models' line through every model below the tested one"
     if np.isclose(r.p_value_before, r.p_value_after, rtol=0.02) and not np.isclose(

@@ -56,18 +56,20 @@ def test_flat_one_paper_table_few_wrong_flags():
     assert r["wrong"] <= 0.08, r
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent 6-7 % "
-                                       "(36.9 % at 7887b93; 3-4 % with accelerating_null: steepest; "
-                                       "benchmarks/audit.csv)")
+@pytest.mark.xfail(strict=True, reason="issue 21 D4 not met: A*N^beta from chance 0 is still emergent "
+                                       "7.1 % [5.8, 8.5] on 1,500 studies (36.9 % at 7887b93; 3.5 % with "
+                                       "accelerating_null: steepest; docs/METHODS.md 7.3)")
 def test_accelerating_from_zero_is_not_emergent():
     r = _rate("D4 A*N^beta from chance 0, 5 sizes", studies=300)
     assert r["rate_emergent"] <= 0.05, r
 
 
+@pytest.mark.slow
 def test_accelerating_from_zero_under_the_steepest_null():
-    """`accelerating_null: steepest` meets D4's 5 % (the default does not: docs/METHODS.md 7.3)."""
+    """`accelerating_null: steepest` meets D4's 5 % (the default does not: docs/METHODS.md 7.3). Its rate
+    is 3.5 % [2.7, 4.6] on 1,500 studies; 300 studies scatter it over 3-8 %, so the test takes 1,500."""
     from dataclasses import replace
-    r = run_case(CASE["D4 A*N^beta from chance 0, 5 sizes"], 300, replace(S, accelerating_null="steepest"), 7)
+    r = run_case(CASE["D4 A*N^beta from chance 0, 5 sizes"], 1500, replace(S, accelerating_null="steepest"), 7)
     assert r["rate_emergent"] <= 0.05, r
 
 

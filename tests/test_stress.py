@@ -138,10 +138,10 @@ def test_any_wrong_flag_at_most_8_percent(stress):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 21: with a scatter 3x the sampling sd a family of 4 models learns "
-                                       "little of it (1 dof) and the shipped prior is the corpus's (3x smaller): "
-                                       "flat curves get a wrong flag well above 8 %")
 def test_targets_under_three_times_the_sampling_scatter(stress):
+    """Reported, not held, until issue 21's second round: a 4-size family's scatter on 2 dof around its
+    lines, never pulled down by the prior. On the full grid (benchmarks/stress.csv) the worst cell is
+    inverse on 7.3 % of flat curves (5 sizes, residual noise), not significantly above 5 %."""
     table, _ = stress
     misses = _misses(table, ("fpr_", "any_wrong"), ("stress",))
     assert misses.empty, misses.to_string()
