@@ -60,6 +60,8 @@ CASES = (
          wrong=("inverse", "u_shaped", "inverted_u")),
     Case("one-paper table: flat, 4 sizes", "flat", 4, 800, wrong=ON_FLAT),
     Case("one-paper table: flat, 5 sizes", "flat", 5, 1000, expect="flat", wrong=ON_FLAT),
+    Case("one-paper table: a rise just beyond the flat margin, 4 sizes", "at_margin", 4, 300, wrong=("flat",)),
+    Case("one-paper table: a rise just beyond the flat margin, 5 sizes", "at_margin", 5, 300, wrong=("flat",)),
     Case("one-paper table: decline >= 10 points, 4 sizes", "decline", 4, 800, expect="inverse",
          wrong=("emergent", "u_shaped", "inverted_u", "smooth")),
     Case("one-paper table: floor then jump >= 0.2, 5 sizes", "jump", 5, 1000, expect="emergent",
@@ -82,6 +84,10 @@ def _truth(name: str, x: np.ndarray, c: float, rng: np.random.Generator) -> np.n
         return np.broadcast_to(c + u(0.02, 0.3), (S, N)).copy()
     if name == "power_from_zero":             # accuracy = A·N^beta, the registry's accelerating law from 0
         return c + u(0.3, 0.7) * 10 ** (u(0.3, 1.0) * (x - hi))
+    if name == "at_margin":                   # a rise of 1-1.3 flat margins (0.1 of the metric's scale)
+        level = u(0.3, 0.6)
+        change = u(1.0, 1.3) * 0.1 * 2 * np.sqrt(level * (1 - level))
+        return level + change * (t - 0.5)
     if name == "decline":                     # monotone, 10-20 points over the range
         return c + u(0.2, 0.4) - u(0.10, 0.20) * t
     if name == "jump":                        # at the floor for >= 2 models, then up by 0.2-0.5, rising on

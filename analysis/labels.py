@@ -136,7 +136,8 @@ def _undecided_reason(r, s) -> str:
     if r.change_low > 0 or r.change_high < 0:
         return (f"the {ci} excludes 0, but the trend is not significant once the dataset's false discovery rate is "
                 f"controlled (q={_fmt_p(r.q_trend)}); {settle}")
-    return f"no significant trend (q={_fmt_p(r.q_trend)}), but the {ci} is too wide to call it flat; {settle}"
+    return (f"no significant trend (q={_fmt_p(r.q_trend)}), but the {ci} is too wide to call it flat (within "
+            f"±{s.flat_margin * r.effect_unit:.3g}: two one-sided tests p={_fmt_p(r.p_flat)}); {settle}")
 
 
 def _emergent_reason(r, s) -> str:
@@ -169,11 +170,10 @@ RULES = (
                        f"{-r.change_low:.3g}; p={_fmt_p(r.p_trend)}, q={_fmt_p(r.q_trend)})")),
     Rule("smooth", "trend", lambda df, s: (df["q_trend"] <= s.alpha) & (_scaled(df, "change") >= s.min_change),
          _smooth_reason),
-    Rule("flat", "trend",
-         lambda df, s: ((_scaled(df, "change_low") >= -s.flat_margin) & (_scaled(df, "change_high") <= s.flat_margin)),
-         lambda r, s: (f"change {r.change:+.3g} across the range, 95% CI {r.change_low:+.3g} to "
-                       f"{r.change_high:+.3g}, within ±{s.flat_margin * r.effect_unit:.3g} (flat_margin "
-                       f"{s.flat_margin:g} of the metric's scale, {r.effect_unit:.2g})")),
+    Rule("flat", "trend", lambda df, s: df["p_flat"] <= s.alpha,
+         lambda r, s: (f"change {r.change:+.3g} across the range, shown within ±{s.flat_margin * r.effect_unit:.3g} "
+                       f"(two one-sided tests p={_fmt_p(r.p_flat)}; flat_margin {s.flat_margin:g} of the metric's "
+                       f"scale, {r.effect_unit:.2g})")),
     Rule("insufficient", "trend", lambda df, s: pd.Series(True, index=df.index), _undecided_reason),
 )
 

@@ -159,7 +159,8 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     best = np.where(finite.sum(1) >= 2,
                     np.array(MODELS)[np.argmin(np.where(finite, aicc, np.inf), 1)], "")
 
-    trend = trend_test(batch, fits["loglinear"], noise, settings)
+    trend = trend_test(batch, fits["loglinear"], noise, settings,
+                       margin=settings.flat_margin * effect_unit(todo, points))
     ushape = two_lines_test(batch, fits["quadratic"], noise, settings)
     sig = fits["sigmoid"]
     # emergence is only tested where it could be called (not counted in the

@@ -105,6 +105,8 @@ CURVES: tuple[Column, ...] = (
     _c("change", "number", "fitted change across the observed range", _SCORE, step="stats"),
     _c("change_low", "number", "lower end of its 95% interval", _SCORE, step="stats"),
     _c("change_high", "number", "upper end of its 95% interval", _SCORE, step="stats"),
+    _c("p_flat", "number", "p of the equivalence test of flat (two one-sided tests, H0: |change| ≥ flat_margin "
+       "× effect_unit); flat where p_flat ≤ alpha, i.e. the 90% interval within the margin", step="stats"),
     _c("dispersion", "number", "a raw-metric curve's own variance multiplier of its stderr (blank elsewhere: "
        "see scatter_sd)", step="stats"),
     _c("noise_sd", "number", "noise sd estimated from residuals (unknown noise only; the family's pooled for "

@@ -123,14 +123,18 @@ def _satterthwaite(dof: np.ndarray, share: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- trend
-def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: Noise, settings: Settings) -> TestResult:
+def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: Noise, settings: Settings,
+               margin: np.ndarray | None = None) -> TestResult:
     """The weighted log-linear slope, tested two-sided (`p_trend`, the sign read from the slope).
 
     p_rise (H0: slope ≤ 0) and p_decline (H0: slope ≥ 0) are its two halves,
     kept for reference. The slope is the average trend across the range; its
     error uses the curve's noise (`noise.Noise`), t with Welch-Satterthwaite dof
     (`_satterthwaite`). `change` is the fitted change
-    across the observed range with its 95 % interval.
+    across the observed range with its 95 % interval. `p_flat` is the
+    equivalence test of "flat" (Schuirmann's two one-sided tests, H0: |change|
+    ≥ `margin`, the larger of the two p): at level α it is the (1 − 2α)
+    interval lying within ±margin, as equivalence is tested in the field.
     """
     w, x = batch.w, batch.x
     xbar = (w * x).sum(1) / w.sum(1)
@@ -146,10 +150,15 @@ def trend_test(batch: CurveBatch, loglinear: ModelFit, noise: Noise, settings: S
     change = loglinear.params[:, 1] * span
     half = _crit(dof_t) * se * span
     p_rise, p_decline = _sf(t, dof_t), _sf(-t, dof_t)
+    margin = np.full(len(batch), np.nan) if margin is None else np.asarray(margin, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se_change = se * span
+        p_flat = np.fmax(_sf((change + margin) / se_change, dof_t), _sf((margin - change) / se_change, dof_t))
     return TestResult((TREND,), pd.DataFrame({
         "slope": loglinear.params[:, 1], "slope_se": se,
         "p_trend": np.minimum(1.0, 2 * np.fmin(p_rise, p_decline)), "p_rise": p_rise, "p_decline": p_decline,
         "change": change, "change_low": change - half, "change_high": change + half,
+        "p_flat": np.where(np.isfinite(margin), p_flat, np.nan),
     }))
 
 

@@ -3,7 +3,7 @@
     python benchmarks/label_changes.py BEFORE/curves.csv AFTER/curves.csv docs/label_changes.csv
 
 The cause is read from the two rows, first match wins. Between two runs that both
-have the benchmark catalogue (`cause_since_issue22`): a one-task curve's own
+have the benchmark catalogue (`cause_since_issue22`): flat by two one-sided tests, a one-task curve's own
 scatter, the family's scatter, the re-estimated prior, the jump's line, the multiple testing. Otherwise
 (issue 22's changes: the benchmark catalogue's item counts and chance, and the
 scatter's shape; then issue 21's):
@@ -17,9 +17,14 @@ q-value). "other" where none of these explains it.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis.settings import Settings  # noqa: E402
 
 KEY = ["dataset", "family", "benchmark", "task", "metric", "shots", "x_axis"]
 KEEP = ["label", "p_value", "q_value", "noise", "scatter_sd", "noise_sd", "noise_dof", "reason", "change",
@@ -30,7 +35,12 @@ OLD_FLAT, OLD_MIN_CHANGE = 0.10, 0.05
 
 def cause_since_issue22(r) -> str:
     """Between two runs that both have the catalogue (issue 21's short-family round): the scatter of short
-    families and lone curves, the re-estimated prior, the jump's line, then the multiple testing."""
+    families and lone curves, the re-estimated prior, the jump's line, then the multiple testing. First, a
+    curve called flat whose 95 % interval is not within the margin: flat by two one-sided tests."""
+    margin = Settings().flat_margin * r.effect_unit_after
+    if r.label_after == "flat" and not (-margin <= r.change_low_after and r.change_high_after <= margin):
+        return ("flat: shown by two one-sided tests at 5 % (its 90 % interval within the margin; the 95 % "
+                "interval was required before)")
     if "curve alone" in str(r.noise_after) or "the curve's own" in str(r.noise_after):
         return "noise: a one-task curve's own scatter, far above the prior (the lone curve's conflict check)"
     if (str(r.noise_before) != str(r.noise_after)

@@ -16,12 +16,12 @@ from tests.conftest import REPO
 KEY = ["dataset", "family", "benchmark", "task", "metric", "shots"]
 TARGET = 23     # issue 12; issue 21 keeps it
 #: measured after issue 21's short-family scatter (a 4-size family pooled around its lines, the prior
-#: never pulling a family's own scatter down): the misses are InstructGPT's GSM8K with chain of thought
-#: (its floor models, precise at 0.5-2.4 %, rise detectably, and the accelerating law from them allows
-#: the jump), LaMDA's AQuA and MultiArith with standard prompting (too wide to call flat at the family's
-#: own scatter and 254 / 600 items), coin flip with 2 and with 4 flips (no item counts; no flat start,
-#: and a borderline jump); docs/METHODS.md 7.4
-MEASURED = 20
+#: never pulling a family's own scatter down) and flat as a two-one-sided-tests equivalence at 5 %: the
+#: misses are InstructGPT's GSM8K with chain of thought (its floor models, precise at 0.5-2.4 %, rise
+#: detectably, and the accelerating law from them allows the jump), LaMDA's MultiArith with standard
+#: prompting (5.8, 5.8, 5.2, 8.7, 7.6 %: too uncertain to call flat at the family's own scatter), coin
+#: flip with 2 and with 4 flips (no item counts; no flat start, and a borderline jump); docs/METHODS.md 7.4
+MEASURED = 21
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def verdicts():
     return m
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: 20 of 25 measured; the target 23 is not met")
+@pytest.mark.xfail(strict=True, reason="issue 21: 21 of 25 measured; the target 23 is not met")
 def test_at_least_23_of_25_curves_agree_with_the_paper(verdicts):
     assert verdicts["agrees"].sum() >= TARGET
 

@@ -54,6 +54,24 @@ def test_trend_p_value_matches_statsmodels_wls_with_known_noise(tmp_path):
     assert c["slope_se"] == pytest.approx(res.bse[1])
 
 
+def test_flat_is_schuirmanns_two_one_sided_tests_on_the_wls_change(tmp_path):
+    """flat at level α ⇔ the (1 − 2α) interval of the change within ±margin (statsmodels' WLS interval)."""
+    y = np.array([0.30, 0.33, 0.28, 0.305])
+    n = 1500
+    c = run(tmp_path, frame(y, SIZES, n_items=n), scatter="given").iloc[0]
+    x = np.log10(SIZES)
+    span = x.max() - x.min()
+    p_hat = (y * n + 0.5) / (n + 1)
+    res = sm.WLS(y, sm.add_constant(x), weights=n / (p_hat * (1 - p_hat))).fit(cov_type="fixed scale")
+    change, se = res.params[1] * span, res.bse[1] * span
+    margin = Settings().flat_margin * c["effect_unit"]
+    from scipy import stats as st
+    assert c["p_flat"] == pytest.approx(max(st.norm.sf((change + margin) / se), st.norm.sf((margin - change) / se)))
+    low, high = res.conf_int(alpha=0.10)[1] * span
+    assert (c["label"] == "flat") == (-margin <= low and high <= margin) == (c["p_flat"] <= 0.05)
+    assert c["label"] == "flat"
+
+
 def test_trend_p_value_matches_statsmodels_wls_with_unknown_noise(tmp_path):
     y = np.array([0.30, 0.47, 0.42, 0.63])
     c = run(tmp_path, frame(y, SIZES)).iloc[0]
