@@ -18,7 +18,7 @@ families whose every task emerges.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +141,7 @@ def label_studies(rows: pd.DataFrame, settings: Settings, workdir: str | Path | 
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
             path = Path(tmp) / "audit.csv"
             part.drop(columns=[] if axis == "tokens" else ["tokens"]).to_csv(path, index=False)
-            res = analyse_dataset(path, settings, axis=axis, dataset="audit")
+            res = analyse_dataset(path, replace(settings, x_axis=axis), dataset="audit")
         res.curves["dataset"] = res.curves["family"]
         out.append(combine([res], settings).curves)
     return pd.concat(out, ignore_index=True)

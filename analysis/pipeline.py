@@ -81,12 +81,12 @@ def prepare_points(path: str | Path, axis: str = "params", split_by: tuple[str, 
     return curves, points, relocate(problems, path, label, source) if source else problems
 
 
-def analyse_dataset(path: str | Path, settings: Settings, axis: str = "params",
-                    dataset: str | None = None, label: str | None = None,
-                    split_by: tuple[str, ...] = (), source: str | None = None) -> DatasetResult:
-    """Load, validate, fit and test every curve of one data file."""
-    curves, points, problems = prepare_points(path, axis, tuple(split_by), dataset, label, source,
-                                              settings.catalogue)
+def analyse_dataset(path: str | Path, settings: Settings, dataset: str | None = None, label: str | None = None,
+                    source: str | None = None) -> DatasetResult:
+    """Load, validate, fit and test every curve of one data file, at its settings (`settings.for_dataset`
+    gives a dataset's own x axis and split_by): the one entry point, so that no setting is left behind."""
+    curves, points, problems = prepare_points(path, settings.x_axis, tuple(settings.split_by), dataset, label,
+                                              source, settings.catalogue)
     stats = analyse_curves(curves, points, settings)
     return DatasetResult(stats["curves"], stats["fits"], points, problems_frame(problems), stats.get("tests", []))
 

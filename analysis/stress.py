@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +126,7 @@ def run_block(block: Block, settings: Settings, nulls: int = 300, effects: int =
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         path = Path(tmp) / "stress.csv"
         rows.to_csv(path, index=False)
-        part = analyse_dataset(path, settings, axis=axis, dataset="stress")
+        part = analyse_dataset(path, replace(settings, x_axis=axis), dataset="stress")
         t1 = time.perf_counter()
         run = combine([part], settings)
     t2 = time.perf_counter()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ def main(sizes: int, scatter: str) -> pd.DataFrame:
         path = Path(tmp) / "heterogeneous.csv"
         rows.to_csv(path, index=False)
         s = Settings()
-        curves = combine([analyse_dataset(path, s, axis=axis, dataset="heterogeneous")], s).curves
+        curves = combine([analyse_dataset(path, replace(s, x_axis=axis), dataset="heterogeneous")], s).curves
     c = curves.merge(truth, on=["family", "task"])
     return c.groupby("truth").apply(lambda g: pd.Series({
         "n": len(g), **{lab: (g["label"] == lab).mean() for lab in ("emergent", "inverse", "flat", "smooth")},

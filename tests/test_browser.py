@@ -17,7 +17,8 @@ from analysis.settings import Settings
 from analysis.synthetic import simulate
 from tests.browser import CHROMIUM, Browser
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.measurement,
+              pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")]
 
 XSS = "<script>window.pwned = 1</script>"
 #: the page has unpacked its table and drawn it

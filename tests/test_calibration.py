@@ -12,6 +12,9 @@ from analysis.pipeline import analyse_dataset, combine
 from analysis.settings import Settings
 from analysis.synthetic import SHAPES, simulate
 
+#: rates measured on simulated curves: the measurement tier
+pytestmark = pytest.mark.measurement
+
 N_CURVES = 40
 
 

@@ -18,7 +18,8 @@ from tests.conftest import REPO
 from tests.slurm import LocalSlurm, missing
 
 WANTED = os.environ.get("ATLAS_SLURM_TEST", "")
-pytestmark = pytest.mark.skipif(not WANTED, reason="opt-in: ATLAS_SLURM_TEST=1 starts a local SLURM (as root)")
+pytestmark = [pytest.mark.measurement,
+              pytest.mark.skipif(not WANTED, reason="opt-in: ATLAS_SLURM_TEST=1 starts a local SLURM (as root)")]
 #: the report's run date pinned, so that the two runs can be compared byte for byte
 PINNED = {"SOURCE_DATE_EPOCH": "1767225600"}
 

@@ -106,6 +106,7 @@ def test_backtest_predicts_smooth_curves_with_calibrated_intervals(tmp_path):
     assert set(backtest_summary(curves)["backtest_trend"]) <= {"rising", "falling", "no trend"}
 
 
+@pytest.mark.measurement
 def test_emergence_bracket_coverage_at_least_90_percent():
     """Brackets on 8 sizes with 1000 items: how often they hold the true onset (not a
     confidence interval: the data's own gap between two models, so no upper bound)."""

@@ -3,7 +3,7 @@ answers with rows and problems (each naming its file), never with a traceback, a
 without saying so.
 
 The budget is fixed and the search derandomized, so CI runs the same examples every time (about
-20 s when every reader passes; shrinking a failure adds more). For a deeper local search:
+20 s when every reader passes; shrinking a failure adds more): the `measurement` tier. For a deeper local search:
 FUZZ_EXAMPLES=3000 pytest tests/test_fuzz.py (about 4 min).
 """
 import csv
@@ -14,12 +14,15 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.importers import convert, parse_harness_file, read_lm_eval, read_wide
 from analysis.loading import OPTIONAL, REQUIRED, Problem, read_scores
+
+pytestmark = pytest.mark.measurement
 
 FUZZ = settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),

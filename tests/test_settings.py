@@ -59,3 +59,25 @@ def test_dataset_overrides_apply_to_their_dataset_only():
 def test_readme_settings_table_is_the_schemas():
     from analysis.settings import markdown_table
     assert markdown_table() in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_x_axis_and_split_by_settings_reach_the_result(tmp_path):
+    """Issue 23: `analyse_dataset` once ignored `x_axis` (a tokens curve came back on params). Two model
+    sizes, each at five training-token checkpoints: on params each family has one scale; on tokens, split
+    by params, each size is a curve of five checkpoints."""
+    import pandas as pd
+
+    from analysis.pipeline import analyse_dataset
+    tokens = [2e10, 6e10, 2e11, 6e11, 2e12]
+    rows = [{"model": f"m{p:.0e}-{t:.0e}", "family": "F", "params": p, "tokens": t, "benchmark": "b", "task": "t",
+             "metric": "acc", "score": 0.3 + 0.05 * i + (0.02 if p > 1e9 else 0.0), "n_items": 1000,
+             "chance": 0.25, "source": "synthetic"}
+            for p in (4.1e8, 1.4e9) for i, t in enumerate(tokens)]
+    path = tmp_path / "checkpoints.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    on_params = analyse_dataset(path, Settings()).curves
+    on_tokens = analyse_dataset(path, Settings(x_axis="tokens", split_by=("params",))).curves
+    assert set(on_params["x_axis"]) == {"params"}
+    assert set(on_tokens["x_axis"]) == {"tokens"}
+    assert len(on_tokens) == 2 and (on_tokens["n_scales"] == 5).all()
+    assert on_tokens["family"].nunique() == 2

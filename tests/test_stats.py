@@ -364,6 +364,7 @@ def test_smooth_says_whether_a_smooth_model_fits(tmp_path):
     assert c.loc["zigzag", "p_smooth_fit"] < 1e-3
 
 
+@pytest.mark.measurement
 def test_short_family_scatter_agrees_with_statsmodels_mixedlm():
     """The scatter of a 4-size family, pooled around each task's line (2.2), against statsmodels' REML
     mixed model on the same scores: each task's intercept and slope fixed, a random effect per model

@@ -11,6 +11,8 @@ from analysis.pipeline import CURVE_OUTPUT
 from analysis.synthetic import simulate
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.workflow
+
 #: the report's run date pinned (SOURCE_DATE_EPOCH), so that two runs can be compared byte for byte
 PINNED_DATE = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
 
