@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .curves import CurveBatch, bernoulli_sd
-from .fitting import fit_model, prediction_se
+from .engine import prediction_se
+from .fitting import fit_model
 from .noise import Noise
 from .settings import Settings
 from .stats import SMOOTH, _crit, _segment
@@ -118,25 +119,6 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
         "backtest_interval": np.where(ok, half, nan),
         "backtest_covered": np.where(ok & np.isfinite(half), np.abs(error) <= half, nan),
     })
-
-
-def backtest_summary(curves: pd.DataFrame, by: str = "backtest_trend") -> pd.DataFrame:
-    """Per kind of curve (its trend on the training sizes; or `by` any column): how well the
-    smaller models predicted the largest one.
-
-    Bounded metrics only, so that errors are in one unit (fraction of the
-    score scale); perplexities would swamp the medians.
-    """
-    c = curves[np.isfinite(curves["backtest_error"].astype(float)) & curves["bounded"].astype(bool)]
-    if c.empty:
-        return pd.DataFrame(columns=[by, "curves", "median_abs_error", "coverage"])
-    c = c[c["backtest_covered"].notna()]
-    g = c.groupby(by)
-    return pd.DataFrame({
-        "curves": g.size(),
-        "median_abs_error": g["backtest_error"].apply(lambda e: np.median(np.abs(e))),
-        "coverage": g["backtest_covered"].apply(lambda v: np.mean(v.astype(float))),
-    }).reset_index()
 
 
 # ---------------------------------------------------------------- mirage

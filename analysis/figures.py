@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .labels import FLAGGED
+from .vocabulary import FLAGGED
 
 LABEL_COUNTS = "labels.png"
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from .labels import format_scale
+from .vocabulary import format_scale
 
 AXIS_NAMES = {"params": "model size (parameters)", "tokens": "training tokens (checkpoints of one model)",
               "compute": "training compute (FLOPs)"}
@@ -203,3 +204,22 @@ def trust(table: pd.DataFrame | None) -> list[str]:
                                                          for k, p in by_sizes.items()))
     return ["How sure the labels are: on synthetic families on real size grids whose truth is known, the share of "
             "curves given a label they do not have was, for " + "; ".join(out) + "."]
+
+
+def backtest_summary(curves: pd.DataFrame, by: str = "backtest_trend") -> pd.DataFrame:
+    """Per kind of curve (its trend on the training sizes; or `by` any column): how well the
+    smaller models predicted the largest one.
+
+    Bounded metrics only, so that errors are in one unit (fraction of the
+    score scale); perplexities would swamp the medians.
+    """
+    c = curves[np.isfinite(curves["backtest_error"].astype(float)) & curves["bounded"].astype(bool)]
+    if c.empty:
+        return pd.DataFrame(columns=[by, "curves", "median_abs_error", "coverage"])
+    c = c[c["backtest_covered"].notna()]
+    g = c.groupby(by)
+    return pd.DataFrame({
+        "curves": g.size(),
+        "median_abs_error": g["backtest_error"].apply(lambda e: np.median(np.abs(e))),
+        "coverage": g["backtest_covered"].apply(lambda v: np.mean(v.astype(float))),
+    }).reset_index()

@@ -11,17 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .loading import format_size
 from .models import MODELS, ROLES, get
 from .settings import Settings
 from .stats import EMERGENCE, TREND, TWO_LINES, emergence_assessable
+from .vocabulary import format_scale
 
-LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
-FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
-#: one colour per label, shared by the figures and the report's badges
-LABEL_COLOURS = {"emergent": "#0173b2", "smooth": "#029e73", "inverse": "#d55e00",
-                 "u_shaped": "#cc78bc", "inverted_u": "#ca9161", "flat": "#949494",
-                 "insufficient": "#bbbbbb"}
 #: why a rising curve without a chance level was not tested for emergence (require_chance)
 NOT_ASSESSED = "emergence not assessed: chance level unknown (add a chance column)"
 
@@ -176,11 +170,6 @@ RULES = (
                        f"scale, {r.effect_unit:.2g})")),
     Rule("insufficient", "trend", lambda df, s: pd.Series(True, index=df.index), _undecided_reason),
 )
-
-
-def format_scale(value: float) -> str:
-    """7e10 -> '70B', 1.25e8 -> '125M': three significant digits for reading."""
-    return format_size(value, digits=3)
 
 
 def _fmt_p(p: float) -> str:

@@ -14,19 +14,17 @@ import numpy as np
 import pandas as pd
 
 from . import runlog, schema
-from .catalogue import apply_catalogue
 from .changes import since_last_run
-from .curves import CURVE_COLUMNS, build_curves, to_batch
+from .curves import CURVE_COLUMNS, to_batch
 from .debates import TABLE_COLUMNS, backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
-from .importers.base import relocate
 from .labels import best_models, label_curves
-from .loading import check_models, read_scores, sizes_across_datasets, split_families, with_axis
+from .loading import sizes_across_datasets
 from .models import MODELS
 from .noise import Noise, NoiseTerms, estimate_noise, noise_terms, with_noise, with_own_noise
 from .noise import describe as describe_noise
-from .problems import DataError, Problem, problems_frame
-from .settings import Settings, for_dataset
+from .problems import problems_frame
+from .settings import Settings
 from .stats import (
     WIDTH_MIN_PRESENT,
     add_q_values,
@@ -40,6 +38,7 @@ from .stats import (
     two_lines_test,
     width_test,
 )
+from .validation import imported_problems, prepare_points, report_problems, unread_frame
 
 #: the stable head of results/curves.csv (other tools read it): the declared columns up to the reason
 CURVE_OUTPUT = tuple(schema.names(schema.CURVES)[:schema.names(schema.CURVES).index("reason") + 1])
@@ -60,25 +59,6 @@ class DatasetResult:
         out.mkdir(parents=True, exist_ok=True)
         for name in only:
             getattr(self, name).to_csv(out / f"{name}.csv", index=False)
-
-
-def prepare_points(path: str | Path, axis: str = "params", split_by: tuple[str, ...] = (),
-                   dataset: str | None = None, label: str | None = None, source: str | None = None,
-                   catalogue: bool = True):
-    """Read, validate and group one data file: (curves, points, problems).
-
-    `source`: for a file an importer wrote, what the user gave (problems name its files and rows).
-    `catalogue`: fill blank item counts and chance levels from the benchmark catalogue.
-    """
-    label = label or str(path)
-    loaded = read_scores(path, dataset=dataset, label=label)
-    points, said = apply_catalogue(loaded.points, label) if catalogue else (loaded.points, [])
-    points, hygiene = check_models(points, label, axis, split_by)
-    points, axis_problems = with_axis(split_families(points, split_by), axis, label)
-    curves, points, curve_problems = build_curves(points, label)
-    curves["x_axis"] = axis
-    problems = loaded.problems + said + hygiene + axis_problems + curve_problems
-    return curves, points, relocate(problems, path, label, source) if source else problems
 
 
 def analyse_dataset(path: str | Path, settings: Settings, dataset: str | None = None, label: str | None = None,
@@ -263,32 +243,6 @@ def read_dataset_result(folder: str | Path) -> DatasetResult:
 
 
 # ---------------------------------------------------------------- entry points
-def _report_problems(problems: pd.DataFrame, logger: logging.Logger, strict: bool) -> None:
-    for msg in _problem_lines(problems):
-        logger.warning(msg)
-    # strict: any row set aside stops the run (warnings about rows analysed as given do not)
-    rejected = problems[~problems["kept"].fillna(False).astype(bool)] if "kept" in problems else problems
-    if strict and len(rejected):
-        raise DataError([Problem(r.file, None if pd.isna(r.row) else int(r.row), r.column, r.message)
-                         for r in rejected.itertuples()])
-
-
-def _problem_lines(problems: pd.DataFrame) -> list[str]:
-    return [str(Problem(r.file, None if pd.isna(r.row) else int(r.row), r.column, r.message))
-            for r in problems.itertuples()]
-
-
-def _unread_frame(unread) -> pd.DataFrame:
-    """Files in the data folder that no dataset reads, as rows of the rejected-input table."""
-    return problems_frame([Problem(file, None, None, message) for file, message in unread])
-
-
-def _imported_problems(paths: list[str]) -> pd.DataFrame:
-    frames = [schema.read(p, "problems") for p in paths]
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else problems_frame([])
-
-
 def run_dataset(csv: str, dataset: str, outdir: str, settings: Settings, log: str | None = None,
                 import_problems: list[str] = (), source: str | None = None) -> DatasetResult:
     """Analyse one data file (its settings: the run's with the dataset's overrides) and write its tables.
@@ -314,10 +268,10 @@ def prepared_dataset(csv: str, dataset: str, settings: Settings, logger: logging
     curves, points, problems = prepare_points(csv, settings.x_axis, tuple(settings.split_by), dataset, csv,
                                               source or None, settings.catalogue)
     problems = problems_frame(problems)
-    imported = _imported_problems(list(import_problems))
+    imported = imported_problems(list(import_problems))
     if len(imported):
         problems = pd.concat([imported, problems], ignore_index=True)
-    _report_problems(problems, logger, settings.strict)
+    report_problems(problems, logger, settings.strict)
     return curves, points, problems
 
 
@@ -330,7 +284,7 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
     logger = runlog.setup(log)
     run = combine([read_dataset_result(f) for f in folders], settings, settings.compositional)
     if len(unread):
-        run.problems = pd.concat([_unread_frame(unread), run.problems],
+        run.problems = pd.concat([unread_frame(unread), run.problems],
                                  ignore_index=True)
     for name in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional"):
         frame = getattr(run, name)
@@ -374,25 +328,3 @@ def _copy_dataset_tables(folders: list[str], name: str, frame: pd.DataFrame, out
         for t in texts:
             out.write(t[len(header):])
     return True
-
-
-def run_validation(csvs: list[str], output: str, config: dict, log: str | None = None,
-                   import_problems: list[str] = (), sources: dict[str, str] | None = None,
-                   unread: list[tuple[str, str]] = ()) -> pd.DataFrame:
-    """Check every data file without fitting; every problem of every file at once.
-
-    `sources`: what the user gave, for each csv that an importer wrote; `unread`: as for run_combine.
-    """
-    logger = runlog.setup(log)
-    frames = [_unread_frame(unread), _imported_problems(list(import_problems))]
-    for csv in csvs:
-        s = Settings.from_config(for_dataset(config, Path(csv).stem))
-        _, _, problems = prepare_points(csv, s.x_axis, s.split_by, label=csv, source=(sources or {}).get(csv),
-                                        catalogue=s.catalogue)
-        frames.append(problems_frame(problems))
-        logger.info(f"{csv}: {len(frames[-1])} problem(s)")
-    problems = pd.concat(frames, ignore_index=True) if frames else problems_frame([])
-    for msg in _problem_lines(problems):
-        logger.warning(msg)
-    schema.spreadsheet_safe(problems).to_csv(output, index=False)
-    return problems

@@ -14,9 +14,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .labels import LABEL_COLOURS, LABELS, format_scale  # noqa: E402
 from .loading import shown_per_fraction  # noqa: E402
 from .models import get  # noqa: E402
+from .vocabulary import LABEL_COLOURS, LABELS, format_scale  # noqa: E402
 
 
 def to_score(curve: pd.Series, y: np.ndarray) -> np.ndarray:

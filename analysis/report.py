@@ -15,8 +15,7 @@ import pandas as pd
 
 from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, draw_figures, figure_name, flagged_curves, rows_by_curve
-from .findings import AXIS_ORDER, benchmark_summary, key_findings, trust
-from .labels import FLAGGED, LABEL_COLOURS, LABELS, format_scale
+from .findings import AXIS_ORDER, backtest_summary, benchmark_summary, key_findings, trust
 from .loading import shown_per_fraction, training_compute
 from .models import DESCRIPTION, MODELS, PARAMS
 from .provenance import GLOSSARY, provenance
@@ -24,6 +23,7 @@ from .schema import read as read_results_table
 from .schema import report_columns
 from .settings import with_defaults
 from .stress import summarise
+from .vocabulary import FLAGGED, LABEL_COLOURS, LABELS, format_scale
 
 
 def _packed(value) -> str:
@@ -264,7 +264,6 @@ def _records(df: pd.DataFrame, columns: list[str], scale_cols=(), number_cols=()
 
 def _debates(tables: dict, curves: pd.DataFrame, stress: pd.DataFrame | None) -> dict:
     """The tables of the "what the field argues about" section (stress: the stress suite's summary)."""
-    from .debates import backtest_summary
     out = {}
     if len(curves) and "backtest_error" in curves:
         bt = backtest_summary(curves)

@@ -14,16 +14,10 @@ import pandas as pd
 from scipy import special
 
 from .curves import CurveBatch
-from .fitting import (
-    POINT_FIT_STARTS,
-    ModelFit,
-    fit_model,
-    monotone_rss,
-    polish_sigmoid,
-    sigmoid_objective,
-    sigmoid_starts,
-)
+from .engine import ModelFit, fit_generic, monotone_rss
+from .fitting import fit_model
 from .models import with_role
+from .models.sigmoid import POINT_FIT_STARTS, polish_sigmoid, sigmoid_objective, sigmoid_starts
 from .noise import Noise, draw, scatter_shape
 from .settings import Settings
 
@@ -735,7 +729,6 @@ def width_test(batch: CurveBatch, sigmoid: ModelFit, noise: Noise, which: np.nda
     sigmoid fits the rise as well as a wide one, its width cannot be seen,
     and emergence rests on "absent, then present" alone.
     """
-    from .fitting import fit_generic
     from .models import get
 
     C = len(batch)

@@ -27,8 +27,9 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import expit
 
 from analysis.curves import CurveBatch, to_batch
-from analysis.fitting import K_BOUNDS, POINT_FIT_STARTS, X0_MARGIN, fit_sigmoid, sigmoid_starts
+from analysis.engine import X0_MARGIN
 from analysis.models import predict
+from analysis.models.sigmoid import K_BOUNDS, POINT_FIT_STARTS, fit_sigmoid, sigmoid_starts
 from analysis.pipeline import prepare_points
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,9 +27,9 @@ from analysis.stress import (  # noqa: E402
     confusion,
     default_grid,
     markdown,
-    stress_table,
     summary_markdown,
 )
+from analysis.stress_run import stress_table  # noqa: E402
 
 
 def _one(args):

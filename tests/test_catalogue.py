@@ -7,7 +7,7 @@ import pytest
 from analysis.catalogue import Catalogue, apply_catalogue, normalise
 from analysis.importers.wide import read_wide
 from analysis.loading import read_scores, sizes_across_datasets
-from analysis.pipeline import prepare_points
+from analysis.validation import prepare_points
 from tests.conftest import REPO
 
 COLUMNS = ["benchmark", "task", "aliases", "n_items", "split", "choices", "answer", "source"]

@@ -5,13 +5,13 @@ import pytest
 
 from analysis.calibration import label_condition, rates, true_onset
 from analysis.debates import (
-    backtest_summary,
     compositional_check,
     cot_gain,
     descriptive_scores,
     metric_kind,
     mirage_table,
 )
+from analysis.findings import backtest_summary
 from analysis.pipeline import analyse_dataset, combine
 from analysis.settings import Settings
 from analysis.synthetic import simulate

@@ -5,8 +5,11 @@ from scipy.optimize import curve_fit, isotonic_regression
 from scipy.special import expit
 
 from analysis.curves import CurveBatch
-from analysis.fitting import fit_all, fit_linear, fit_power, fit_sigmoid, monotone_rss
-from analysis.models import predict
+from analysis.engine import fit_linear, monotone_rss
+from analysis.fitting import fit_all
+from analysis.models import get, predict
+from analysis.models.power import fit_power
+from analysis.models.sigmoid import fit_sigmoid
 
 
 def batch(x, y, sigma=None, chance=0.25):
@@ -53,8 +56,8 @@ def test_curves_of_different_lengths_share_a_batch():
     y = 0.3 + 0.1 * (X - 8) + rng.normal(0, 0.01, (2, 8))
     b = batch(X, y, sigma=0.01)
     b.w[1, 5:] = 0.0                                # second curve has 5 points
-    fits = fit_linear(b, 1)
-    short = fit_linear(batch(X[:5], y[1:, :5].copy(), sigma=0.01), 1)
+    fits = fit_linear(b, get("loglinear"))
+    short = fit_linear(batch(X[:5], y[1:, :5].copy(), sigma=0.01), get("loglinear"))
     assert fits.params[1] == pytest.approx(short.params[0])
     assert fits.n.tolist() == [8, 5]
 

@@ -275,7 +275,7 @@ def test_a_harness_output_tree_needs_no_models_csv(tmp_path):
     # chance and item counts come from the benchmark catalogue once the rows are read
     path = tmp_path / "x.csv"
     rows.to_csv(path, index=False)
-    from analysis.pipeline import prepare_points
+    from analysis.validation import prepare_points
     curves, _, _ = prepare_points(path)
     arc = curves[(curves["task"] == "arc_challenge") & (curves["metric"] == "acc")]
     sciq = curves[(curves["task"] == "sciq") & (curves["metric"] == "acc")]

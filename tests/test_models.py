@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
-from analysis.fitting import fit_generic, fit_model
+from analysis.engine import fit_generic
+from analysis.fitting import fit_model
 from analysis.models import MODELS, REGISTRY, ROLES, Model, get
 from tests.test_fitting import X, batch
 
@@ -71,7 +72,7 @@ def test_noisy_curves_recover_parameters_within_their_errors(name):
     model = get(name)
     truth, b = _true_curves(model, 200, 0.01, 1)
     fit = fit_model(name, b)
-    from analysis.fitting import standard_errors
+    from analysis.engine import standard_errors
     se = standard_errors(fit, b)
     free = model.free(b)[0]
     z = (fit.params[:, free] - truth[free]) / se[:, free]

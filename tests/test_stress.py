@@ -34,8 +34,8 @@ from analysis.stress import (
     bracket_coverage,
     check_targets,
     markdown,
-    stress_table,
 )
+from analysis.stress_run import stress_table
 from analysis.synthetic import EFFECT_TRUTHS, EMPIRICAL_TAU, GRIDS, NULL_TRUTHS, stress_block, stress_truth
 
 REDUCED = [Block(4, 1000, "stress"), Block(4, None, "empirical"), Block(5, 100, "empirical"),

@@ -14,7 +14,7 @@ import pkgutil
 
 import numpy as np
 
-from .base import ROLES, WIDTH_10_90, X0_MARGIN, Model, floor_of, logistic, transition_width
+from ..engine import ROLES, WIDTH_10_90, X0_MARGIN, Model, floor_of, logistic, transition_width
 
 __all__ = ["DESCRIPTION", "MODELS", "PARAMS", "REGISTRY", "ROLES", "WIDTH_10_90", "X0_MARGIN", "Model",
            "floor_of", "get", "logistic", "predict", "transition_width", "with_role"]

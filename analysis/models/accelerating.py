@@ -7,8 +7,8 @@ emergent. Fitted by the power model's engine on the mirrored scale axis.
 """
 import numpy as np
 
-from .base import Model
-from .power import exponent_bounds
+from ..engine import Model
+from .power import exponent_bounds, fit_power, power_starts
 
 
 def _bounds(batch):
@@ -27,14 +27,12 @@ def _unmirror(params: np.ndarray) -> np.ndarray:
 
 
 def _fit(batch, replicates: int = 1):
-    from ..fitting import fit_power
     fit = fit_power(_mirrored(batch), replicates=replicates)
-    fit.model, fit.params = "accelerating", _unmirror(fit.params)
+    fit.spec, fit.params = MODEL, _unmirror(fit.params)
     return fit
 
 
 def _starts(batch, replicates: int = 1):
-    from ..fitting import power_starts
     return _unmirror(power_starts(_mirrored(batch), replicates=replicates))
 
 

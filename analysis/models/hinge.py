@@ -7,7 +7,7 @@ Fitted by the generic batched fitter from a profile grid over the onset.
 """
 import numpy as np
 
-from .base import X0_MARGIN, Model, floor_of
+from ..engine import X0_MARGIN, Model, floor_of
 
 #: the steepest rise, in score per decade
 MAX_RATE = 10.0

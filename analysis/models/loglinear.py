@@ -1,12 +1,11 @@
 """loglinear: a steady gain per decade of scale, y = a + b·x."""
 import numpy as np
 
-from .base import Model
+from ..engine import Model, fit_linear
 
 
 def _fit(batch, replicates: int = 1):
-    from ..fitting import fit_linear
-    return fit_linear(batch, 1)
+    return fit_linear(batch, MODEL)
 
 
 MODEL = Model(

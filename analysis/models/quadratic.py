@@ -1,12 +1,11 @@
 """quadratic: curvature in log scale, y = a + b·x + q·x²; locates the turn of a U."""
 import numpy as np
 
-from .base import Model
+from ..engine import Model, fit_linear
 
 
 def _fit(batch, replicates: int = 1):
-    from ..fitting import fit_linear
-    return fit_linear(batch, 2)
+    return fit_linear(batch, MODEL)
 
 
 def _example(lo: float, hi: float) -> tuple[float, float, float]:

@@ -1,5 +1,5 @@
 """Snakemake script: validate every data file without fitting."""
-from analysis.pipeline import run_validation
+from analysis.validation import run_validation
 
 run_validation(
     csvs=list(snakemake.input.csv),

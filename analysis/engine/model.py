@@ -1,4 +1,5 @@
-"""What a candidate scaling model declares, and the shared shape functions.
+"""What a candidate scaling model declares, and the shared shape functions (the engine's vocabulary;
+the registered models are in `analysis/models/`).
 
 x is log10 of scale. Every model predicts the oriented score (up is better),
 so one set of forms covers accuracies and losses alike.
@@ -13,7 +14,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..curves import CurveBatch
-    from ..fitting import ModelFit
+    from .fit import ModelFit
 
 #: what a model is for in the tests (METHODS.md section 3)
 ROLES = {
@@ -56,7 +57,7 @@ class Model:
     standard error, not counted in AICc). starts(batch, replicates) gives
     starting points (C, S, P) for the generic fitter. fit, when given, is the
     model's own fast fitter, fit(batch, replicates=1) -> ModelFit; the generic
-    batched fitter (`fitting.fit_generic`) serves every other model. example
+    batched fitter (`engine.fit_generic`) serves every other model. example
     (x_min, x_max) gives typical true parameters for the conformance test.
     """
 
