@@ -51,3 +51,11 @@ def test_the_report_table_shows_the_declared_report_columns():
     cols = [c.name for c in schema.report_columns()]
     assert cols[:6] == ["dataset", "family", "benchmark", "task", "metric", "shots"]
     assert {"label", "p_value", "q_value", "emergence_scale"} <= set(cols)
+
+
+def test_the_docs_cite_functions_not_line_numbers():
+    """Issue 23: every line-number citation in METHODS.md had gone stale; code is cited by function."""
+    import re
+    for doc in ("docs/METHODS.md", "README.md"):
+        text = (REPO / doc).read_text(encoding="utf-8")
+        assert not re.findall(r"\b\w+\.py:\d+", text), doc
