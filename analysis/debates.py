@@ -18,7 +18,7 @@ import pandas as pd
 from .curves import CurveBatch, bernoulli_sd
 from .engine import prediction_se
 from .fitting import fit_model
-from .noise import Noise
+from .noise import LINE, Noise
 from .settings import Settings
 from .stats import SMOOTH, _crit, _segment
 
@@ -106,7 +106,7 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
     # the trend on the training sizes alone: the weighted slope's two-sided t test
     _, sxx = _segment(x, batch.y, train.w)          # the held-out points have weight 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = fits["loglinear"].params[:, 1] / np.sqrt(scale / sxx)
+        t = fits[LINE].params[:, 1] / np.sqrt(scale / sxx)
     significant = np.abs(t) >= _crit(np.where(np.isnan(dof_t), np.inf, dof_t), 1 - settings.alpha / 2)
     trend = np.where(significant, np.where(t > 0, "rising", "falling"), "no trend")
     nan = np.full(C, np.nan)

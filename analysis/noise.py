@@ -44,13 +44,13 @@ from scipy import special
 
 from .curves import CurveBatch, bernoulli_sd
 from .fitting import fit_model
-from .models import with_role
+from .models import cheapest, with_role
 from .settings import Settings
 
 #: a curve's own noise is measured around this fit (the model of role "curvature")
-REFERENCE = with_role("curvature")[0]
-#: the line: the fallback noise reference, and the slope test's model
-LINE = "loglinear"
+REFERENCE = cheapest("curvature")
+#: the line (the cheapest smooth model): the fallback noise reference, and the slope test's model
+LINE = cheapest("smooth")
 
 #: a curve whose residuals have a chi-square tail probability below this is a misfit, not scatter
 MISFIT_P = 1e-3

@@ -21,11 +21,13 @@ from .fitting import fit_all
 from .labels import best_models, label_curves
 from .loading import sizes_across_datasets
 from .models import MODELS
-from .noise import Noise, NoiseTerms, estimate_noise, noise_terms, with_noise, with_own_noise
+from .noise import LINE, Noise, NoiseTerms, estimate_noise, noise_terms, with_noise, with_own_noise
 from .noise import describe as describe_noise
 from .problems import problems_frame
 from .settings import Settings
 from .stats import (
+    CURVATURE_MODEL,
+    SHARP_MODEL,
     WIDTH_MIN_PRESENT,
     add_q_values,
     emergence_assessable,
@@ -139,10 +141,10 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     best = np.where(finite.sum(1) >= 2,
                     np.array(MODELS)[np.argmin(np.where(finite, aicc, np.inf), 1)], "")
 
-    trend = trend_test(batch, fits["loglinear"], noise, settings,
+    trend = trend_test(batch, fits[LINE], noise, settings,
                        margin=settings.flat_margin * effect_unit(todo, points))
-    ushape = two_lines_test(batch, fits["quadratic"], noise, settings)
-    sig = fits["sigmoid"]
+    ushape = two_lines_test(batch, fits[CURVATURE_MODEL], noise, settings)
+    sig = fits[SHARP_MODEL]
     # emergence is only tested where it could be called (not counted in the
     # FDR family elsewhere), see labels.NOT_ASSESSED
     assessable = emergence_assessable(batch.bounded, batch.chance, settings)

@@ -16,13 +16,15 @@ from scipy import special
 from .curves import CurveBatch
 from .engine import ModelFit, fit_generic, monotone_rss
 from .fitting import fit_model
-from .models import with_role
+from .models import cheapest, get, with_role
 from .models.sigmoid import POINT_FIT_STARTS, polish_sigmoid, sigmoid_objective, sigmoid_starts
 from .noise import Noise, draw, scatter_shape
 from .settings import Settings
 
 #: the smooth null of the emergence test, cheapest first (the first bounds the rest from above)
 SMOOTH = with_role("smooth")
+#: the two-lines test's vertex comes from the curvature model; the sharp alternative of the sharpness test
+CURVATURE_MODEL, SHARP_MODEL = cheapest("curvature"), cheapest("sharp")
 
 
 # ---------------------------------------------------------------- results
@@ -376,8 +378,8 @@ def sharpness_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, k
     those after the stopping one are discarded.
     """
     C, N = batch.x.shape
-    dof1 = batch.n - fits["sigmoid"].n_free
-    t_obs = _lr_stat(_smooth_rss(fits), fits["sigmoid"].rss, dof1, batch.known_noise, settings)
+    dof1 = batch.n - fits[SHARP_MODEL].n_free
+    t_obs = _lr_stat(_smooth_rss(fits), fits[SHARP_MODEL].rss, dof1, batch.known_noise, settings)
     null = null_model(fits)
     mu = np.select([null[:, None] == m for m in SMOOTH], [fits[m].predict(batch.x) for m in SMOOTH])
     # unknown noise: the null's own residual variance, never the alternative's
@@ -729,7 +731,6 @@ def width_test(batch: CurveBatch, sigmoid: ModelFit, noise: Noise, which: np.nda
     sigmoid fits the rise as well as a wide one, its width cannot be seen,
     and emergence rests on "absent, then present" alone.
     """
-    from .models import get
 
     C = len(batch)
     p_wide = np.full(C, np.nan)
@@ -738,7 +739,7 @@ def width_test(batch: CurveBatch, sigmoid: ModelFit, noise: Noise, which: np.nda
         return pd.DataFrame({"p_wide": p_wide})
     sub, free = batch.take(idx), sigmoid.params[idx]
     k_min = np.log(81.0) / settings.max_transition_decades
-    model = get("sigmoid")
+    model = get(SHARP_MODEL)
 
     def bounds(b):
         lo, hi = model.parameter_bounds(b)

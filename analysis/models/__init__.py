@@ -17,7 +17,7 @@ import numpy as np
 from ..engine import ROLES, WIDTH_10_90, X0_MARGIN, Model, floor_of, logistic, transition_width
 
 __all__ = ["DESCRIPTION", "MODELS", "PARAMS", "REGISTRY", "ROLES", "WIDTH_10_90", "X0_MARGIN", "Model",
-           "floor_of", "get", "logistic", "predict", "transition_width", "with_role"]
+           "cheapest", "floor_of", "get", "logistic", "predict", "transition_width", "with_role"]
 
 
 def _discover() -> dict[str, Model]:
@@ -47,6 +47,16 @@ def get(name: str) -> Model:
         return REGISTRY[name]
     except KeyError:
         raise KeyError(f"no model {name!r}; registered: {', '.join(MODELS)}") from None
+
+
+def cheapest(role: str) -> str:
+    """The first registered model of a role, the registry being ordered cheapest first: the line among
+    the smooth models, the quadratic for curvature, the sigmoid for a sharp rise. The statistics ask
+    for a role, never a name, so that a new model takes its place by declaring its role and order."""
+    found = with_role(role)
+    if not found:
+        raise KeyError(f"no registered model has the role {role!r}; roles: {', '.join(ROLES)}")
+    return found[0]
 
 
 def with_role(*roles: str) -> tuple[str, ...]:
