@@ -9,7 +9,7 @@ min_version("9.0")
 
 # The defaults live beside this file; data_dir and results_dir are relative to
 # the working directory (--directory), so one checkout can serve many folders.
-configfile: os.path.join(workflow.basedir, "workflow", "config.yaml")
+configfile: os.path.join(workflow.current_basedir, "workflow", "config.yaml")
 
 
 report: "workflow/report/workflow.rst"

@@ -1,7 +1,9 @@
 """End to end: the Snakemake workflow on a small data folder in a temporary directory."""
 import os
+import shutil
 import subprocess
 import sys
+import textwrap
 
 import pandas as pd
 import pytest
@@ -325,3 +327,36 @@ def test_a_dataset_split_into_shards_gives_the_same_bytes(tmp_path):
             assert "analyse_dataset" in jobs and "plan_shards" not in jobs, jobs
     assert outputs["0"].keys() == outputs["3"].keys() and "curves.csv" in outputs["0"]
     assert [k for k in outputs["0"] if outputs["0"][k] != outputs["3"][k]] == []
+
+
+def test_the_workflow_runs_as_a_snakemake_module(tmp_path):
+    """Issue 23: an outer workflow that uses this one as a `module` from a local path runs the .test data
+    to the same curves.csv as the workflow run directly (the repository's files are found from the module's
+    own folder, not the outer workflow's)."""
+    outer, direct = tmp_path / "outer", tmp_path / "direct"
+    for work in (outer, direct):
+        shutil.copytree(REPO / ".test" / "data", work / "data")
+    settings = "data_dir: data\nresults_dir: results\nbootstrap: 60\nbootstrap_max: 240\ncalibration_curves: 0\n"
+    (outer / "config.yaml").write_text(settings)
+    (outer / "Snakefile").write_text(textwrap.dedent(f"""\
+        configfile: "config.yaml"
+
+        module atlas:
+            snakefile:
+                "{REPO / 'Snakefile'}"
+            config:
+                config
+
+        use rule * from atlas as atlas_*
+
+        rule all:
+            default_target: True
+            input:
+                rules.atlas_all.input,
+        """))
+    run = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=outer, capture_output=True,
+                         text=True, timeout=600, env=PINNED_DATE)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert snakemake(direct).returncode == 0
+    assert (outer / "results" / "report.html").exists()
+    assert (outer / "results" / "curves.csv").read_bytes() == (direct / "results" / "curves.csv").read_bytes()

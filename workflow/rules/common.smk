@@ -9,7 +9,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-sys.path.insert(0, workflow.basedir)  # the analysis package, even where it is not installed
+# the repository this file belongs to: the top level, or wherever a `module` that uses it lives
+# (workflow.basedir is the outer workflow's folder there)
+REPO = str(Path(workflow.current_basedir).parents[1])
+sys.path.insert(0, REPO)  # the analysis package, even where it is not installed
 from analysis import settings as run_settings
 from analysis.deps import code_closure
 from analysis.importers import DatasetDefinedTwice, find_datasets, importers, unread_files
@@ -41,13 +44,13 @@ for _file, _message in UNREAD:
 # analysis, a change to a figure only the figures and the report.
 def code_inputs(script):
     """The analysis package's source files that workflow/scripts/<script>.py imports."""
-    path = os.path.join(workflow.basedir, "workflow", "scripts", f"{script}.py")
-    return [str(p) for p in code_closure(path, workflow.basedir)]
+    path = os.path.join(REPO, "workflow", "scripts", f"{script}.py")
+    return [str(p) for p in code_closure(path, REPO)]
 
 
 # the measured error rates on realistic null data (benchmarks/stress.py), shown in the report when present
-STRESS_TABLE = [p for p in [Path(workflow.basedir, "benchmarks", "stress.csv")] if p.exists()]
-TEMPLATES = sorted(str(p) for p in Path(workflow.basedir, "analysis", "templates").iterdir())
+STRESS_TABLE = [p for p in [Path(REPO, "benchmarks", "stress.csv")] if p.exists()]
+TEMPLATES = sorted(str(p) for p in Path(REPO, "analysis", "templates").iterdir())
 ENV = "../envs/analysis.yaml"
 
 # Settings a step does not read stay out of its params: a changed param reruns
