@@ -57,7 +57,7 @@ def for_dataset(config: dict, dataset: str) -> dict:
 
 
 def describe() -> list[tuple[str, object, str]]:
-    """(key, default, description) of every setting, for the README and the report."""
+    """(key, default, description) of every setting, for docs/USAGE.md and the report."""
     rows = []
 
     def walk(node, prefix=""):
@@ -71,7 +71,7 @@ def describe() -> list[tuple[str, object, str]]:
 
 
 def markdown_table() -> str:
-    """The settings table of the README, generated from the schema (a test keeps them in step)."""
+    """The settings table of docs/USAGE.md, generated from the schema (a test keeps them in step)."""
     rows = ["| setting | default | meaning |", "|---|---|---|"]
     for key, default, meaning in describe():
         shown = "see `workflow/config.yaml`" if isinstance(default, dict) and default == {} and key != "emergence" \

@@ -2,7 +2,7 @@
 
 A mixed run of every shape (so that the FDR step sees a realistic mix), at
 sizes and noise that real families have. The measured rates are printed
-(pytest -s) and asserted against the bounds the README promises.
+(pytest -s) and asserted against the bounds docs/ACCURACY.md promises.
 """
 import pandas as pd
 import pytest

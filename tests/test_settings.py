@@ -58,7 +58,7 @@ def test_dataset_overrides_apply_to_their_dataset_only():
 
 def test_readme_settings_table_is_the_schemas():
     from analysis.settings import markdown_table
-    assert markdown_table() in (REPO / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in (REPO / "docs" / "USAGE.md").read_text(encoding="utf-8")
 
 
 def test_the_x_axis_and_split_by_settings_reach_the_result(tmp_path):

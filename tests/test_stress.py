@@ -10,7 +10,7 @@ a rate's 95 % interval is about ±4 points, so a cell fails when its count is
 significantly above the target (one-sided binomial test, p < 0.01): a rate truly
 at the target fails 1 % of the time per cell, the excesses issue 11 measured
 (17-58 %) fail always. The point estimates, on 300 curves per cell, are in
-benchmarks/stress.csv (README: "How often is a label wrong?").
+benchmarks/stress.csv (docs/ACCURACY.md).
 
 Measured 197 s wall (125 s CPU, one process; another job shared the 2 cores), so about
 2-3.5 minutes: the `measurement` tier (`pytest --all` or `-m measurement`); the generator's own
@@ -173,8 +173,8 @@ def test_emergence_bracket_holds_the_true_onset_at_least_90_percent(stress):
 
 
 def test_readme_shows_the_committed_stress_summary():
-    """The README's table is the committed measurement's (benchmarks/stress.csv), not a copy that drifts."""
+    """docs/ACCURACY.md's table is the committed measurement's (benchmarks/stress.csv), not a copy that drifts."""
     from analysis.stress import summary_markdown
     from tests.conftest import REPO
     table = pd.read_csv(REPO / "benchmarks" / "stress.csv")
-    assert summary_markdown(table) in (REPO / "README.md").read_text(encoding="utf-8")
+    assert summary_markdown(table) in (REPO / "docs" / "ACCURACY.md").read_text(encoding="utf-8")
