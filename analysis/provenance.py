@@ -33,8 +33,8 @@ GLOSSARY = {
                                "be small",
     "u_shaped / inverted_u": "falls then rises / rises then falls (two-lines test)",
     "insufficient": "the data cannot tell: too few sizes, or too wide an interval of the change",
-    "p / q": "p: the test's p-value for this curve; q: after the false discovery rate across the run "
-             "(Benjamini-Hochberg), what a label needs to be at most alpha",
+    "p / q": "p: the test's p-value for this curve; q: after the false discovery rate within its dataset "
+             "(Benjamini-Hochberg; a dataset is a study), what a label needs to be at most alpha",
     "scatter": "how much models of one family differ beyond sampling noise (a model better or worse than its "
                "size predicts)",
     "overdispersion": "the factor by which the residuals exceed the stated noise",
