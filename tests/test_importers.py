@@ -313,3 +313,10 @@ def test_a_harness_tree_link_out_of_the_folder_is_said_not_read(tmp_path):
     assert any("results_2024-01-01" in p.file and "not a file inside the dataset folder" in p.message
                for p in problems)
     assert not rows["source"].str.contains("2024-01-01").any()
+
+
+def test_the_docs_list_the_registered_input_kinds():
+    """docs/USAGE.md's table of input kinds is generated from the importers' registry and kept current."""
+    from analysis.importers.registry import markdown_table
+    from tests.conftest import REPO
+    assert markdown_table() in (REPO / "docs" / "USAGE.md").read_text(encoding="utf-8")

@@ -113,3 +113,10 @@ def test_the_statistics_ask_for_roles_not_names():
             if isinstance(node, ast.Constant) and node.value in set(MODELS) - words:
                 found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.value!r}")
     assert not found, "\n".join(found)
+
+
+def test_the_docs_list_the_registered_models():
+    """docs/USAGE.md's table of models is generated from the registry and kept current."""
+    from analysis.models import markdown_table
+    from tests.conftest import REPO
+    assert markdown_table() in (REPO / "docs" / "USAGE.md").read_text(encoding="utf-8")

@@ -183,3 +183,11 @@ def _unread_reason(rel: Path, data: Path, layouts: str) -> str:
     if suffix == ".json":
         return "is not read: harness output goes in its own folder with a models.csv"
     return f"is not read: it is not part of any dataset (a dataset is one of {layouts})"
+
+
+def markdown_table() -> str:
+    """The registered input kinds as docs/USAGE.md lists them (a test keeps the two in step)."""
+    rows = ["| input kind | layout under the data folder | per-dataset options |", "|---|---|---|"]
+    rows += [f"| `{imp.kind}` | {imp.layout} | {', '.join(f'`{o}`' for o in imp.options) or 'none'} |"
+             for imp in importers().values()]
+    return "\n".join(rows)

@@ -17,7 +17,8 @@ import numpy as np
 from ..engine import ROLES, WIDTH_10_90, X0_MARGIN, Model, floor_of, logistic, transition_width
 
 __all__ = ["DESCRIPTION", "MODELS", "PARAMS", "REGISTRY", "ROLES", "WIDTH_10_90", "X0_MARGIN", "Model",
-           "cheapest", "floor_of", "get", "logistic", "predict", "transition_width", "with_role"]
+           "cheapest", "floor_of", "get", "logistic", "markdown_table", "predict", "transition_width",
+           "with_role"]
 
 
 def _discover() -> dict[str, Model]:
@@ -67,3 +68,11 @@ def with_role(*roles: str) -> tuple[str, ...]:
 def predict(model: str, params: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Model values at x. params has shape (..., P), x shape (..., N)."""
     return get(model).predict(params, x)
+
+
+def markdown_table() -> str:
+    """The registered models as docs/USAGE.md lists them (a test keeps the two in step)."""
+    rows = ["| model | formula | role | its own fitter |", "|---|---|---|---|"]
+    rows += [f"| `{m.name}` | {m.description} | {m.role}: {ROLES[m.role]} | {'yes' if m.fit else 'no (generic)'} |"
+             for m in REGISTRY.values()]
+    return "\n".join(rows)
