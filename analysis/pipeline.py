@@ -142,7 +142,8 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
                     np.array(MODELS)[np.argmin(np.where(finite, aicc, np.inf), 1)], "")
 
     trend = trend_test(batch, fits[LINE], noise, settings,
-                       margin=settings.flat_margin * effect_unit(todo, points))
+                       margin=settings.flat_margin
+                       * todo["curve_id"].map(curves.set_index("curve_id")["effect_unit"]).to_numpy(float))
     ushape = two_lines_test(batch, fits[CURVATURE_MODEL], noise, settings)
     sig = fits[SHARP_MODEL]
     # emergence is only tested where it could be called (not counted in the

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .synthetic import CORE_NULLS, EFFECT_TRUTHS, NULL_TRUTHS, STRESS_TRUE_LABEL
+from .vocabulary import FLAGGED
 
 #: issue 11's targets
 SIZE_TARGET = 0.06
@@ -64,7 +65,6 @@ BRACKET_TARGET = 0.90
 EMERGENT_ONLY = ("outlier",)
 #: flag columns: the labels that are false positives on a null truth
 FLAGS = {"emergent": ("emergent",), "inverse": ("inverse",), "u": ("u_shaped", "inverted_u")}
-FLAGGED = ("emergent", "inverse", "u_shaped", "inverted_u")
 
 NOISE = (100, 1000, 10000, None)
 SIZES = (4, 5, 8, 12)
