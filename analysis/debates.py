@@ -20,7 +20,8 @@ from .engine import prediction_se
 from .fitting import fit_model
 from .noise import LINE, Noise
 from .settings import Settings
-from .stats import SMOOTH, _crit, _segment
+from .stats.common import _crit, _segment
+from .stats.sharp_rise import SMOOTH
 
 # ---------------------------------------------------------------- descriptive scores
 

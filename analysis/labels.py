@@ -13,7 +13,9 @@ import pandas as pd
 
 from .models import MODELS, ROLES, get
 from .settings import Settings
-from .stats import EMERGENCE, TREND, TWO_LINES, emergence_assessable
+from .stats.emergence import EMERGENCE, emergence_assessable
+from .stats.trend import TREND
+from .stats.two_lines import TWO_LINES
 from .vocabulary import format_scale
 
 #: why a rising curve without a chance level was not tested for emergence (require_chance)
@@ -50,7 +52,7 @@ def _onset(r) -> str:
     return f"between {format_scale(r.onset_low)} and {format_scale(r.onset_high)}"
 
 
-#: why the emergence test could not run (`stats.emergence_test`'s onset_untested), in words
+#: why the emergence test could not run (`stats.emergence.emergence_test`'s onset_untested), in words
 UNTESTED = {
     "no flat start": "no flat start: fewer than {floor} of the smallest models within {tol:g} of the floor, so a "
                      "jump cannot be told from a steady rise (smaller models would settle it)",
@@ -65,7 +67,7 @@ UNTESTED = {
 
 def why_not_emergent(r, s) -> str:
     """What a rising curve lacks for the emergent label, and what data would settle it."""
-    from .stats import MAX_TRANSITION
+    from .stats.emergence import MAX_TRANSITION
     if not (r.bounded and emergence_assessable(r.bounded, r.chance, s)):
         return NOT_ASSESSED if r.bounded else ""
     if r.onset_untested:

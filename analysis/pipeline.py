@@ -25,21 +25,18 @@ from .noise import LINE, Noise, NoiseTerms, estimate_noise, noise_terms, with_no
 from .noise import describe as describe_noise
 from .problems import problems_frame
 from .settings import Settings
-from .stats import (
-    CURVATURE_MODEL,
-    SHARP_MODEL,
+from .stats.emergence import (
     WIDTH_MIN_PRESENT,
-    add_q_values,
     emergence_assessable,
     emergence_test,
     leave_one_out,
     sharpness,
-    sharpness_test,
-    smooth_fit_test,
-    trend_test,
-    two_lines_test,
     width_test,
 )
+from .stats.multiple_testing import add_q_values
+from .stats.sharp_rise import SHARP_MODEL, sharpness_test, smooth_fit_test
+from .stats.trend import trend_test
+from .stats.two_lines import CURVATURE_MODEL, two_lines_test
 from .validation import imported_problems, prepare_points, report_problems, unread_frame
 
 #: the stable head of results/curves.csv (other tools read it): the declared columns up to the reason
@@ -158,11 +155,11 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
 
     candidate = emerg.p() <= settings.alpha
     wide = width_test(batch, sig, noise, candidate & (emerg.frame["onset_present"].to_numpy() >= WIDTH_MIN_PRESENT),
-                      settings)
+                      settings).frame
     wide["sharpness"] = sharpness(emerg.frame, wide["p_wide"].to_numpy(float), settings)
     wide["p_emergence_drop1"] = leave_one_out(batch, noise, emerg.frame, candidate, settings)
     stats = pd.concat([trend.frame, ushape.frame, emerg.frame, wide, sharp.frame,
-                       smooth_fit_test(batch, fits, noise),
+                       smooth_fit_test(batch, fits, noise).frame,
                        backtest(batch, noise, settings),
                        noise_columns(noise, batch, todo["noise"].to_numpy())], axis=1)
     stats["aicc_best_model"] = best

@@ -95,3 +95,24 @@ def test_the_graph_sees_lazy_imports():
     """The check itself: a function-level import is an edge (the cycle issue 23 found was lazy)."""
     assert "analysis.pipeline" in GRAPH["analysis.stress_run"]
     assert "analysis.engine" in GRAPH["analysis.models.power"]
+
+
+def test_each_test_has_its_own_module_and_returns_a_test_result():
+    """Issue 23: the statistics split by test. Each public ``*_test`` of `analysis.stats` lives in the module of
+    its test, returns a `TestResult` (its annotation says so) and names the `Test` it ran; multiple testing
+    has a module of its own, which no test module imports."""
+    import typing
+
+    import analysis.stats as stats
+    from analysis.stats.common import Test, TestResult
+    tests = {name: f for name, f in vars(stats).items() if name.endswith("_test") and callable(f)}
+    assert {"trend_test", "two_lines_test", "emergence_test", "width_test", "sharpness_test",
+            "smooth_fit_test"} <= set(tests)
+    for name, f in tests.items():
+        assert typing.get_type_hints(f)["return"] is TestResult, name
+        assert f.__module__ != "analysis.stats.common", name
+    records = {m: [v for v in vars(__import__(m, fromlist=["x"])).values() if isinstance(v, Test)]
+               for m in {f.__module__ for f in tests.values()}}
+    assert all(records.values()), records
+    for m in {f.__module__ for f in tests.values()}:
+        assert "analysis.stats.multiple_testing" not in GRAPH[m], m

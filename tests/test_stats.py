@@ -181,7 +181,7 @@ def test_bounds_settle_replicates_without_changing_p(tmp_path, monkeypatch):
     """The monotone bound (from above) and the grid (from below) only skip fits whose
     outcome they settle: with both switched off (every replicate fitted in full), p
     and the replicate counts are the same, and the bounds do skip most polishes."""
-    import analysis.stats as st
+    import analysis.stats.sharp_rise as st
     rng = np.random.default_rng(5)
     x = np.logspace(8, 11, 8)
     curves = [frame(np.round(0.25 + (0.5 if i % 2 else 0.03) * rng.random()
