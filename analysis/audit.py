@@ -27,6 +27,7 @@ from scipy.special import expit
 
 from .pipeline import analyse_dataset, combine
 from .settings import Settings
+from .stress import clopper_pearson
 from .synthetic import EMPIRICAL_TAU, GRIDS
 
 FLAGS = ("emergent", "inverse", "u_shaped", "inverted_u")
@@ -147,12 +148,6 @@ def label_studies(rows: pd.DataFrame, settings: Settings, workdir: str | Path | 
     return pd.concat(out, ignore_index=True)
 
 
-def _ci(k: int, n: int) -> tuple[float, float]:
-    from statsmodels.stats.proportion import proportion_confint
-    lo, hi = proportion_confint(k, n, alpha=0.05, method="beta") if n else (np.nan, np.nan)
-    return float(lo), float(hi)
-
-
 def _cluster_ci(hit: np.ndarray, study: np.ndarray, reps: int = 4000, seed: int = 0) -> tuple[float, float]:
     """A 95 % percentile interval of a rate by resampling whole studies: a family's tasks share its
     model effects, so their labels are not independent and a binomial interval would be too narrow."""
@@ -173,7 +168,7 @@ def rates(case: Case, curves: pd.DataFrame) -> dict:
 
     def rate(hit: np.ndarray) -> tuple[float, tuple[float, float]]:
         k = int(hit.sum())
-        return k / n, (_cluster_ci(hit, study) if case.tasks > 1 else _ci(k, n))
+        return k / n, (_cluster_ci(hit, study) if case.tasks > 1 else clopper_pearson(k, n))
 
     row["wrong"], (row["wrong_low"], row["wrong_high"]) = rate(np.isin(labels, case.wrong))
     for flag in ("emergent", "inverse", "u"):

@@ -57,7 +57,10 @@ class DatasetResult:
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
         for name in only:
-            getattr(self, name).to_csv(out / f"{name}.csv", index=False)
+            frame = getattr(self, name)
+            if name in schema.TABLES:
+                frame = schema.typed(frame, schema.TABLES[name])
+            frame.to_csv(out / f"{name}.csv", index=False)
 
 
 def analyse_dataset(path: str | Path, settings: Settings, dataset: str | None = None, label: str | None = None,
@@ -292,11 +295,13 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
             frame = pd.DataFrame(columns=schema.names(schema.TABLES[name]) if name in schema.TABLES
                                  else list(TABLE_COLUMNS[name]))
         Path(outputs[name]).parent.mkdir(parents=True, exist_ok=True)
+        if name in schema.TABLES:
+            frame = schema.typed(frame, schema.TABLES[name])
         if name in PASSED_THROUGH and _copy_dataset_tables(folders, name, frame, outputs[name]):
             continue
         schema.spreadsheet_safe(frame).to_csv(outputs[name], index=False)
     if "changes" in outputs:
-        changed = since_last_run(run.curves, outputs["changes"])
+        changed = schema.typed(since_last_run(run.curves, outputs["changes"]), schema.CURVES)
         schema.spreadsheet_safe(changed).to_csv(outputs["changes"], index=False)
         logger.info(f"since the last run: {len(changed)} change(s) "
                     + ", ".join(f"{k} {v}" for k, v in changed["change"].value_counts().items()))

@@ -159,7 +159,7 @@ CURVES: tuple[Column, ...] = (
        "residual dof, where the noise is known (small: no smooth model follows the curve)", step="stats"),
     _c("lr_stat", "number", "likelihood-ratio statistic, sigmoid vs best smooth model (descriptive)", step="stats"),
     _c("p_sharp", "number", "parametric-bootstrap p of that statistic (descriptive)", step="stats"),
-    _c("bootstrap_replicates", "number", "replicates drawn before the sequential test stopped", step="stats"),
+    _c("bootstrap_replicates", "integer", "replicates drawn before the sequential test stopped", step="stats"),
     _c("null_model", "text", "the smooth model the sharpness test's replicates come from", step="stats"),
     _c("backtest_model", "text", "the smooth model with the most AICc weight in the prediction of the largest "
        "scale from the smaller ones", step="stats"),
@@ -257,6 +257,29 @@ def with_blank(frame: pd.DataFrame, columns: tuple[Column, ...], step: str) -> p
     for c in columns:
         if c.step == step and c.name not in out.columns:
             out[c.name] = pd.Series(dtype=object if c.kind == "text" else float, index=out.index)
+    return out
+
+
+def typed(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """The frame with its integer and boolean columns as pandas' nullable types, for writing: a column
+    that is blank on some curves (one dataset's curves too short to test) would otherwise be float,
+    and another dataset's 4 written "4.0", its True "1.0". A column whose values are not what its
+    kind says (a count of 2.5) is written as it is."""
+    out = frame
+    for c in columns:
+        if c.kind not in ("integer", "boolean") or c.name not in frame.columns:
+            continue
+        col = frame[c.name]
+        if c.kind == "integer" and pd.api.types.is_integer_dtype(col):
+            continue
+        if c.kind == "boolean" and pd.api.types.is_bool_dtype(col):
+            continue
+        try:
+            new = col.astype("Int64") if c.kind == "integer" else col.astype("boolean")
+        except (TypeError, ValueError):
+            continue
+        out = frame.copy() if out is frame else out
+        out[c.name] = new
     return out
 
 

@@ -98,7 +98,9 @@ def default_grid(chance_half: bool = True) -> list[Block]:
     return blocks
 
 
-def _ci(k: int, n: int) -> tuple[float, float]:
+def clopper_pearson(k: int, n: int) -> tuple[float, float]:
+    """The 95 % Clopper-Pearson interval of a rate k/n (statsmodels' "beta"), every rate's interval in
+    the stress tables and the audit; (nan, nan) for n = 0."""
     from statsmodels.stats.proportion import proportion_confint
     if n == 0:
         return np.nan, np.nan
@@ -126,7 +128,7 @@ def cell_rates(curves: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             tested = np.ones(len(p), bool) if col == "p_emergence" else np.isfinite(p)
             k, n = int((p[tested] <= alpha).sum()), int(tested.sum())
             row[name], row[name + "_k"], row[name + "_n"] = (k / n if n else np.nan), k, n
-            row[name + "_low"], row[name + "_high"] = _ci(k, n)
+            row[name + "_low"], row[name + "_high"] = clopper_pearson(k, n)
         labels = g["label"].to_numpy(str)
         # the emergent truth of each curve from its noise-free shape on its grid (issue 21): a null
         # truth that is emergent there is not a false positive when called so, nor counted in its FPR
@@ -138,23 +140,23 @@ def cell_rates(curves: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
                 judged = ~on_grid if flag == "emergent" else np.ones(len(g), bool)
                 k, n = int(np.isin(labels[judged], names).sum()), int(judged.sum())
                 row[f"fpr_{flag}"], row[f"fpr_{flag}_k"], row[f"fpr_{flag}_n"] = (k / n if n else np.nan), k, n
-                row[f"fpr_{flag}_low"], row[f"fpr_{flag}_high"] = _ci(k, n)
+                row[f"fpr_{flag}_low"], row[f"fpr_{flag}_high"] = clopper_pearson(k, n)
             wrong = np.isin(labels, FLAGGED) & ~(on_grid & (labels == "emergent"))
             k = int(wrong.sum())
             row["any_wrong"], row["any_wrong_k"] = k / len(g), k
-            row["any_wrong_low"], row["any_wrong_high"] = _ci(k, len(g))
+            row["any_wrong_low"], row["any_wrong_high"] = clopper_pearson(k, len(g))
         else:
             judged = on_grid if STRESS_TRUE_LABEL[truth] == "emergent" else np.ones(len(g), bool)
             k, n = int((labels[judged] == STRESS_TRUE_LABEL[truth]).sum()), int(judged.sum())
             row["power"], row["power_k"], row["power_n"] = (k / n if n else np.nan), k, n
-            row["power_low"], row["power_high"] = _ci(k, n)
+            row["power_low"], row["power_high"] = clopper_pearson(k, n)
             if "true_onset" in g and g["true_onset"].notna().any():
                 em = g[labels == "emergent"]
                 k = int(((em["emergence_scale_low"] <= em["true_onset"])
                          & (em["true_onset"] <= em["emergence_scale_high"])).sum())
                 row["bracket_coverage"], row["bracket_coverage_k"] = (k / len(em) if len(em) else np.nan), k
                 row["bracket_coverage_n"] = len(em)
-                row["bracket_coverage_low"], row["bracket_coverage_high"] = _ci(k, len(em))
+                row["bracket_coverage_low"], row["bracket_coverage_high"] = clopper_pearson(k, len(em))
         for lab in ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient"):
             row[f"share_{lab}"] = float((labels == lab).mean())
         out.append(row)
@@ -222,7 +224,7 @@ def confusion(table: pd.DataFrame) -> pd.DataFrame:
         row = {"truth": truth, "true label": STRESS_TRUE_LABEL.get(truth, ""), "curves": n}
         for lab in labels:
             k = int(round((g[f"share_{lab}"] * g["n"]).sum()))
-            lo, hi = _ci(k, n)
+            lo, hi = clopper_pearson(k, n)
             row[lab] = f"{100 * k / n:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
         rows.append(row)
     order = [t for t in NULL_TRUTHS + EFFECT_TRUTHS if t in set(table["truth"])]
@@ -309,3 +311,21 @@ def summary_markdown(table: pd.DataFrame) -> str:
     return "\n".join([head, "|" + "---|" * len(s.columns)]
                      + ["| " + " | ".join(str(v) if not isinstance(v, float) else f"{v:g}" for v in r) + " |"
                         for r in s.itertuples(index=False)])
+
+
+def headline_figures(table: pd.DataFrame) -> dict[str, str]:
+    """The figures the README quotes from the committed grid (a test keeps the README in step): the worst
+    emergent false positive rate and trend size over the held cells, the bracket's coverage, and the
+    power for a clear emergence at 1,000 items (8 sizes: without and with a plateau; 5 sizes: the range)."""
+    held = table[table["scatter"].isin(HELD_SCATTER)]
+    k, n = bracket_coverage(table)
+    power = held[held["truth"].str.startswith("emergent") & (held["noise"] == "binomial 1000")]
+    at = {s: power[power["sizes"] == s].set_index("truth")["power"] for s in (5, 8)}
+    return {
+        "emergent FPR": f"{held.loc[held['kind'] == 'null_truth', 'fpr_emergent'].max():.1%}".replace("%", " %"),
+        "trend size": f"{held.loc[held['core'].astype(bool), 'size_trend'].max():.1%}".replace("%", " %"),
+        "bracket": f"{k / n:.1%}".replace("%", " %"),
+        "power 8 sizes": f"{at[8]['emergent_open']:.0%}".replace("%", " %"),
+        "power 8 sizes, plateau": f"{at[8]['emergent_plateau']:.0%}".replace("%", " %"),
+        "power 5 sizes": f"{at[5].min():.0%}-{at[5].max():.0%}".replace("%", "", 1).replace("%", " %"),
+    }

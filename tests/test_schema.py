@@ -65,3 +65,21 @@ def test_the_readme_fits_in_200_lines():
     """Issue 23: what it answers, quick start, adding data, what you get, how sure, where to read more;
     the rest lives in docs/."""
     assert len((REPO / "README.md").read_text(encoding="utf-8").splitlines()) <= 200
+
+
+def test_integer_and_boolean_columns_are_written_as_such_when_some_curves_leave_them_blank(tmp_path):
+    """A dataset whose curves are too short to test leaves onset_floor blank; combined with one that fills
+    it, the column must still be written 2, not 2.0 (and True, not 1.0); a count that is not whole is
+    written as it is rather than rounded."""
+    import numpy as np
+
+    from analysis.schema import CURVES, read, typed
+    frame = pd.DataFrame({"onset_floor": [2.0, np.nan], "backtest_covered": [1.0, np.nan],
+                          "n_points": [4.0, 5.0], "p_value": [0.5, np.nan]})
+    path = tmp_path / "curves.csv"
+    typed(frame, CURVES).to_csv(path, index=False)
+    assert path.read_text().splitlines() == ["onset_floor,backtest_covered,n_points,p_value", "2,True,4,0.5", ",,5,"]
+    back = read(path, "curves")
+    assert back["onset_floor"].tolist()[0] == 2 and np.isnan(back["onset_floor"].tolist()[1])
+    odd = pd.DataFrame({"n_points": [2.5]})
+    assert typed(odd, CURVES)["n_points"].tolist() == [2.5]

@@ -178,3 +178,16 @@ def test_readme_shows_the_committed_stress_summary():
     from tests.conftest import REPO
     table = pd.read_csv(REPO / "benchmarks" / "stress.csv")
     assert summary_markdown(table) in (REPO / "docs" / "ACCURACY.md").read_text(encoding="utf-8")
+
+
+def test_readme_quotes_the_committed_stress_figures():
+    """The README's "How sure" figures are the committed grid's (benchmarks/stress.csv), not a copy that drifts."""
+    import re
+
+    from analysis.stress import headline_figures
+    from tests.conftest import REPO
+    readme = re.sub(r"\s+", " ", (REPO / "README.md").read_text(encoding="utf-8"))
+    section = readme[readme.index("## How sure"):readme.index("## Running elsewhere")]
+    figures = headline_figures(pd.read_csv(REPO / "benchmarks" / "stress.csv"))
+    missing = {name: f for name, f in figures.items() if f not in section}
+    assert not missing, f"README's 'How sure' section lacks {missing}"
