@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .vocabulary import format_scale
+from .vocabulary import P_FLOOR, format_change, format_p, format_scale
 
 AXIS_NAMES = {"params": "model size (parameters)", "tokens": "training tokens (checkpoints of one model)",
               "compute": "training compute (FLOPs)"}
@@ -61,7 +61,7 @@ def _axis(c: pd.DataFrame, axis: str, min_scales: int) -> AxisFindings:
     unit = AXIS_UNITS.get(axis, "")
     for title, labels in (("Emergent (absent, then present)", ["emergent"]), ("Declining with scale", ["inverse"]),
                           ("Turning (U-shaped or inverted U)", ["u_shaped", "inverted_u"])):
-        group = _tasks(c, labels, title, unit)
+        group = _tasks(c, labels, title, unit, limit=None if labels == ["emergent"] else MAX_TASKS)
         if group:
             out.groups.append(group)
     if (c["label"] == "insufficient").any():
@@ -96,8 +96,10 @@ def with_test_set(c: pd.DataFrame) -> pd.DataFrame:
     return c.assign(test_set=bench, test_task=task)
 
 
-def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str) -> tuple[str, list[str]] | None:
-    """One sentence per task with the label: its families (with the bracket), and the other families' labels."""
+def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str,
+           limit: int | None = MAX_TASKS) -> tuple[str, list[str]] | None:
+    """One sentence per task with the label: its families (with the bracket), and the other families' labels;
+    the first `limit` tasks (every emergent one: a reader asking "is X emergent" must find X here)."""
     c = with_test_set(c)
     hit = c[c["label"].isin(labels)]
     if hit.empty:
@@ -105,17 +107,17 @@ def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str) -> tuple[s
     key = KEY
     groups = sorted(hit.groupby(key, dropna=False, sort=False), key=lambda g: (-len(g[1]), g[1]["q_value"].min()))
     out, said = [], set()
-    for _, g in groups[:MAX_TASKS]:
+    for _, g in groups[:limit]:
         g = g.sort_values("q_value")
         names = [_family(r, unit) for _, r in g.head(MAX_FAMILIES).iterrows()]
         more = f" and {len(g) - MAX_FAMILIES} more" if len(g) > MAX_FAMILIES else ""
         same = c.merge(g[key].drop_duplicates(), on=key)
         others = same[~same["label"].isin(labels)]["label"].value_counts()
         rest = "; the other families: " + ", ".join(f"{v} {k}" for k, v in others.items()) if len(others) else ""
-        kind = "/".join(sorted(g["label"].unique()))
+        kind = "/".join(sorted(g["label"].unique())) + _caveat_counts(g)
         out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}{_elsewhere(c, g, said)}.")
-    if len(groups) > MAX_TASKS:
-        out.append(f"… and {len(groups) - MAX_TASKS} more task(s) in the table below.")
+    if limit is not None and len(groups) > limit:
+        out.append(f"… and {len(groups) - limit} more task(s) in the table below.")
     return f"{title}: {len(hit):,} curve(s) on {len(groups)} task(s)", out
 
 
@@ -139,12 +141,44 @@ def _elsewhere(c: pd.DataFrame, g: pd.DataFrame, said: set) -> str:
             + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
+def _caveats(r) -> list[str]:
+    value = r.get("caveats", "")
+    return [c for c in str(value).split(";") if c] if isinstance(value, str) else []
+
+
+def chip(code: str) -> str:
+    """A caveat as a marker in a finding's sentence; the report draws it as a chip (`report.with_chips`)."""
+    return f"⟦{code}⟧"
+
+
+def _caveat_counts(g: pd.DataFrame) -> str:
+    """"(5, all mirage)", "(5; 2 fragile)": what qualifies the task's curves, next to their label."""
+    counts = pd.Series([c for _, r in g.iterrows() for c in _caveats(r)], dtype=object).value_counts()
+    if counts.empty or len(g) == 1:     # one curve: its family's chips say it
+        return ""
+    said = [f"all {chip(k)}" if v == len(g) else f"{v} {chip(k)}" for k, v in counts.items()]
+    return f" ({len(g)}{', ' if counts.iloc[0] == len(g) and len(said) == 1 else '; '}{', '.join(said)})"
+
+
+def _effect(r) -> str:
+    """How large the effect behind the label is: an emergence's jump beyond the smaller models' trend (the
+    weighted line across the range is pinned by exact zeros and says little), else the change across the range
+    with its 95 % interval."""
+    jump = r.get("jump")
+    if r["label"] == "emergent" and isinstance(jump, float) and jump == jump:
+        return f"jump {jump:+.3g} beyond the smaller models' trend"
+    change = format_change(r.get("change"), r.get("change_low"), r.get("change_high"))
+    return f"change {change}" if change else ""
+
+
 def _family(r, unit: str) -> str:
-    q = f"q = {r['q_value']:.2g}"
+    q = f"q {'= ' if r['q_value'] >= P_FLOOR else ''}{format_p(r['q_value'])}"
+    q = f"{_effect(r)}, {q}" if _effect(r) else q
+    marks = "".join(" " + chip(c) for c in _caveats(r))
     if r["label"] == "emergent" and pd.notna(r.get("emergence_scale_low")):
         return (f"{r['family']} (leaves the floor between {format_scale(r['emergence_scale_low'])} and "
-                f"{format_scale(r['emergence_scale_high'])}{unit}, {q})")
-    return f"{r['family']} ({q})"
+                f"{format_scale(r['emergence_scale_high'])}{unit}, {q}){marks}")
+    return f"{r['family']} ({q}){marks}"
 
 
 def _insufficient(c: pd.DataFrame, min_scales: int) -> list[str]:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import runlog, schema
+from .caveats import caveats, warned_rows
 from .changes import since_last_run
 from .curves import CURVE_COLUMNS, to_batch
 from .debates import TABLE_COLUMNS, backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
@@ -227,13 +228,17 @@ def combine(parts: list[DatasetResult], settings: Settings,
     if len(curves):
         curves = label_curves(add_q_values(curves, settings.headline_metrics), settings).reset_index(drop=True)
         curves["best_model"] = best_models(curves, fits)
-        curves = schema.ordered(curves, schema.CURVES)
     points = cat([p.points for p in parts])
     has_points = len(points) > 0
     problems = [p.problems for p in parts] + [problems_frame(sizes_across_datasets(points))]
+    mirage = mirage_table(curves, points, settings.alpha) if len(curves) else pd.DataFrame()
+    if len(curves):
+        warned = cat([warned_rows(p.problems, p.curves["dataset"].iloc[0]) for p in parts if len(p.curves)])
+        curves["caveats"] = caveats(curves, points, warned, mirage)
+        curves = schema.ordered(curves, schema.CURVES)
     return RunResult(curves, fits, points,
                      cat(problems) if any(len(p) for p in problems) else problems_frame([]),
-                     mirage_table(curves, points, settings.alpha) if len(curves) else pd.DataFrame(),
+                     mirage,
                      cot_gain(points) if has_points else pd.DataFrame(),
                      compositional_check(points, compositional or {}) if has_points else pd.DataFrame())
 

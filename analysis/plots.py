@@ -64,12 +64,12 @@ def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     if chance is not None and np.isfinite(chance):
         c = to_score(curve, np.array([chance]))[0] * unit
         ax.axhline(c, color="grey", lw=1, ls=":", label="chance")
-    if curve.get("label") == "emergent" and np.isfinite(curve.get("emergence_scale", np.nan)):
-        ax.axvline(curve["emergence_scale"], color=LABEL_COLOURS["emergent"], lw=1.5)
+    # the bracket, and no point inside it: no model lies between its ends (issue 24)
+    if curve.get("label") == "emergent" and np.isfinite(curve.get("emergence_scale_low", np.nan)):
         ax.axvspan(curve["emergence_scale_low"], curve["emergence_scale_high"],
                    color=LABEL_COLOURS["emergent"], alpha=0.15,
                    label=f"leaves the floor between {format_scale(curve['emergence_scale_low'])} and "
-                         f"{format_scale(curve['emergence_scale_high'])} (≈ {format_scale(curve['emergence_scale'])})")
+                         f"{format_scale(curve['emergence_scale_high'])}")
     _log_scale_axis(ax)
     ax.set_xlabel(str(curve.get("x_axis", "params")))
     what = "%" if unit == 100 else "fraction" if curve["bounded"] else "raw"
@@ -113,7 +113,7 @@ def label_counts_figure(curves: pd.DataFrame):
 def capability_map_figure(curves: pd.DataFrame, x_axis: str):
     """Where each emergent task leaves the floor, per family, with its bracket (one axis)."""
     em = curves[(curves["label"] == "emergent") & (curves["x_axis"] == x_axis)]
-    em = em.sort_values("emergence_scale")
+    em = em.sort_values(["emergence_scale_low", "emergence_scale_high"])
     if em.empty:
         return None
     sns.set_theme(style="whitegrid", context="notebook")
@@ -121,14 +121,14 @@ def capability_map_figure(curves: pd.DataFrame, x_axis: str):
             + em["metric"].astype(str)).tolist()
     fig, ax = plt.subplots(figsize=(8.5, 0.28 * len(em) + 1.4), dpi=100)
     for i, (_, r) in enumerate(em.iterrows()):
-        ax.plot([r["emergence_scale_low"], r["emergence_scale_high"]], [i, i], color=LABEL_COLOURS["emergent"], lw=2)
-        ax.plot(r["emergence_scale"], i, "o", color=LABEL_COLOURS["emergent"])
+        ax.plot([r["emergence_scale_low"], r["emergence_scale_high"]], [i, i], color=LABEL_COLOURS["emergent"], lw=2,
+                marker="|", ms=8)
     ax.set_yticks(range(len(em)), rows, fontsize=7)
     _log_scale_axis(ax)
     # brackets often lie within a decade or two: label 1-2-5 steps, not decades only
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.set_xlabel(f"{x_axis}: from the last model at the floor to the first clearly above it\n"
-                  "(dot: where the curve crosses chance + tolerance)", fontsize=8)
+    ax.set_xlabel(f"{x_axis}: from the last model at the floor to the first clearly above it (no model between)",
+                  fontsize=8)
     fig.tight_layout()
     return fig
 

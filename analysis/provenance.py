@@ -35,6 +35,12 @@ GLOSSARY = {
     "insufficient": "the data cannot tell: too few sizes, or too wide an interval of the change",
     "p / q": "p: the test's p-value for this curve; q: after the false discovery rate within its dataset "
              "(Benjamini-Hochberg; a dataset is a study), what a label needs to be at most alpha",
+    "p < 1e-6": "printed so, not as the computed 1e-40: on a benchmark of 10,000 items the binomial noise of a "
+                "score is half a point, so a 20-point rise is 40 standard errors and its p is astronomically "
+                "small; below 1e-6 p says more about the tails of the noise model (its t distribution, the "
+                "family's scatter) than about the data. The change and its 95% interval say how large the effect is",
+    "change [95% CI]": "the fitted change of the score across the observed range of the scale, in the score's "
+                       "fraction (0.1 = 10 points), with its 95% interval from the curve's noise",
     "scatter": "how much models of one family differ beyond sampling noise (a model better or worse than its "
                "size predicts)",
     "overdispersion": "the factor by which the residuals exceed the stated noise",

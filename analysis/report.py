@@ -7,15 +7,17 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 
 from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, draw_figures, figure_name, flagged_curves, rows_by_curve
-from .findings import AXIS_ORDER, backtest_summary, benchmark_summary, key_findings, trust
+from .findings import AXIS_ORDER, backtest_summary, benchmark_summary, chip, key_findings, trust
 from .loading import shown_per_fraction, training_compute
 from .models import DESCRIPTION, MODELS, PARAMS
 from .provenance import GLOSSARY, provenance
@@ -23,7 +25,16 @@ from .schema import read as read_results_table
 from .schema import report_columns
 from .settings import with_defaults
 from .stress import summarise
-from .vocabulary import FLAGGED, LABEL_COLOURS, LABELS, format_scale
+from .vocabulary import (
+    BADGE_COLOURS,
+    BADGE_TEXT,
+    CAVEATS,
+    FLAGGED,
+    LABELS,
+    format_change,
+    format_p,
+    format_scale,
+)
 
 
 def _packed(value) -> str:
@@ -35,6 +46,20 @@ def _packed(value) -> str:
 def _data_uri(path: Path) -> str | None:
     """A PNG as a data URI, None when the figure is missing."""
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode() if path.exists() else None
+
+
+_CHIP = re.compile("⟦([a-z_]+)⟧")
+
+
+def with_chips(text) -> markupsafe.Markup:
+    """A finding's sentence as HTML: the text escaped, its caveat markers (`findings.chip`) drawn as chips."""
+    def chip(m):
+        code = m.group(1)
+        if code not in CAVEATS:
+            return m.group(0)
+        return (f'<span class="caveat" title="{markupsafe.escape(CAVEATS[code])}">'
+                f'<span aria-hidden="true">⚠</span> {code.replace("_", " ")}</span>')
+    return markupsafe.Markup(_CHIP.sub(chip, str(markupsafe.escape(text))))
 
 
 def _fmt(v, digits=3):
@@ -69,12 +94,16 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
     stress = summarise(stress) if stress is not None and len(stress) else None
     env = jinja2.Environment(loader=jinja2.PackageLoader("analysis", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
+    env.filters["chips"] = with_chips
+    env.filters["caveat_chips"] = lambda codes: with_chips(" ".join(
+        chip(c) for c in str(codes).split(";") if c) if isinstance(codes, str) else "")
     return env.get_template("report.html.j2").render(
         counts=counts.to_dict(), n_curves=len(curves), axis_counts=_axis_counts(curves),
         overview=_overview(curves, figures_dir),
         findings=key_findings(curves, settings["min_scales"]), trust=trust(stress),
         benchmarks=_benchmark_rows(curves),
-        provenance=provenance(tables.get("points", pd.DataFrame()), settings), glossary=GLOSSARY,
+        provenance=provenance(tables.get("points", pd.DataFrame()), settings),
+        glossary={**GLOSSARY, **{f"caveat: {k.replace('_', ' ')}": v for k, v in CAVEATS.items()}},
         changes=_changes(tables.get("changes")), cap_map=_capability_map(curves), columns=columns,
         panels=_packed(_task_panels(curves, points)),
         table=_packed({"columns": [c.report for c in columns], "meanings": [c.meaning for c in columns],
@@ -83,7 +112,8 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
         problems=problems.to_dict("records") if len(problems) else [],
         datasets=sorted(curves["dataset"].unique()) if len(curves) else [],
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
-        colours=LABEL_COLOURS, debates=_debates(tables, curves, stress), n_points=len(points),
+        badges=BADGE_COLOURS, badge_text=BADGE_TEXT, format_p=format_p, format_change=format_change,
+        debates=_debates(tables, curves, stress), n_points=len(points), caveats=CAVEATS,
     )
 
 
@@ -215,17 +245,18 @@ def _capability_map(curves: pd.DataFrame) -> list[dict]:
         return []
     order = {a: i for i, a in enumerate(AXIS_ORDER)}
     emergent = curves[curves["label"] == "emergent"]
-    emergent = emergent.assign(_axis=emergent["x_axis"].map(order)).sort_values(["_axis", "emergence_scale"])
+    emergent = emergent.assign(_axis=emergent["x_axis"].map(order)).sort_values(
+        ["_axis", "emergence_scale_low", "emergence_scale_high"])
     return [{"x_axis": r["x_axis"], "family": r["family"], "task": f"{r['benchmark']} · {r['task']}",
-             "metric": r["metric"], "shots": r["shots"], "x0": format_scale(r["emergence_scale"]),
+             "metric": r["metric"], "shots": r["shots"],
              "low": format_scale(r["emergence_scale_low"]), "high": format_scale(r["emergence_scale_high"]),
-             "q": _fmt(r["q_value"], 2)} for r in emergent.to_dict("records")]
+             "q": format_p(r["q_value"])} for r in emergent.to_dict("records")]
 
 
 def _curve_rows(curves: pd.DataFrame, columns) -> list[list]:
     """The table of every curve as compact rows for the page's script: the schema's report columns,
     then the curve's permalink id, whether it has a card (flagged), its reason and its noise."""
-    return [[*(_cell(r[c.name], c) for c in columns), figure_name(r["curve_id"])[:-4], r["label"] in FLAGGED,
+    return [[*(_cell(r[c.name], c, r) for c in columns), figure_name(r["curve_id"])[:-4], r["label"] in FLAGGED,
              r["reason"] + _details(r), r["noise"] if isinstance(r["noise"], str) else ""]
             for r in curves.to_dict("records")]
 
@@ -241,12 +272,16 @@ def _details(r: pd.Series) -> str:
     return "".join(f". {x}" for x in out)
 
 
-def _cell(value, column) -> str:
+def _cell(value, column, row=None) -> str:
     """A cell of the table of every curve, formatted as its column declares."""
+    if column.report_format == "interval":
+        return format_change(value, row.get(column.name + "_low"), row.get(column.name + "_high"))
+    if column.report_format == "bracket":
+        return _bracket(row.get(column.name + "_low"), row.get(column.name + "_high"))
     if column.report_format == "scale":
         return format_scale(value)
     if column.report_format == "p":
-        return _fmt(value, 2)
+        return format_p(value)
     return _fmt(value)
 
 

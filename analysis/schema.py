@@ -28,7 +28,9 @@ class Column:
     unit: str = ""
     step: str = "curve"
     report: str | None = None      # header in the report's table of every curve
-    report_format: str = ""        # "scale" (7e9 -> 7B), "p" (2 significant digits)
+    # "scale" (7e9 -> 7B), "p" (2 significant digits, "< 1e-06" below), "bracket" (its _low–_high),
+    # "interval" (with its _low, _high)
+    report_format: str = ""
 
 
 def _c(name, kind, meaning, unit="", step="curve", report=None, report_format=""):
@@ -60,13 +62,16 @@ CURVES: tuple[Column, ...] = (
        step="label", report="q",
        report_format="p"),
     _c("emergence_scale", "number", "where an emergent curve leaves the floor: inside the bracket, where the lines "
-       "between its models first cross floor + chance_tolerance", "x axis", step="label", report="leaves floor",
-       report_format="scale"),
+       "between its models first cross floor + chance_tolerance", "x axis", step="label",
+       report="leaves the floor between", report_format="bracket"),
     _c("emergence_scale_low", "number", "the bracket's lower end: the last model at the floor", "x axis",
        step="label"),
     _c("emergence_scale_high", "number", "the bracket's upper end: the first model clearly above it", "x axis",
        step="label"),
     _c("reason", "text", "why the curve got its label, with the figures behind it", step="label"),
+    _c("caveats", "text", "what qualifies the label, codes joined by ';': mirage, below_chance, input_warning, "
+       "few_sizes, fragile, format_zero (their meanings: the report's glossary, analysis/vocabulary.py CAVEATS)",
+       step="label", report="caveats"),
     _c("finding", "text", "near-duplicate curves share it: dataset|family stem|benchmark|task|shots|axis, the "
        "metric, a data variant in parentheses and a checkpoint split left out (count emergent findings, not "
        "curves)", step="label"),
@@ -102,7 +107,8 @@ CURVES: tuple[Column, ...] = (
        step="stats"),
     _c("p_rise", "number", "one-sided p of the slope test, H0: slope ≤ 0 (descriptive)", step="stats"),
     _c("p_decline", "number", "one-sided p of the slope test, H0: slope ≥ 0 (descriptive)", step="stats"),
-    _c("change", "number", "fitted change across the observed range", _SCORE, step="stats"),
+    _c("change", "number", "fitted change across the observed range", _SCORE, step="stats",
+       report="change [95% CI]", report_format="interval"),
     _c("change_low", "number", "lower end of its 95% interval", _SCORE, step="stats"),
     _c("change_high", "number", "upper end of its 95% interval", _SCORE, step="stats"),
     _c("p_flat", "number", "p of the equivalence test of flat (two one-sided tests, H0: |change| ≥ flat_margin "

@@ -39,6 +39,11 @@ def report(tmp_path_factory):
     s = Settings(bootstrap=20, bootstrap_max=20)
     part = analyse_dataset(root / "d.csv", s, dataset="d")
     run = combine([part], s)
+    # caveats as the run-wide step writes them (tests/test_caveats.py tests how they are found): a mirage on an
+    # emergent curve, scores below chance on a flat one
+    em = run.curves.index[run.curves["label"] == "emergent"][0]
+    run.curves.loc[em, "caveats"] = "mirage;fragile"
+    run.curves.loc[run.curves["family"] == "flat-0", "caveats"] = "below_chance"
     tables = {"curves": run.curves, "fits": run.fits, "points": run.points, "problems": run.problems}
     (root / "figures").mkdir()
     html = build_report(tables, root / "figures", {"bootstrap": 20})
@@ -107,13 +112,15 @@ def test_search_needs_every_word(page, report):
 @pytest.mark.parametrize("clicks", [1, 2])
 def test_sorting_puts_blanks_last_either_way(page, report, clicks):
     set_filters(page)
-    i = column(page, "leaves floor")
+    i = column(page, "leaves the floor between")
     for _ in range(clicks):
         page.evaluate(f"document.querySelectorAll('#curves-table th button')[{i}].click()")
     values = [r[i] for r in visible_rows(page)]
     filled = [v for v in values if v]
     assert filled and values[:len(filled)] == filled and not any(values[len(filled):])
-    numbers = [float(v[:-1]) * {"M": 1e6, "B": 1e9}[v[-1]] for v in filled]
+    assert all("–" in v for v in filled)                    # a bracket, not a point (issue 24)
+    low = [v.split("–")[0] for v in filled]
+    numbers = [float(v[:-1]) * {"M": 1e6, "B": 1e9}[v[-1]] for v in low]
     assert numbers == sorted(numbers, reverse=clicks == 2)
     page.evaluate(f"document.querySelectorAll('#curves-table th button')[{i}].click()" * (clicks % 2))
 
@@ -207,3 +214,51 @@ def test_model_size_panels_can_be_drawn_over_training_compute(page, report):
     finally:
         page.evaluate(pick.format(id="task-axis", v="scale"))
     assert page.evaluate("document.querySelectorAll('#task-panels polyline').length") == 3
+
+
+def test_caveats_are_chips_on_the_label_in_the_findings_the_table_and_the_card(page, report):
+    """Issue 24: a caveat sits next to the label it qualifies, with what it means on hover."""
+    curves = report[1]
+    em = curves[curves["caveats"].fillna("").str.contains("mirage")].iloc[0]
+    set_filters(page, search=f"{em['family']} mirage")
+    chips = page.evaluate("Array.from(document.querySelectorAll('#curves-table tbody tr.row .caveat'))"
+                          ".map(c => [c.textContent.trim(), c.title])")
+    assert [c[0] for c in chips] == ["⚠ mirage", "⚠ fragile"] and "continuous metric" in chips[0][1]
+    set_filters(page, search="below chance")
+    assert page.evaluate("document.querySelectorAll('#curves-table tbody tr.row .caveat').length") >= 1
+    findings = page.evaluate("Array.from(document.querySelectorAll('.findings .caveat')).map(c => c.textContent)")
+    assert "⚠ mirage" in findings
+    cards = page.evaluate("Array.from(document.querySelectorAll('.curve .evidence p:first-child'))"
+                          ".filter(p => p.querySelector('.caveat')).map(p => p.textContent)")
+    assert any(em["family"] in c and "mirage" in c for c in cards)
+
+
+def _badge_contrasts(page) -> dict:
+    return page.evaluate("""(() => {
+      const rgb = s => s.match(/[0-9.]+/g).slice(0, 3).map(Number).map(v => v / 255)
+        .map(c => c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+      const lum = s => { const [r, g, b] = rgb(s); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+      const out = {};
+      for (const lab of ["emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient"]) {
+        const el = document.createElement("span"); el.className = "label " + lab; el.textContent = lab;
+        document.body.appendChild(el);
+        const st = getComputedStyle(el), a = lum(st.color), b = lum(st.backgroundColor);
+        out[lab] = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); el.remove();
+      }
+      const chip = document.querySelector(".caveat");
+      if (chip) { const st = getComputedStyle(chip), a = lum(st.color), b = lum(st.backgroundColor);
+        out.caveat = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); }
+      return out; })()""")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_badges_pass_wcag_aa_contrast_from_the_page_styles(page, scheme):
+    """Issue 24: every label badge and the caveat chip at 4.5:1 or better, computed from the page's own styles."""
+    page.call("Emulation.setEmulatedMedia", session=True, features=[{"name": "prefers-color-scheme", "value": scheme}])
+    try:
+        ratios = _badge_contrasts(page)
+    finally:
+        page.call("Emulation.setEmulatedMedia", session=True, features=[])
+    assert "caveat" in ratios
+    low = {k: round(v, 2) for k, v in ratios.items() if v < 4.5}
+    assert not low, f"{scheme}: {low}"
