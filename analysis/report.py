@@ -217,17 +217,31 @@ def _model_row(r: pd.Series) -> dict:
 
 
 def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, figures_dir: Path) -> list[dict]:
-    """A card per flagged curve: the figure, the models it shows (the caption), the evidence, every fitted model."""
+    """A card per finding and label (near-duplicate curves: one task of one family under several metrics, data
+    variants or checkpoint splits): the figure of its most significant curve, the models that figure shows (the
+    caption), the evidence, every fitted model, and the other curves of the finding with their brackets, q-values
+    and caveats (their figures are in the figures folder beside the report)."""
     if not len(curves):
         return []
     sel = flagged_curves(curves)
-    fits_by = rows_by_curve(fits, sel["curve_id"])
+    key = sel["finding"].fillna(sel["curve_id"]) if "finding" in sel else sel["curve_id"]
+    groups = sel.assign(_g=key + "\x1f" + sel["label"].astype(str)).groupby("_g", sort=False)
+    reps = groups.head(1)
+    fits_by = rows_by_curve(fits, reps["curve_id"])
     points_by = rows_by_curve(points.sort_values(["scale", "model"], kind="stable") if len(points) else points,
-                              sel["curve_id"])
-    return [{"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])),
-             "models": [_model_row(r) for r in fits_by.get(c["curve_id"], pd.DataFrame()).to_dict("records")],
-             "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
-             "anchor": figure_name(c["curve_id"])[:-4]} for c in sel.to_dict("records")]
+                              reps["curve_id"])
+    cards = []
+    for _, g in groups:
+        c, *others = g.to_dict("records")
+        cards.append({"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])),
+                      "models": [_model_row(r) for r in fits_by.get(c["curve_id"], pd.DataFrame()).to_dict("records")],
+                      "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
+                      "anchor": figure_name(c["curve_id"])[:-4],
+                      "others": [{"c": o, "anchor": figure_name(o["curve_id"])[:-4],
+                                  "figure": f"{figures_dir.name}/{figure_name(o['curve_id'])}",
+                                  "bracket": _bracket(o.get("emergence_scale_low"), o.get("emergence_scale_high"))}
+                                 for o in others]})
+    return cards
 
 
 def _points_caption(curve: pd.Series, points: pd.DataFrame) -> str:

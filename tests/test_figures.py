@@ -32,3 +32,29 @@ def test_unchanged_figures_come_from_the_cache_byte_for_byte(run, tmp_path):
     relabelled.loc[relabelled["label"] == "inverse", "label"] = "u_shaped"
     assert draw_figures(relabelled, run.fits, run.points, tmp_path / "d", cache_dir=cache)[1] == 2
     assert len(list(cache.glob("*.png"))) == total   # the cache keeps only the last run's figures
+
+
+def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
+    """Issue 24: one card per finding (the same runs under acc and acc_norm), its figure embedded once, the
+    other curve listed in it and reachable by its own permalink; every other card keeps its figure."""
+    import re
+
+    from analysis.report import build_report
+    data = pd.concat([simulate("emergent", 2, seed=1), simulate("inverse", 1, seed=3)])
+    twin = data[data["family"] == "emergent-0"].assign(metric="acc_norm")
+    pd.concat([data, twin]).to_csv(tmp_path / "d.csv", index=False)
+    s = Settings(bootstrap=20, bootstrap_max=20)
+    run = combine([analyse_dataset(tmp_path / "d.csv", s, dataset="d")], s)
+    em = run.curves[(run.curves["family"] == "emergent-0") & (run.curves["label"] == "emergent")]
+    assert len(em) == 2 and em["finding"].nunique() == 1
+    draw_figures(run.curves, run.fits, run.points, tmp_path / "figures")
+    html = build_report({"curves": run.curves, "fits": run.fits, "points": run.points, "problems": run.problems},
+                        tmp_path / "figures", {"bootstrap": 20})
+    cards = re.findall(r'<div class="curve" id="([^"]+)">', html)
+    flagged = run.curves["label"].isin(["emergent", "inverse", "u_shaped", "inverted_u"])
+    assert len(cards) == flagged.sum() - 1
+    assert html.count('<div class="curve"') == html.count('src="data:image/png') - 2   # + label counts + map
+    assert "1 more curve(s) of this finding" in html
+    from analysis.figures import figure_name
+    for cid in em["curve_id"]:
+        assert f'id="{figure_name(cid)[:-4]}"' in html
