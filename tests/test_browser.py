@@ -262,3 +262,37 @@ def test_badges_pass_wcag_aa_contrast_from_the_page_styles(page, scheme):
     assert "caveat" in ratios
     low = {k: round(v, 2) for k, v in ratios.items() if v < 4.5}
     assert not low, f"{scheme}: {low}"
+
+
+def test_the_table_draws_only_the_rows_in_view_however_many_are_shown(page):
+    """Issue 24: with thousands of curves shown, sorting and opening a row redraw the rows in and around the
+    view, never all of them (timings: benchmarks/report_table.py); the count and the order are still the
+    whole table's."""
+    set_filters(page)
+    n0 = page.evaluate("window.curveData.rows.length")
+    page.evaluate("(() => { const d = window.curveData, base = d.rows.slice();"
+                  " for (let i = 0; i < 400; i++) base.forEach(r => d.rows.push(r.slice())); })()")
+    try:
+        n = page.evaluate("window.curveData.rows.length")
+        assert n == 401 * n0 and n > 4000
+        page.evaluate("document.getElementById('show-all').hidden = false; document.getElementById('show-all').click()")
+        assert page.evaluate("document.getElementById('curve-count').textContent").startswith(f"{n:,} of {n:,}")
+        i = column(page, "scales")
+        page.evaluate(f"document.querySelectorAll('#curves-table th button')[{i}].click()")
+        drawn = page.evaluate("document.querySelectorAll('#curves-table tbody tr.row').length")
+        assert 0 < drawn <= 150
+        values = [int(r[i]) for r in visible_rows(page)]
+        assert values == sorted(values) and values[0] == min(int(r[i]) for r in page.evaluate(
+            "window.curveData.rows"))
+        height = page.evaluate("document.querySelector('#curves-table').getBoundingClientRect().height")
+        assert height > 4000 * 20            # the spacers keep the scroll range of every row
+        page.evaluate("document.querySelector('#curves-table tbody tr.row').click()")
+        assert page.evaluate("document.querySelectorAll('#curves-table tbody tr.detail').length") == 1
+        assert page.evaluate("document.querySelectorAll('#curves-table tbody tr.row').length") <= 150
+        box = "document.querySelector('#curves-table').parentElement"
+        page.evaluate(f"{box}.scrollTop = {box}.scrollHeight / 2; window.curveTable.draw()")
+        middle = [int(r[i]) for r in visible_rows(page)]
+        assert middle and middle == sorted(middle)
+    finally:
+        page.evaluate(f"window.curveData.rows.length = {n0}; window.curveTable.render()")
+        page.evaluate(f"document.querySelectorAll('#curves-table th button')[{column(page, 'scales')}].click()")
