@@ -22,7 +22,7 @@ from .loading import shown_per_fraction, training_compute
 from .models import DESCRIPTION, MODELS, PARAMS
 from .provenance import GLOSSARY, provenance
 from .schema import read as read_results_table
-from .schema import report_columns
+from .schema import report_columns, spreadsheet_safe
 from .settings import with_defaults
 from .stress import summarise
 from .vocabulary import (
@@ -236,12 +236,23 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
         cards.append({"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])),
                       "models": [_model_row(r) for r in fits_by.get(c["curve_id"], pd.DataFrame()).to_dict("records")],
                       "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
+                      "points_csv": _points_csv(c, points_by.get(c["curve_id"], pd.DataFrame())),
                       "anchor": figure_name(c["curve_id"])[:-4],
                       "others": [{"c": o, "anchor": figure_name(o["curve_id"])[:-4],
                                   "figure": f"{figures_dir.name}/{figure_name(o['curve_id'])}",
                                   "bracket": _bracket(o.get("emergence_scale_low"), o.get("emergence_scale_high"))}
                                  for o in others]})
     return cards
+
+
+def _points_csv(curve: dict, points: pd.DataFrame) -> str:
+    """The card's points as a CSV file's text (in the units the user gave), for its download button."""
+    if points.empty:
+        return ""
+    unit = shown_per_fraction(curve.get("unit"))
+    table = pd.DataFrame({"model": points["model"], curve.get("x_axis", "scale"): points["scale"],
+                          f"{curve['metric']} ({curve.get('unit')})": points["score"] * unit})
+    return spreadsheet_safe(table).to_csv(index=False)
 
 
 def _points_caption(curve: pd.Series, points: pd.DataFrame) -> str:

@@ -296,3 +296,84 @@ def test_the_table_draws_only_the_rows_in_view_however_many_are_shown(page):
     finally:
         page.evaluate(f"window.curveData.rows.length = {n0}; window.curveTable.render()")
         page.evaluate(f"document.querySelectorAll('#curves-table th button')[{column(page, 'scales')}].click()")
+
+
+def _last_download(page) -> tuple[str, str, bytes]:
+    """(file name, type, bytes) of the last file the page offered for download."""
+    import base64
+    page.evaluate("window.lastDownloadText = null; window.lastDownload.blob.arrayBuffer().then(b => {"
+                  " let s = ''; new Uint8Array(b).forEach(c => s += String.fromCharCode(c));"
+                  " window.lastDownloadText = btoa(s); })")
+    for _ in range(100):
+        data = page.evaluate("window.lastDownloadText")
+        if data is not None:
+            break
+        import time
+        time.sleep(0.05)
+    return (page.evaluate("window.lastDownload.name"), page.evaluate("window.lastDownload.blob.type"),
+            base64.b64decode(data))
+
+
+def _wait(page, script: str, tries: int = 100):
+    import time
+    for _ in range(tries):
+        if page.evaluate(script):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_url_keeps_the_view_and_the_rows_download_as_csv(page, report):
+    """Issue 24: search, filters, sort and the rows opened live in the URL, and a link restores them;
+    "download these rows" gives the rows in view, header first."""
+    count = set_filters(page, search="emergent", label="emergent")
+    i = column(page, "q")
+    page.evaluate(f"document.querySelectorAll('#curves-table th button')[{i}].click()")
+    page.evaluate("document.querySelector('#curves-table tbody tr.row').click()")
+    url = page.evaluate("location.href")
+    assert "#curves?" in url and "label=emergent" in url and "sort=q" in url and "open=" in url
+    rows = visible_rows(page)
+    opened = page.evaluate("document.querySelectorAll('#curves-table tbody tr.detail').length")
+    assert opened >= 1
+    page.evaluate("document.getElementById('download-rows').click()")
+    name, kind, body = _last_download(page)
+    table = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
+    assert name.endswith(".csv") and kind == "text/csv"
+    assert len(table) == int(count.split()[0]) == len(rows)
+    assert table["family"].tolist() == [r[column(page, "family")] for r in rows]
+    other = Browser(1400, 1000)
+    try:
+        other.open(url, READY)
+        assert other.evaluate("document.getElementById('curve-count').textContent") == count
+        assert other.evaluate("document.querySelector('select[data-col=label]').value") == "emergent"
+        assert other.evaluate("document.getElementById('filter').value") == "emergent"
+        assert [r for r in visible_rows(other)] == rows
+        assert other.evaluate("document.querySelectorAll('#curves-table tbody tr.detail').length") == opened
+    finally:
+        other.close()
+    set_filters(page)
+
+
+def test_panels_and_cards_offer_svg_png_and_csv(page):
+    """Issue 24: a task panel downloads as a valid SVG, a 300-dpi PNG and the CSV of its points; a card as its
+    PNG and the CSV of its points."""
+    import xml.etree.ElementTree as ET
+    assert _wait(page, "document.body.dataset.tasksReady === '1'")
+    got = {}
+    for kind in ("svg", "png", "csv"):
+        page.evaluate("window.lastDownload = null")
+        page.evaluate(f"document.querySelector('#task-panels button[data-dl={kind}]').click()")
+        assert _wait(page, "!!window.lastDownload"), kind
+        got[kind] = _last_download(page)
+    name, _, svg = got["svg"]
+    assert name.endswith(".svg") and ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
+    name, kind, png = got["png"]
+    assert name.endswith(".png") and kind == "image/png" and png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(png[16:20], "big")
+    assert width >= 420 * 3                                  # 300 dpi of a 420-px panel
+    table = pd.read_csv(io.BytesIO(got["csv"][2]))
+    assert len(table) > 0 and {"family", "label"} <= set(table.columns)
+    page.evaluate("window.lastDownload = null; document.querySelector('.curve button[data-card-csv]').click()")
+    assert _wait(page, "!!window.lastDownload")
+    points = pd.read_csv(io.BytesIO(_last_download(page)[2]))
+    assert len(points) >= 4 and "model" in points.columns
