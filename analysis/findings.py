@@ -55,8 +55,9 @@ def _axis(c: pd.DataFrame, axis: str, min_scales: int) -> AxisFindings:
     if counts.get("emergent") and "finding" in c:
         em = c[c["label"] == "emergent"]
         fragile = int(em["fragile"].astype(str).eq("True").sum()) if "fragile" in em else 0
+        one = "one task of one training run" if axis == "tokens" else "one task of one family"
         out.summary += (f" The {counts['emergent']:,} emergent curves are {em['finding'].nunique():,} distinct "
-                        f"finding(s) (one task of one family, whatever its metric, data variant or checkpoint "
+                        f"finding(s) ({one}, whatever its metric, data variant or checkpoint "
                         f"split); {fragile:,} rest on one model that is not an end of the bracket (fragile).")
     unit = AXIS_UNITS.get(axis, "")
     for title, labels in (("Emergent (absent, then present)", ["emergent"]), ("Declining with scale", ["inverse"]),
@@ -113,7 +114,8 @@ def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str,
         more = f" and {len(g) - MAX_FAMILIES} more" if len(g) > MAX_FAMILIES else ""
         same = c.merge(g[key].drop_duplicates(), on=key)
         others = same[~same["label"].isin(labels)]["label"].value_counts()
-        rest = "; the other families: " + ", ".join(f"{v} {k}" for k, v in others.items()) if len(others) else ""
+        who = "runs" if unit == AXIS_UNITS["tokens"] else "families"      # checkpoints of one run over tokens
+        rest = f"; the other {who}: " + ", ".join(f"{v} {k}" for k, v in others.items()) if len(others) else ""
         kind = "/".join(sorted(g["label"].unique())) + _caveat_counts(g)
         out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}{_elsewhere(c, g, said)}.")
     if limit is not None and len(groups) > limit:

@@ -233,7 +233,7 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
     cards = []
     for _, g in groups:
         c, *others = g.to_dict("records")
-        cards.append({"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])),
+        cards.append({"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])), "alt": _alt(c),
                       "models": [_model_row(r) for r in fits_by.get(c["curve_id"], pd.DataFrame()).to_dict("records")],
                       "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
                       "points_csv": _points_csv(c, points_by.get(c["curve_id"], pd.DataFrame())),
@@ -243,6 +243,19 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
                                   "bracket": _bracket(o.get("emergence_scale_low"), o.get("emergence_scale_high"))}
                                  for o in others]})
     return cards
+
+
+def _alt(c: dict) -> str:
+    """A card figure's alt text: the finding it shows, not only its label."""
+    what = f"{c['family']} · {c['benchmark']} · {c['task']} · {c['metric']}"
+    if c["label"] == "emergent" and pd.notna(c.get("emergence_scale_low")):
+        found = (f"at the floor, then present: leaves the floor between {format_scale(c['emergence_scale_low'])} "
+                 f"and {format_scale(c['emergence_scale_high'])} {c.get('x_axis', '')}")
+    else:
+        change = format_change(c.get("change"), c.get("change_low"), c.get("change_high"))
+        found = {"inverse": "falls with scale", "u_shaped": "falls, then rises", "inverted_u": "rises, then falls"}.get(
+            c["label"], c["label"]) + (f", change {change}" if change else "")
+    return f"{c['label']}: {what}: {found}; q {format_p(c['q_value'])}"
 
 
 def _points_csv(curve: dict, points: pd.DataFrame) -> str:
@@ -329,9 +342,14 @@ def _debates(tables: dict, curves: pd.DataFrame, stress: pd.DataFrame | None) ->
         bt = backtest_summary(curves)
         out["backtest"] = _records(bt, ["backtest_trend", "curves", "median_abs_error", "coverage"],
                                    number_cols=("median_abs_error", "coverage"))
+        # the trend of the oriented score: a perplexity that falls is "improving", never "falling"
+        words = {"rising": "improving", "falling": "worsening", "no trend": "with no trend"}
+        for r in out["backtest"]:
+            r["backtest_trend"] = words.get(r["backtest_trend"], r["backtest_trend"])
         by = bt.set_index("backtest_trend")
         out["backtest_line"] = "; ".join(
-            f"curves {kind} on the smaller models were predicted to within {by.loc[kind, 'median_abs_error']:.3f} "
+            f"curves {words[kind]} on the smaller models were predicted to within "
+            f"{by.loc[kind, 'median_abs_error']:.3f} "
             f"(median absolute error, {by.loc[kind, 'curves']} curves; the 95% interval covered "
             f"{by.loc[kind, 'coverage']:.0%})" for kind in ("rising", "falling", "no trend") if kind in by.index)
     mirage = tables.get("mirage", pd.DataFrame())

@@ -205,7 +205,7 @@ def test_model_size_panels_can_be_drawn_over_training_compute(page, report):
             "document.getElementById('task-panels').textContent")
         assert "training FLOPs" in page.evaluate("document.querySelector('#task-panels svg').textContent")
         # each point at 6 · params · tokens (= 120 · params², tokens being 20 per parameter)
-        titles = page.evaluate("Array.from(document.querySelectorAll('#task-panels circle title'))"
+        titles = page.evaluate("Array.from(document.querySelectorAll('#task-panels svg :not(polyline) > title'))"
                                ".map(t => t.textContent)")
         shown = sorted(float(t.split(" at ")[1].split(":")[0]) for t in titles if t.startswith("emergent-1 at "))
         params = np.sort(points_of(report, "emergent-1")["params"].unique())
@@ -377,3 +377,15 @@ def test_panels_and_cards_offer_svg_png_and_csv(page):
     assert _wait(page, "!!window.lastDownload")
     points = pd.read_csv(io.BytesIO(_last_download(page)[2]))
     assert len(points) >= 4 and "model" in points.columns
+
+
+def test_families_differ_by_marker_as_well_as_colour(page):
+    """Issue 24: colour is never the only marker in the panels (a card's alt text: tests/test_figures.py)."""
+    shapes = page.evaluate("Array.from(document.querySelectorAll('#task-panels .panel:first-child svg'))"
+                           ".flatMap(s => Array.from(s.querySelectorAll('circle, rect, polygon, path'))"
+                           ".map(e => e.tagName))")
+    families = page.evaluate("document.querySelectorAll('#task-panels .panel:first-child .legend > span').length")
+    assert families >= 2 and len(set(shapes)) >= 2
+    legend = page.evaluate("Array.from(document.querySelectorAll('#task-panels .panel:first-child .legend b'))"
+                           ".map(b => b.textContent)")
+    assert len(set(legend)) == len(legend)                      # each family its own symbol

@@ -55,6 +55,9 @@ def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
     assert len(cards) == flagged.sum() - 1
     assert html.count('<div class="curve"') == html.count('src="data:image/png') - 2   # + label counts + map
     assert "1 more curve(s) of this finding" in html
+    alts = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', html)
+    assert any(a.startswith("emergent: emergent-0") and "leaves the floor between" in a for a in alts)
+    assert any(a.startswith("inverse:") and "falls with scale, change -" in a for a in alts)
     from analysis.figures import figure_name
     for cid in em["curve_id"]:
         assert f'id="{figure_name(cid)[:-4]}"' in html
