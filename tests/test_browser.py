@@ -389,3 +389,29 @@ def test_families_differ_by_marker_as_well_as_colour(page):
     legend = page.evaluate("Array.from(document.querySelectorAll('#task-panels .panel:first-child .legend b'))"
                            ".map(b => b.textContent)")
     assert len(set(legend)) == len(legend)                      # each family its own symbol
+
+
+def _pdf_pages(page) -> int:
+    import base64
+    import re
+    pdf = base64.b64decode(page.call("Page.printToPDF", session=True, timeout=120)["data"])
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def test_printing_gives_a_summary_and_on_request_the_full_evidence(page):
+    """Issue 24: printed, the report is its findings, maps and flagged cards (no table of every curve, no
+    details); with "print the full evidence" ticked, everything. (The bundled data's summary: BENCHMARKS.md.)"""
+    page.call("Emulation.setEmulatedMedia", session=True, media="print")
+    try:
+        shown = "(sel) => !!document.querySelector(sel) && document.querySelector(sel).getClientRects().length > 0"
+        visible = lambda sel: page.evaluate(f"({shown})({json.dumps(sel)})")   # noqa: E731
+        assert visible("#findings") and visible(".curve") and visible("#summary")
+        assert not visible("#curves-table") and not visible("#methods") and not visible(".curve details")
+        summary = _pdf_pages(page)
+        page.evaluate("document.getElementById('print-full').click()")
+        assert visible("#curves-table") and visible("#methods") and visible(".curve details")
+        full = _pdf_pages(page)
+        assert summary < full
+    finally:
+        page.evaluate("const b = document.getElementById('print-full'); if (b.checked) b.click()")
+        page.call("Emulation.setEmulatedMedia", session=True, media="")
