@@ -35,16 +35,26 @@ class AxisFindings:
     groups: list[tuple[str, list[str]]] = field(default_factory=list)  # (what, one sentence per task)
 
 
-def key_findings(curves: pd.DataFrame, min_scales: int) -> list[AxisFindings]:
-    """The findings per x axis, model size first."""
+def key_findings(curves: pd.DataFrame, min_scales: int, sources: dict[str, str] | None = None) -> list[AxisFindings]:
+    """The findings per x axis, model size first; `sources`: each curve's source (`curve_sources`), named
+    where a claim's curves all come from one dataset."""
     if not len(curves):
         return []
     axes = [a for a in AXIS_ORDER if a in set(curves["x_axis"])] + \
         sorted(set(curves["x_axis"]) - set(AXIS_ORDER))
-    return [_axis(curves[curves["x_axis"] == axis], axis, min_scales) for axis in axes]
+    return [_axis(curves[curves["x_axis"] == axis], axis, min_scales, sources) for axis in axes]
 
 
-def _axis(c: pd.DataFrame, axis: str, min_scales: int) -> AxisFindings:
+def curve_sources(points: pd.DataFrame) -> dict[str, str]:
+    """Each curve's source (its rows' most cited `source`, up to the first semicolon)."""
+    if not len(points) or "source" not in points:
+        return {}
+    src = points.assign(source=points["source"].astype(str).str.split(";").str[0].str.strip())
+    src = src[src["source"].ne("") & src["source"].ne("nan")]
+    return src.groupby("curve_id")["source"].agg(lambda s: s.value_counts().index[0]).to_dict()
+
+
+def _axis(c: pd.DataFrame, axis: str, min_scales: int, sources: dict[str, str] | None = None) -> AxisFindings:
     counts = c["label"].value_counts().to_dict()
     out = AxisFindings(axis, AXIS_NAMES.get(axis, axis), len(c), counts)
     n = len(c)
@@ -60,9 +70,9 @@ def _axis(c: pd.DataFrame, axis: str, min_scales: int) -> AxisFindings:
                         f"finding(s) ({one}, whatever its metric, data variant or checkpoint "
                         f"split); {fragile:,} rest on one model that is not an end of the bracket (fragile).")
     unit = AXIS_UNITS.get(axis, "")
-    for title, labels in (("Emergent (absent, then present)", ["emergent"]), ("Declining with scale", ["inverse"]),
-                          ("Turning (U-shaped or inverted U)", ["u_shaped", "inverted_u"])):
-        group = _tasks(c, labels, title, unit, limit=None if labels == ["emergent"] else MAX_TASKS)
+    for title, labels in GROUPS:
+        group = _tasks(c, list(labels), title, unit, limit=None if labels == ("emergent",) else MAX_TASKS,
+                       sources=sources)
         if group:
             out.groups.append(group)
     if (c["label"] == "insufficient").any():
@@ -97,8 +107,8 @@ def with_test_set(c: pd.DataFrame) -> pd.DataFrame:
     return c.assign(test_set=bench, test_task=task)
 
 
-def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str,
-           limit: int | None = MAX_TASKS) -> tuple[str, list[str]] | None:
+def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str, limit: int | None = MAX_TASKS,
+           sources: dict[str, str] | None = None) -> tuple[str, list[str]] | None:
     """One sentence per task with the label: its families (with the bracket), and the other families' labels;
     the first `limit` tasks (every emergent one: a reader asking "is X emergent" must find X here)."""
     c = with_test_set(c)
@@ -117,7 +127,8 @@ def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str,
         who = "runs" if unit == AXIS_UNITS["tokens"] else "families"      # checkpoints of one run over tokens
         rest = f"; the other {who}: " + ", ".join(f"{v} {k}" for k, v in others.items()) if len(others) else ""
         kind = "/".join(sorted(g["label"].unique())) + _caveat_counts(g)
-        out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}{_elsewhere(c, g, said)}.")
+        out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}{_elsewhere(c, g, said)}."
+                   + _brackets_agree(g, unit) + _one_source(g, sources))
     if limit is not None and len(groups) > limit:
         out.append(f"… and {len(groups) - limit} more task(s) in the table below.")
     return f"{title}: {len(hit):,} curve(s) on {len(groups)} task(s)", out
@@ -141,6 +152,54 @@ def _elsewhere(c: pd.DataFrame, g: pd.DataFrame, said: set) -> str:
     shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
     return (f"; {bench}'s other {combos} task/metric/prompt combination(s) ({shown}): "
             + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+#: the order of the findings' groups (and of the report's flagged cards)
+GROUPS = (("Emergent (absent, then present)", ("emergent",)), ("Declining with scale", ("inverse",)),
+          ("Turning (U-shaped or inverted U)", ("u_shaped", "inverted_u")))
+
+
+def findings_order(curves: pd.DataFrame) -> pd.Series:
+    """Each flagged curve's place in Key findings (axis, group, task as `_tasks` orders them, q): the report
+    shows its cards in this order; nan for the curves that are not flagged."""
+    c = with_test_set(curves)
+    axis = c["x_axis"].map({a: i for i, a in enumerate(AXIS_ORDER)}).fillna(len(AXIS_ORDER))
+    group = c["label"].map({lab: i for i, (_, labels) in enumerate(GROUPS) for lab in labels})
+    key = ["x_axis", "label_group", *KEY]
+    c = c.assign(label_group=group)
+    flagged = c[group.notna()]
+    size = flagged.groupby(key, dropna=False)["curve_id"].transform("size")
+    best = flagged.groupby(key, dropna=False)["q_value"].transform("min")
+    order = pd.DataFrame({"axis": axis[group.notna()], "group": group[group.notna()], "size": -size, "best": best,
+                          "task": flagged[KEY].astype(str).agg("|".join, axis=1), "q": flagged["q_value"]})
+    rank = order.sort_values(["axis", "group", "size", "best", "task", "q"], kind="stable").index
+    return pd.Series(range(len(rank)), index=rank, dtype=float).reindex(curves.index)
+
+
+def _brackets_agree(g: pd.DataFrame, unit: str) -> str:
+    """Whether the emergent families of one task leave the floor at scales that agree: their brackets overlap
+    (one scale lies in all of them) or not, so that families that agree do not look as if they disagree."""
+    em = g[(g["label"] == "emergent") & g["emergence_scale_low"].notna()] if "emergence_scale_low" in g else g[:0]
+    if em["family"].nunique() < 2:
+        return ""
+    low, high = em["emergence_scale_low"].astype(float).max(), em["emergence_scale_high"].astype(float).min()
+    if low <= high:
+        return (f" Their brackets overlap: every one of these {em['family'].nunique()} leaves the floor between "
+                f"{format_scale(low)} and {format_scale(high)}{unit}.")
+    return (f" Their brackets do not overlap (they leave the floor at different scales, from "
+            f"{format_scale(em['emergence_scale_low'].astype(float).min())} to "
+            f"{format_scale(em['emergence_scale_high'].astype(float).max())}{unit}).")
+
+
+def _one_source(g: pd.DataFrame, sources: dict[str, str] | None) -> str:
+    """The paper behind a claim whose curves all come from one dataset (its curves' sources, most cited first)."""
+    if not sources or g["dataset"].nunique() != 1:
+        return ""
+    cited = pd.Series([sources.get(c, "") for c in g["curve_id"]], dtype=object)
+    cited = cited[cited != ""].value_counts()
+    if cited.empty:
+        return ""
+    return " Source: " + "; ".join(cited.index[:2]) + ("; …" if len(cited) > 2 else "") + "."
 
 
 def _caveats(r) -> list[str]:

@@ -17,7 +17,16 @@ import pandas as pd
 
 from . import runlog
 from .figures import LABEL_COUNTS, capability_map_name, draw_figures, figure_name, flagged_curves, rows_by_curve
-from .findings import AXIS_ORDER, backtest_summary, benchmark_summary, chip, key_findings, trust
+from .findings import (
+    AXIS_ORDER,
+    backtest_summary,
+    benchmark_summary,
+    chip,
+    curve_sources,
+    findings_order,
+    key_findings,
+    trust,
+)
 from .loading import shown_per_fraction, training_compute
 from .models import DESCRIPTION, MODELS, PARAMS
 from .provenance import GLOSSARY, provenance
@@ -100,7 +109,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
     return env.get_template("report.html.j2").render(
         counts=counts.to_dict(), n_curves=len(curves), axis_counts=_axis_counts(curves),
         overview=_overview(curves, figures_dir),
-        findings=key_findings(curves, settings["min_scales"]), trust=trust(stress),
+        findings=key_findings(curves, settings["min_scales"], curve_sources(points)), trust=trust(stress),
         benchmarks=_benchmark_rows(curves),
         provenance=provenance(tables.get("points", pd.DataFrame()), settings),
         glossary={**GLOSSARY, **{f"caveat: {k.replace('_', ' ')}": v for k, v in CAVEATS.items()}},
@@ -224,6 +233,7 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
     if not len(curves):
         return []
     sel = flagged_curves(curves)
+    sel = sel.loc[findings_order(sel).sort_values(kind="stable").index]     # the order of Key findings
     key = sel["finding"].fillna(sel["curve_id"]) if "finding" in sel else sel["curve_id"]
     groups = sel.assign(_g=key + "\x1f" + sel["label"].astype(str)).groupby("_g", sort=False)
     reps = groups.head(1)

@@ -91,3 +91,17 @@ def test_variants_of_one_test_set_within_a_dataset_stay_apart():
             for task in ("bbh_cot_fewshot_snarks", "bbh_fewshot_snarks")]
     groups = dict(key_findings(pd.DataFrame(rows), min_scales=4)[0].groups)
     assert list(groups) == ["Emergent (absent, then present): 2 curve(s) on 2 task(s)"]
+
+
+def test_findings_say_whether_brackets_agree_and_name_a_single_source():
+    """Issue 24: families whose brackets overlap are said to agree; a claim from one dataset names its paper."""
+    agree = pd.DataFrame([curve("F1", "t", "emergent", low=1e9, high=1e10), curve("F2", "t", "emergent", low=5e9,
+                                                                                    high=7e10)])
+    line = key_findings(agree, 4, {"F1|t|params": "Wei et al. 2022, Table 2"})[0].groups[0][1][0]
+    assert "Their brackets overlap: every one of these 2 leaves the floor between 5B and 10B parameters" in line
+    assert line.endswith("Source: Wei et al. 2022, Table 2.")
+    apart = agree.assign(emergence_scale_low=[1e9, 2e10], emergence_scale_high=[1e10, 7e10],
+                         dataset=["d1", "d2"])
+    line = key_findings(apart, 4, {"F1|t|params": "A", "F2|t|params": "B"})[0].groups[0][1][0]
+    assert "Their brackets do not overlap" in line and "from 1B to 70B" in line
+    assert "Source:" not in line                                   # two datasets: no single paper
