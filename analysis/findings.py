@@ -171,7 +171,8 @@ def findings_order(curves: pd.DataFrame) -> pd.Series:
     size = flagged.groupby(key, dropna=False)["curve_id"].transform("size")
     best = flagged.groupby(key, dropna=False)["q_value"].transform("min")
     order = pd.DataFrame({"axis": axis[group.notna()], "group": group[group.notna()], "size": -size, "best": best,
-                          "task": flagged[KEY].astype(str).agg("|".join, axis=1), "q": flagged["q_value"]})
+                          "task": pd.Series(["|".join(map(str, t)) for t in flagged[KEY].itertuples(index=False)],
+                                            index=flagged.index, dtype=object), "q": flagged["q_value"]})
     rank = order.sort_values(["axis", "group", "size", "best", "task", "q"], kind="stable").index
     return pd.Series(range(len(rank)), index=rank, dtype=float).reindex(curves.index)
 

@@ -306,7 +306,7 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
             continue
         schema.spreadsheet_safe(frame).to_csv(outputs[name], index=False)
     if "changes" in outputs:
-        changed = schema.typed(since_last_run(run.curves, outputs["changes"]), schema.CURVES)
+        changed = schema.typed(since_last_run(run.curves, outputs["changes"], settings.alpha), schema.CURVES)
         schema.spreadsheet_safe(changed).to_csv(outputs["changes"], index=False)
         logger.info(f"since the last run: {len(changed)} change(s) "
                     + ", ".join(f"{k} {v}" for k, v in changed["change"].value_counts().items()))

@@ -113,7 +113,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
         benchmarks=_benchmark_rows(curves),
         provenance=provenance(tables.get("points", pd.DataFrame()), settings),
         glossary={**GLOSSARY, **{f"caveat: {k.replace('_', ' ')}": v for k, v in CAVEATS.items()}},
-        changes=_changes(tables.get("changes")), cap_map=_capability_map(curves), columns=columns,
+        changes=_changes(tables.get("changes"), settings["alpha"]), cap_map=_capability_map(curves), columns=columns,
         panels=_packed(_task_panels(curves, points)),
         table=_packed({"columns": [c.report for c in columns], "meanings": [c.meaning for c in columns],
                        "rows": _curve_rows(curves, columns)}),
@@ -130,20 +130,39 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
 MAX_CHANGES = 300
 
 
-def _changes(changes: pd.DataFrame | None) -> dict | None:
-    """What changed since the last run: counts per kind and the first rows (None: no earlier run to compare)."""
+def _changes(changes: pd.DataFrame | None, alpha: float = 0.05) -> dict | None:
+    """What changed since the last run: counts per kind, why (the caveats behind a new label, an input
+    warning among them), how many q-values alone moved and whether any crossed alpha, and the first rows
+    (None: no earlier run to compare with)."""
     if changes is None:
         return None
     counts = changes["change"].value_counts().to_dict() if len(changes) else {}
     rows = []
-    for r in changes.head(MAX_CHANGES).to_dict("records"):
+    listed = changes[changes["change"] != "q-value"] if len(changes) else changes
+    for r in listed.head(MAX_CHANGES).to_dict("records"):
+        q = (f"q {format_p(r.get('q_before'))} → {format_p(r.get('q_after'))}"
+             if pd.notna(r.get("q_before")) and pd.notna(r.get("q_after")) else "")
         rows.append({"change": r["change"], "curve": f"{r['family']} · {r['benchmark']} · {r['task']} · {r['metric']}",
                      "dataset": r["dataset"], "before": _fmt(r["label_before"]), "after": _fmt(r["label_after"]),
                      "bracket_before": _bracket(r["emergence_low_before"], r["emergence_high_before"]),
                      "bracket_after": _bracket(r["emergence_low_after"], r["emergence_high_after"]),
-                     "reason_before": _fmt(r["reason_before"]), "reason_after": _fmt(r["reason_after"])})
+                     "reason_before": _fmt(r["reason_before"]), "reason_after": _fmt(r["reason_after"]),
+                     "caveats": r.get("caveats_after"), "q": q})
+    q_only = changes[changes["change"] == "q-value"] if len(changes) else changes
+    crossed = int(q_only["crossed_alpha"].astype(str).eq("True").sum()) if "crossed_alpha" in q_only else 0
+    q_line = (f"{len(q_only):,} other curve(s) kept their label and bracket while their q-value moved (their "
+              f"dataset's multiple testing changed): {'none' if not crossed else crossed} crossed alpha = {alpha:g}"
+              + (" (see changes.csv, column crossed_alpha)" if crossed else "") + "." if len(q_only) else "")
     first = len(changes) > 0 and set(changes["change"]) == {"new"} and changes["label_before"].isna().all()
-    return {"counts": counts, "rows": rows, "total": len(changes), "first": first}
+    parts = []
+    for kind, words in (("new", "new curve(s)"), ("label", "relabelled")):
+        part = changes[changes["change"] == kind] if len(changes) else changes
+        if len(part):
+            labels = ", ".join(f"{n} {lab}" for lab, n in part["label_after"].value_counts().items())
+            parts.append(f"{len(part):,} {words} ({'now ' if kind == 'label' else ''}{labels})")
+    news = "New this run: " + "; ".join(parts) + "." if parts and not first else ""
+    return {"counts": counts, "rows": rows, "total": len(changes), "first": first, "q_line": q_line,
+            "listed": len(listed), "news": news}
 
 
 def _bracket(low, high) -> str:

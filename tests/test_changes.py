@@ -48,3 +48,35 @@ def test_the_first_run_finds_every_curve_new_and_keeps_its_curves_for_the_next(t
     again = since_last_run(now.assign(label=["smooth", "inverse"]), tmp_path / "changes.csv")
     assert list(again["change"]) == ["label"] and list(again["family"]) == ["B"]
     assert len(since_last_run(now.assign(label=["smooth", "inverse"]), tmp_path / "changes.csv")) == 0
+
+
+def test_q_values_that_moved_are_listed_with_whether_they_crossed_alpha():
+    """Issue 24: a curve whose label stayed but whose q moved (its dataset gained curves) is a 'q-value'
+    change, flagged when it crossed alpha; the caveats of a changed curve say why."""
+    before = curves([{"family": "A", "task": "a", "label": "smooth", "q_value": 0.01},
+                     {"family": "A", "task": "b", "label": "insufficient", "q_value": 0.04},
+                     {"family": "A", "task": "c", "label": "flat", "q_value": 0.5}])
+    after = curves([{"family": "A", "task": "a", "label": "smooth", "q_value": 0.02},
+                    {"family": "A", "task": "b", "label": "insufficient", "q_value": 0.07},
+                    {"family": "A", "task": "c", "label": "emergent", "q_value": 0.01, "caveats": "input_warning"}])
+    out = compare(before, after, alpha=0.05).set_index("task")
+    assert dict(out["change"]) == {"a": "q-value", "b": "q-value", "c": "label"}
+    assert dict(out["crossed_alpha"]) == {"a": False, "b": True, "c": True}
+    assert out.loc["c", "caveats_after"] == "input_warning" and out.loc["b", "q_after"] == 0.07
+
+
+def test_the_report_says_why_and_how_many_q_values_moved():
+    from analysis.report import _changes
+    before = curves([{"family": "A", "task": "a", "label": "smooth", "q_value": 0.01},
+                     {"family": "A", "task": "b", "label": "insufficient", "q_value": 0.04},
+                     {"family": "A", "task": "c", "label": "flat", "q_value": 0.5}])
+    after = curves([{"family": "A", "task": "a", "label": "smooth", "q_value": 0.02},
+                    {"family": "A", "task": "b", "label": "insufficient", "q_value": 0.07},
+                    {"family": "A", "task": "c", "label": "emergent", "q_value": 0.01, "caveats": "input_warning"},
+                    {"family": "A", "task": "d", "label": "smooth", "q_value": 0.01}])
+    shown = _changes(compare(before, after), alpha=0.05)
+    assert shown["q_line"].startswith("2 other curve(s) kept their label")
+    assert "1 crossed alpha = 0.05" in shown["q_line"]
+    assert shown["news"] == "New this run: 1 new curve(s) (1 smooth); 1 relabelled (now 1 emergent)."
+    assert [r["change"] for r in shown["rows"]] == ["label", "new"]        # q-value rows: counted, not listed
+    assert shown["rows"][0]["caveats"] == "input_warning"

@@ -105,3 +105,12 @@ def test_findings_say_whether_brackets_agree_and_name_a_single_source():
     line = key_findings(apart, 4, {"F1|t|params": "A", "F2|t|params": "B"})[0].groups[0][1][0]
     assert "Their brackets do not overlap" in line and "from 1B to 70B" in line
     assert "Source:" not in line                                   # two datasets: no single paper
+
+
+def test_the_order_of_findings_holds_for_one_flagged_curve_and_for_none():
+    from analysis.findings import findings_order
+    assert findings_order(CURVES[CURVES["label"] == "smooth"]).isna().all()
+    one = CURVES[CURVES["label"] == "inverse"]
+    assert findings_order(one).tolist() == [0.0]
+    # model size first (its emergent curve, then its inverse one), then training tokens
+    assert findings_order(CURVES).dropna().sort_values().index.tolist() == [0, 3, 5]
