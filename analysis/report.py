@@ -179,6 +179,7 @@ def _task_panels(curves: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     chosen = curves.merge(tasks, on=key)
     pts = points[points["curve_id"].isin(chosen["curve_id"])]
     scale, score = pts["scale"].to_numpy(float), pts["score"].to_numpy(float)
+    sigma = pts["sigma"].to_numpy(float) if "sigma" in pts else np.full(len(pts), np.nan)
     compute = training_compute(pts)
     rows_of = pts.groupby("curve_id").indices
     out = []
@@ -194,10 +195,12 @@ def _task_panels(curves: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
                     continue
                 name = c["family"] if per_family[c["family"]] == 1 else f"{c['family']} ({c['dataset']})"
                 # model-size panels also carry each model's training compute, where known, for the compute view
+                # [scale, score, compute (model size only, where known), the score's sampling sd]
                 series.append({"name": name, "label": c["label"], "points": [
-                    [float(f"{x:.4g}"), float(f"{y * unit:.4g}")]
-                    + ([float(f"{z:.4g}") if np.isfinite(z) else None] if axis == "params" else [])
-                    for x, y, z in zip(scale[rows], score[rows], compute[rows])]})
+                    [float(f"{x:.4g}"), float(f"{y * unit:.4g}"),
+                     float(f"{z:.4g}") if axis == "params" and np.isfinite(z) else None,
+                     float(f"{sd * unit:.2g}") if np.isfinite(sd) and c["bounded"] else None]
+                    for x, y, z, sd in zip(scale[rows], score[rows], compute[rows], sigma[rows])]})
             chance = m["chance"].dropna()
             panels.append({"metric": metric, "unit": "%" if unit == 100 else ("fraction" if m["bounded"].all()
                                                                             else "raw"),

@@ -389,6 +389,8 @@ def test_families_differ_by_marker_as_well_as_colour(page):
     legend = page.evaluate("Array.from(document.querySelectorAll('#task-panels .panel:first-child .legend b'))"
                            ".map(b => b.textContent)")
     assert len(set(legend)) == len(legend)                      # each family its own symbol
+    # and each point its 95 % sampling interval (bounded metrics with item counts)
+    assert page.evaluate("document.querySelectorAll('#task-panels .panel:first-child line.errorbar').length") > 0
 
 
 def _pdf_pages(page) -> int:
