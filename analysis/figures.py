@@ -56,10 +56,17 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _curve_png(args) -> bytes:
-    """One flagged curve's figure (runs in a worker process)."""
+def _png_and_pdf(fig) -> tuple[bytes, bytes]:
     from . import plots
-    return _png(plots.curve_figure(*args))
+    png, pdf = io.BytesIO(), io.BytesIO()
+    plots.save(fig, png, vector=pdf)
+    return png.getvalue(), pdf.getvalue()
+
+
+def _curve_png(args) -> tuple[bytes, bytes]:
+    """One flagged curve's figure, as the PNG the report embeds and a PDF beside it (runs in a worker)."""
+    from . import plots
+    return _png_and_pdf(plots.curve_figure(*args))
 
 
 def _key(code: bytes, *parts: str | bytes) -> str:
@@ -114,7 +121,8 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
         name = figure_name(cid)
         wanted[name] = (_key(code, "curve", fields, pts_hash.get(cid, b""), b"|", fits_hash.get(cid, b"")), None)
         jobs[name] = (c, pts_by.get(cid, pd.DataFrame()), fits_by.get(cid, pd.DataFrame()))
-    missing = [n for n, (k, _) in wanted.items() if not (cache and (cache / f"{k}.png").exists())]
+    missing = [n for n, (k, _) in wanted.items() if not (cache and (cache / f"{k}.png").exists()
+                                                          and (n not in jobs or (cache / f"{k}.pdf").exists()))]
     drawn = {n: _png(wanted[n][1]()) for n in missing if n not in jobs}
     curve_jobs = [n for n in missing if n in jobs]
     if workers > 1 and len(curve_jobs) > 1:
@@ -123,13 +131,21 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
     else:
         drawn.update((n, _curve_png(jobs[n])) for n in curve_jobs)
     for name, (key, _) in wanted.items():
-        data = drawn[name] if name in drawn else (cache / f"{key}.png").read_bytes()
-        (out / name).write_bytes(data)
+        # a flagged curve's figure comes with its PDF (to take away at any resolution); the overviews without
+        data = drawn[name] if name in drawn else (
+            ((cache / f"{key}.png").read_bytes(), (cache / f"{key}.pdf").read_bytes()) if name in jobs
+            else (cache / f"{key}.png").read_bytes())
+        png, pdf = data if isinstance(data, tuple) else (data, None)
+        (out / name).write_bytes(png)
+        if pdf is not None:
+            (out / name).with_suffix(".pdf").write_bytes(pdf)
         if cache and name in drawn:
-            (cache / f"{key}.png").write_bytes(data)
+            (cache / f"{key}.png").write_bytes(png)
+            if pdf is not None:
+                (cache / f"{key}.pdf").write_bytes(pdf)
     if cache:  # keep only this run's figures
-        keep = {f"{k}.png" for k, _ in wanted.values()}
-        for old in cache.glob("*.png"):
+        keep = {f"{k}.{ext}" for k, _ in wanted.values() for ext in ("png", "pdf")}
+        for old in [*cache.glob("*.png"), *cache.glob("*.pdf")]:
             if old.name not in keep:
                 old.unlink()
     return len(wanted), len(drawn)

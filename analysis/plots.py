@@ -137,13 +137,17 @@ def capability_map_figure(curves: pd.DataFrame, x_axis: str):
 PALETTE_COLOURS = 32
 
 
-def save(fig, path) -> None:
-    """The figure as a PNG with a small palette (the report embeds every figure; it must stay small)."""
+def save(fig, path, vector=None) -> None:
+    """The figure as a PNG with a small palette (the report embeds every figure; it must stay small), and,
+    given `vector` (a path or buffer), as a PDF too: a figure to take away at any resolution. No creation
+    date in the PDF, so that a rerun writes the same bytes."""
     import io
 
     from PIL import Image
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
+    if vector is not None:
+        fig.savefig(vector, format="pdf", metadata={"CreationDate": None, "ModDate": None})
     plt.close(fig)
     image = Image.open(buf).convert("RGB").quantize(colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE,
                                                     dither=Image.Dither.NONE)

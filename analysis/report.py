@@ -270,6 +270,7 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
                       "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
                       "points_csv": _points_csv(c, points_by.get(c["curve_id"], pd.DataFrame())),
                       "anchor": figure_name(c["curve_id"])[:-4],
+                      "pdf": f"{figures_dir.name}/{figure_name(c['curve_id'])[:-4]}.pdf",
                       "others": [{"c": o, "anchor": figure_name(o["curve_id"])[:-4],
                                   "figure": f"{figures_dir.name}/{figure_name(o['curve_id'])}",
                                   "bracket": _bracket(o.get("emergence_scale_low"), o.get("emergence_scale_high"))}

@@ -61,3 +61,17 @@ def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
     from analysis.figures import figure_name
     for cid in em["curve_id"]:
         assert f'id="{figure_name(cid)[:-4]}"' in html
+
+
+def test_each_flagged_figure_has_a_pdf_beside_it_and_reruns_write_the_same_bytes(run, tmp_path):
+    """Issue 24: a figure to take away at any resolution: a vector PDF beside each flagged curve's PNG,
+    byte-identical on a rerun (no creation date), from the cache as when drawn."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    draw_figures(run.curves, run.fits, run.points, a, cache_dir=tmp_path / "cache")
+    n, drawn = draw_figures(run.curves, run.fits, run.points, b, cache_dir=tmp_path / "cache")
+    assert drawn == 0
+    pngs = sorted(p.name for p in a.glob("*.png") if p.stem not in ("labels",) and not p.stem.startswith("capability"))
+    pdfs = sorted(p.name for p in a.glob("*.pdf"))
+    assert pdfs and [p[:-4] for p in pdfs] == [p[:-4] for p in pngs]
+    assert all((a / p).read_bytes()[:5] == b"%PDF-" for p in pdfs)
+    assert all((a / p).read_bytes() == (b / p).read_bytes() for p in pdfs)
