@@ -10,8 +10,6 @@
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -22,6 +20,7 @@ from .noise import LINE, Noise
 from .settings import Settings
 from .stats.common import _crit, _segment
 from .stats.sharp_rise import SMOOTH
+from .vocabulary import plain_prompting
 
 # ---------------------------------------------------------------- descriptive scores
 
@@ -172,7 +171,8 @@ def _rises_at_the_floor(cont: pd.DataFrame, curve: pd.Series, below: float, alph
 TABLE_COLUMNS = {
     "mirage": ("dataset", "family", "benchmark", "task", "shots", "labels", "metrics", "differ", "mirage",
                "evidence"),
-    "cot_gain": ("dataset", "family", "task", "plain_task", "metric", "models", "gain_smallest", "gain_largest",
+    "cot_gain": ("dataset", "family", "benchmark", "task", "plain_task", "metric", "models", "gain_smallest",
+                 "gain_largest",
                  "slope_per_decade", "turns_positive", "positive_from"),
     "compositional": ("group", "dataset", "family", "metric", "shots", "model", "scale", "per_step_accuracy",
                       "rms_error", "max_error", "observed", "predicted"),
@@ -241,39 +241,38 @@ def mirage_table(curves: pd.DataFrame, points: pd.DataFrame | None = None, alpha
 # ---------------------------------------------------------------- chain of thought
 
 
-def _plain_task(task: str) -> str | None:
-    """The task without chain-of-thought: bbh_cot_fewshot_x -> bbh_fewshot_x, gsm8k_cot -> gsm8k."""
-    if "_cot" not in task:
-        return None
-    return re.sub(r"_cot(?=_|$)", "", task, count=1)
-
-
 def cot_gain(points: pd.DataFrame) -> pd.DataFrame:
     """Gain from chain-of-thought per model, and the scale where it turns positive.
 
-    Pairs each `..._cot...` task with the same task name without `_cot`, same
-    family and metric (shots may differ: the prompts do). Per family and task
+    Pairs each chain-of-thought task with the same task without it
+    (`vocabulary.plain_prompting`: `..._cot...` without `_cot`, `chain_of_thought`
+    with `standard_prompting`), same family, benchmark and metric (shots may
+    differ: the prompts do). Per family and task
     the gain is regressed on log10 scale; `turns_positive` is where that line
     crosses zero inside the data (blank if it does not), and
     `positive_from` the smallest scale from which every larger model gains.
     """
     p = points[points["bounded"].astype(bool)]
-    p = p.assign(plain=p["task"].map(_plain_task))
+    p = p.assign(plain=p["task"].map(plain_prompting))
     cot = p[p["plain"].notna()]
     if cot.empty:
         return pd.DataFrame()
-    base = p[["dataset", "family", "task", "metric", "model", "scale", "score"]]
-    m = cot.merge(base, left_on=["dataset", "family", "plain", "metric", "model"],
-                  right_on=["dataset", "family", "task", "metric", "model"], suffixes=("", "_plain"))
+    if "benchmark" not in p:
+        p, cot = p.assign(benchmark=""), cot.assign(benchmark="")
+    base = p[["dataset", "family", "benchmark", "task", "metric", "model", "scale", "score"]]
+    m = cot.merge(base, left_on=["dataset", "family", "benchmark", "plain", "metric", "model"],
+                  right_on=["dataset", "family", "benchmark", "task", "metric", "model"], suffixes=("", "_plain"))
     if m.empty:
         return pd.DataFrame()
     m["gain"] = m["score"] - m["score_plain"]
     # mean gain per model size, for every curve at once (sorted by scale within each)
-    per_scale = m.groupby(["dataset", "family", "task", "metric", "scale"], sort=True)["gain"].mean().reset_index()
+    key = ["dataset", "family", "benchmark", "task", "metric"]
+    per_scale = m.groupby([*key, "scale"], sort=True)["gain"].mean().reset_index()
     rows = []
-    for (ds, fam, task, metric), g in per_scale.groupby(["dataset", "family", "task", "metric"], sort=True):
+    for (ds, fam, bench, task, metric), g in per_scale.groupby(key, sort=True):
         x, gain = np.log10(g["scale"].to_numpy()), g["gain"].to_numpy()
-        row = {"dataset": ds, "family": fam, "task": task, "plain_task": _plain_task(task), "metric": metric,
+        row = {"dataset": ds, "family": fam, "benchmark": bench, "task": task, "plain_task": plain_prompting(task),
+               "metric": metric,
                "models": len(g), "gain_smallest": gain[0], "gain_largest": gain[-1],
                "slope_per_decade": np.nan, "turns_positive": np.nan, "positive_from": np.nan}
         if len(g) >= 3 and np.ptp(x) > 0:

@@ -43,6 +43,7 @@ from .vocabulary import (
     format_change,
     format_p,
     format_scale,
+    plain_prompting,
 )
 
 
@@ -171,44 +172,58 @@ def _bracket(low, high) -> str:
 
 def _task_panels(curves: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     """Per task with a flagged curve: one panel per metric with every family's points on a shared axis
-    (the grids readers know from Wei et al. and the Inverse Scaling Prize); the page draws them."""
+    (the grids readers know from Wei et al. and the Inverse Scaling Prize), and, for a chain-of-thought
+    task, the same task without it beside them; the page draws them."""
     if not len(curves) or not len(points):
         return []
     key = ["x_axis", "benchmark", "task", "shots"]
     tasks = curves.loc[curves["label"].isin(FLAGGED), key].drop_duplicates()
     chosen = curves.merge(tasks, on=key)
-    pts = points[points["curve_id"].isin(chosen["curve_id"])]
-    scale, score = pts["scale"].to_numpy(float), pts["score"].to_numpy(float)
-    sigma = pts["sigma"].to_numpy(float) if "sigma" in pts else np.full(len(pts), np.nan)
-    compute = training_compute(pts)
-    rows_of = pts.groupby("curve_id").indices
+    twin_of = {t: plain_prompting(str(t)) for t in chosen["task"].unique()}
+    twins = curves.merge(chosen[["x_axis", "benchmark", "task"]].drop_duplicates().assign(
+        task=lambda d: d["task"].map(twin_of)).dropna(), on=["x_axis", "benchmark", "task"])
+    pts = points[points["curve_id"].isin(set(chosen["curve_id"]) | set(twins["curve_id"]))]
+    drawn = _PanelPoints(pts)
     out = []
     for (axis, bench, task, shots), g in chosen.groupby(key, dropna=False, sort=True):
-        panels = []
-        for metric, m in g.groupby("metric", sort=True):
-            unit = shown_per_fraction(m["unit"].iloc[0])  # one curve's rows share a unit (curves.build_curves)
-            series = []
-            per_family = m["family"].value_counts()
-            for c in m.sort_values("family").to_dict("records"):
-                rows = rows_of.get(c["curve_id"])
-                if rows is None:
-                    continue
-                name = c["family"] if per_family[c["family"]] == 1 else f"{c['family']} ({c['dataset']})"
-                # model-size panels also carry each model's training compute, where known, for the compute view
-                # [scale, score, compute (model size only, where known), the score's sampling sd]
-                series.append({"name": name, "label": c["label"], "points": [
-                    [float(f"{x:.4g}"), float(f"{y * unit:.4g}"),
-                     float(f"{z:.4g}") if axis == "params" and np.isfinite(z) else None,
-                     float(f"{sd * unit:.2g}") if np.isfinite(sd) and c["bounded"] else None]
-                    for x, y, z, sd in zip(scale[rows], score[rows], compute[rows], sigma[rows])]})
-            chance = m["chance"].dropna()
-            panels.append({"metric": metric, "unit": "%" if unit == 100 else ("fraction" if m["bounded"].all()
-                                                                            else "raw"),
-                           "lower_better": not bool(m["higher_is_better"].all()),
-                           "chance": float(chance.iloc[0]) * unit if len(chance) else None, "series": series})
+        panels = [drawn.panel(m, metric, axis) for metric, m in g.groupby("metric", sort=True)]
+        twin = twins[(twins["x_axis"] == axis) & (twins["benchmark"] == bench) & (twins["task"] == twin_of[task])]
+        panels += [drawn.panel(m, f"{twin_of[task]} (without chain of thought) · {metric}", axis)
+                   for metric, m in twin.groupby("metric", sort=True)]
         shots_text = "" if pd.isna(shots) or shots == "" else f", {shots}-shot"
         out.append({"axis": axis, "title": f"{bench} · {task}{shots_text} (over {axis})", "panels": panels})
     return out
+
+
+class _PanelPoints:
+    """The points a task panel draws, looked up per curve."""
+
+    def __init__(self, pts: pd.DataFrame):
+        self.scale, self.score = pts["scale"].to_numpy(float), pts["score"].to_numpy(float)
+        self.sigma = pts["sigma"].to_numpy(float) if "sigma" in pts else np.full(len(pts), np.nan)
+        self.compute = training_compute(pts)
+        self.rows_of = pts.groupby("curve_id").indices
+
+    def panel(self, m: pd.DataFrame, title: str, axis: str) -> dict:
+        """One metric's panel: every family's points ([scale, score, compute (model size only, where known),
+        the score's sampling sd]), in the units the user gave."""
+        unit = shown_per_fraction(m["unit"].iloc[0])  # one curve's rows share a unit (curves.build_curves)
+        series = []
+        per_family = m["family"].value_counts()
+        for c in m.sort_values("family").to_dict("records"):
+            rows = self.rows_of.get(c["curve_id"])
+            if rows is None:
+                continue
+            name = c["family"] if per_family[c["family"]] == 1 else f"{c['family']} ({c['dataset']})"
+            series.append({"name": name, "label": c["label"], "points": [
+                [float(f"{x:.4g}"), float(f"{y * unit:.4g}"),
+                 float(f"{z:.4g}") if axis == "params" and np.isfinite(z) else None,
+                 float(f"{sd * unit:.2g}") if np.isfinite(sd) and c["bounded"] else None]
+                for x, y, z, sd in zip(self.scale[rows], self.score[rows], self.compute[rows], self.sigma[rows])]})
+        chance = m["chance"].dropna()
+        return {"metric": title, "unit": "%" if unit == 100 else ("fraction" if m["bounded"].all() else "raw"),
+                "lower_better": not bool(m["higher_is_better"].all()),
+                "chance": float(chance.iloc[0]) * unit if len(chance) else None, "series": series}
 
 
 def _axis_counts(curves: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -392,8 +407,8 @@ def _debates(tables: dict, curves: pd.DataFrame, stress: pd.DataFrame | None) ->
         out["mirage_count"] = int(mirage["mirage"].astype(bool).sum())
     cot = tables.get("cot_gain", pd.DataFrame())
     if len(cot):
-        cot = cot.sort_values(["dataset", "family", "task", "metric"])
-        cols = ["family", "task", "metric", "models", "gain_smallest", "gain_largest", "slope_per_decade",
+        cot = cot.sort_values(["dataset", "family", "benchmark", "task", "metric"])
+        cols = ["family", "benchmark", "task", "metric", "models", "gain_smallest", "gain_largest", "slope_per_decade",
                 "turns_positive", "positive_from"]
         records = _records(cot, cols, scale_cols=("turns_positive", "positive_from"),
                            number_cols=("gain_smallest", "gain_largest", "slope_per_decade"))

@@ -5,6 +5,8 @@ that a change to a test does not redraw the report's code inputs.
 """
 from __future__ import annotations
 
+import re
+
 from .loading import format_size
 
 LABELS = ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient")
@@ -90,3 +92,13 @@ CAVEATS = {
     "format_zero": "a strict answer format scores exactly 0 at the smaller models: a model that fails the format, not "
                    "the task, scores 0 too (compare a flexible extraction of the same runs)",
 }
+
+
+def plain_prompting(task: str) -> str | None:
+    """The task without chain of thought, as datasets name the pair: bbh_cot_fewshot_x -> bbh_fewshot_x,
+    gsm8k_cot -> gsm8k, chain_of_thought -> standard_prompting (Wei et al.'s appendix); None otherwise."""
+    if task == "chain_of_thought":
+        return "standard_prompting"
+    if "_cot" not in task:
+        return None
+    return re.sub(r"_cot(?=_|$)", "", task, count=1)

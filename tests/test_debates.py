@@ -130,3 +130,18 @@ def test_backtest_predicts_where_aicc_cannot_rank_the_smooth_models(tmp_path):
     c = combine([analyse_dataset(path, s)], s).curves.iloc[0]
     assert c["backtest_model"] == "loglinear" and np.isfinite(c["backtest_predicted"])
     assert np.isfinite(c["backtest_interval"]) and c["backtest_covered"] in (True, False)
+
+
+def test_cot_gain_pairs_chain_of_thought_with_standard_prompting_within_each_benchmark():
+    """Wei et al.'s appendix names the pair chain_of_thought / standard_prompting under one benchmark each:
+    the gain is per benchmark, never a model's GSM8K chain of thought against its SVAMP standard prompt."""
+    rows = []
+    for bench, offset in (("GSM8K", 0.0), ("SVAMP", 0.3)):
+        for s, plain, cot in zip([1e8, 1e9, 1e10], [0.02, 0.03, 0.05], [0.01, 0.05, 0.3]):
+            for task, score in (("standard_prompting", plain + offset), ("chain_of_thought", cot + offset)):
+                rows.append({"dataset": "d", "family": "F", "benchmark": bench, "task": task, "metric": "solve_rate",
+                             "model": f"m{s:g}", "scale": s, "score": score, "bounded": True})
+    g = cot_gain(pd.DataFrame(rows)).set_index("benchmark")
+    assert list(g.index) == ["GSM8K", "SVAMP"] and (g["plain_task"] == "standard_prompting").all()
+    assert g["gain_largest"].tolist() == pytest.approx([0.25, 0.25])     # within a benchmark: no offset mixed in
+    assert g["models"].tolist() == [3, 3]

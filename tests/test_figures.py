@@ -75,3 +75,21 @@ def test_each_flagged_figure_has_a_pdf_beside_it_and_reruns_write_the_same_bytes
     assert pdfs and [p[:-4] for p in pdfs] == [p[:-4] for p in pngs]
     assert all((a / p).read_bytes()[:5] == b"%PDF-" for p in pdfs)
     assert all((a / p).read_bytes() == (b / p).read_bytes() for p in pdfs)
+
+
+def test_a_chain_of_thought_panel_has_the_task_without_it_beside_it(tmp_path):
+    """Issue 24: chain of thought against standard prompting side by side, where both exist."""
+    from analysis.report import _task_panels
+    data = simulate("emergent", 1, seed=1).assign(benchmark="GSM8K", task="chain_of_thought")
+    plain = simulate("flat", 1, seed=2).assign(benchmark="GSM8K", task="standard_prompting")
+    plain["family"] = data["family"].iloc[0]
+    pd.concat([data, plain]).to_csv(tmp_path / "d.csv", index=False)
+    s = Settings(bootstrap=20, bootstrap_max=20)
+    run = combine([analyse_dataset(tmp_path / "d.csv", s, dataset="d")], s)
+    assert (run.curves.set_index("task").loc["chain_of_thought", "label"]) == "emergent"
+    tasks = _task_panels(run.curves, run.points)
+    assert len(tasks) == 1 and tasks[0]["title"].startswith("GSM8K · chain_of_thought")
+    titles = [p["metric"] for p in tasks[0]["panels"]]
+    assert titles[0] == "acc" and titles[1] == "standard_prompting (without chain of thought) · acc"
+    assert [s["label"] for s in tasks[0]["panels"][1]["series"]] == [run.curves.set_index("task").loc[
+        "standard_prompting", "label"]]
