@@ -417,3 +417,22 @@ def test_printing_gives_a_summary_and_on_request_the_full_evidence(page):
     finally:
         page.evaluate("const b = document.getElementById('print-full'); if (b.checked) b.click()")
         page.call("Emulation.setEmulatedMedia", session=True, media="")
+
+
+def test_the_family_picker_leaves_a_family_out_of_every_panel(page):
+    """Issue 24: a family picker in the task panels; its choice holds across tasks until ticked again."""
+    assert _wait(page, "document.body.dataset.tasksReady === '1'")
+    boxes = page.evaluate("Array.from(document.querySelectorAll('#task-families input')).map(i => i.dataset.family)")
+    assert len(boxes) >= 2
+    before = page.evaluate("document.querySelectorAll('#task-panels polyline').length")
+    name = boxes[0]
+    page.evaluate("(() => { const b = document.querySelector('#task-families input'); b.checked = false;"
+                  " b.dispatchEvent(new Event('change', {bubbles: true})); })()")
+    try:
+        legend = page.evaluate("document.getElementById('task-panels').textContent")
+        assert page.evaluate("document.querySelectorAll('#task-panels polyline').length") < before
+        assert f"{name}:" not in legend
+    finally:
+        page.evaluate("(() => { const b = document.querySelector('#task-families input'); b.checked = true;"
+                      " b.dispatchEvent(new Event('change', {bubbles: true})); })()")
+    assert page.evaluate("document.querySelectorAll('#task-panels polyline').length") == before
