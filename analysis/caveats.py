@@ -39,9 +39,8 @@ def caveats(curves: pd.DataFrame, points: pd.DataFrame, warned_rows: pd.DataFram
         key = ["dataset", "family", "benchmark", "task", "shots"]
         hit = mirage.loc[mirage["mirage"].astype(str).eq("True"), key].astype(str).drop_duplicates()
         inside = curves[key].astype(str).merge(hit.assign(_m=True), on=key, how="left")["_m"].fillna(False)
-        flags["mirage"] = (inside.to_numpy(bool) & label.eq("emergent").to_numpy()
-                           & curves["metric"].map(metric_kind).eq("discontinuous").to_numpy())
-        flags["mirage"] = pd.Series(flags["mirage"], index=curves.index)
+        flags["mirage"] = pd.Series(inside.to_numpy(bool), index=curves.index) & label.eq("emergent") \
+            & curves["metric"].map(metric_kind).eq("discontinuous")
     if len(points):
         if len(warned_rows):
             warned = points.merge(warned_rows.astype({"row": float}).drop_duplicates(),
@@ -54,8 +53,11 @@ def caveats(curves: pd.DataFrame, points: pd.DataFrame, warned_rows: pd.DataFram
             zero = smallest.groupby("curve_id")["score"].apply(lambda s: len(s) == 2 and bool((s == 0).all()))
             flags["format_zero"] = (strict & label.ne("insufficient")
                                     & curves["curve_id"].map(zero).fillna(False).astype(bool))
-    table = pd.DataFrame(flags)
-    return table.apply(lambda r: ";".join(code for code in CAVEATS if r[code]), axis=1).astype(object)
+    # the codes joined column by column ("a;b"), not row by row
+    out = pd.Series("", index=curves.index, dtype=object)
+    for code in CAVEATS:
+        out = out.where(~flags[code], out + ";" + code)
+    return out.str.lstrip(";")
 
 
 def warned_rows(problems: pd.DataFrame, dataset: str) -> pd.DataFrame:

@@ -123,7 +123,7 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
         jobs[name] = (c, pts_by.get(cid, pd.DataFrame()), fits_by.get(cid, pd.DataFrame()))
     missing = [n for n, (k, _) in wanted.items() if not (cache and (cache / f"{k}.png").exists()
                                                           and (n not in jobs or (cache / f"{k}.pdf").exists()))]
-    drawn = {n: _png(wanted[n][1]()) for n in missing if n not in jobs}
+    drawn = {n: (_png(wanted[n][1]()), None) for n in missing if n not in jobs}   # overviews: no PDF
     curve_jobs = [n for n in missing if n in jobs]
     if workers > 1 and len(curve_jobs) > 1:
         with ProcessPoolExecutor(workers) as pool:
@@ -132,10 +132,8 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
         drawn.update((n, _curve_png(jobs[n])) for n in curve_jobs)
     for name, (key, _) in wanted.items():
         # a flagged curve's figure comes with its PDF (to take away at any resolution); the overviews without
-        data = drawn[name] if name in drawn else (
-            ((cache / f"{key}.png").read_bytes(), (cache / f"{key}.pdf").read_bytes()) if name in jobs
-            else (cache / f"{key}.png").read_bytes())
-        png, pdf = data if isinstance(data, tuple) else (data, None)
+        png, pdf = drawn[name] if name in drawn else (
+            (cache / f"{key}.png").read_bytes(), (cache / f"{key}.pdf").read_bytes() if name in jobs else None)
         (out / name).write_bytes(png)
         if pdf is not None:
             (out / name).with_suffix(".pdf").write_bytes(pdf)

@@ -234,8 +234,8 @@ def _effect(r) -> str:
 
 
 def _family(r, unit: str) -> str:
-    q = f"q {'= ' if r['q_value'] >= P_FLOOR else ''}{format_p(r['q_value'])}"
-    q = f"{_effect(r)}, {q}" if _effect(r) else q
+    q, effect = f"q {'= ' if r['q_value'] >= P_FLOOR else ''}{format_p(r['q_value'])}", _effect(r)
+    q = f"{effect}, {q}" if effect else q
     marks = "".join(" " + chip(c) for c in _caveats(r))
     if r["label"] == "emergent" and pd.notna(r.get("emergence_scale_low")):
         return (f"{r['family']} (leaves the floor between {format_scale(r['emergence_scale_low'])} and "
