@@ -203,12 +203,16 @@ def best_models(curves: pd.DataFrame, fits: pd.DataFrame) -> np.ndarray:
 
 
 def fragile(curves: pd.DataFrame, settings: Settings) -> np.ndarray:
-    """An emergence whose p without one model (not an end of its bracket) is above its dataset's
-    Benjamini-Hochberg cut-off (the largest p_emergence the dataset's family rejected)."""
+    """An emergence whose p without one model (not an end of its bracket) would not be rejected at
+    its dataset's Benjamini-Hochberg critical value alpha * k / m (k rejected of the family's m
+    tested curves): the cut-off the label itself passed, not the largest p that happened to pass."""
     p = curves["p_emergence"].to_numpy(float)
     rejected = curves["q_emergence"].to_numpy(float) <= settings.alpha
-    family = curves["dataset"].astype(str) + "\x1f" + curves["headline"].astype(str)
-    cutoff = pd.Series(np.where(rejected, p, -np.inf)).groupby(family.to_numpy()).transform("max").to_numpy()
+    family = (curves["dataset"].astype(str) + "\x1f" + curves["headline"].astype(str)).to_numpy()
+    grouped = pd.DataFrame({"k": rejected, "m": np.isfinite(p)}).groupby(family)
+    k = grouped["k"].transform("sum").to_numpy(float)
+    m = grouped["m"].transform("sum").to_numpy(float)
+    cutoff = settings.alpha * k / np.maximum(m, 1)
     drop = curves["p_emergence_drop1"].to_numpy(float) if "p_emergence_drop1" in curves else np.full(len(p), np.nan)
     return rejected & np.isfinite(drop) & (drop > cutoff)
 

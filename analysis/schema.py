@@ -160,7 +160,7 @@ CURVES: tuple[Column, ...] = (
     _c("p_emergence_drop1", "number", "the largest p_emergence over the curve with one model left out, each model "
        "but the two ends of the bracket in turn (where p_emergence ≤ alpha)", step="stats"),
     _c("fragile", "boolean", "an emergent label that does not survive leaving out one model that is not an end of "
-       "its bracket (p_emergence_drop1 above the dataset's Benjamini-Hochberg cut-off)", step="label"),
+       "its bracket (p_emergence_drop1 above the dataset's Benjamini-Hochberg critical value alpha·k/m)", step="label"),
     _c("p_smooth_fit", "number", "goodness of fit of the closest smooth model: its weighted RSS against χ² on its "
        "residual dof, where the noise is known (small: no smooth model follows the curve)", step="stats"),
     _c("lr_stat", "number", "likelihood-ratio statistic, sigmoid vs best smooth model (descriptive)", step="stats"),

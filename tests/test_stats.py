@@ -399,3 +399,25 @@ def test_short_family_scatter_agrees_with_statsmodels_mixedlm():
     assert abs(ours.mean() - theirs.mean()) < 0.15 * theirs.mean(), (ours.mean(), theirs.mean())
     assert np.corrcoef(ours, theirs)[0, 1] > 0.95, np.corrcoef(ours, theirs)
     assert 0.5 * tau ** 2 < ours.mean() < 1.5 * tau ** 2
+
+
+def test_fragile_is_judged_against_the_benjamini_hochberg_critical_value():
+    """A one-curve dataset passes when p <= alpha; a drop-one p of 7e-6 is then no reason to call it
+    fragile (the old cut-off, the largest rejected p, was the curve's own p). In a family of m tests
+    with k rejected, the cut-off is alpha * k / m."""
+    from analysis.labels import fragile
+    s = Settings()
+    one = pd.DataFrame({"dataset": "svamp", "headline": True, "p_emergence": [1e-9], "q_emergence": [1e-9],
+                        "p_emergence_drop1": [6.7e-6]})
+    assert not fragile(one, s)[0]
+    one["p_emergence_drop1"] = 0.2
+    assert fragile(one, s)[0]
+    # 2 rejected of 4 tested: cut-off 0.05 * 2 / 4 = 0.025, whatever the rejected p-values are
+    four = pd.DataFrame({"dataset": "d", "headline": True, "p_emergence": [1e-4, 2e-4, 0.5, np.nan, 0.9],
+                         "q_emergence": [4e-4, 4e-4, 0.6, np.nan, 0.9],
+                         "p_emergence_drop1": [0.02, 0.03, np.nan, np.nan, np.nan]})
+    assert fragile(four, s).tolist() == [False, True, False, False, False]
+    # another dataset's curves do not move the cut-off
+    other = pd.DataFrame({"dataset": "e", "headline": True, "p_emergence": [0.7] * 6, "q_emergence": [0.7] * 6,
+                          "p_emergence_drop1": np.nan})
+    assert fragile(pd.concat([four, other], ignore_index=True), s)[:5].tolist() == [False, True, False, False, False]
