@@ -56,17 +56,16 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _png_and_pdf(fig) -> tuple[bytes, bytes]:
-    from . import plots
-    png, pdf = io.BytesIO(), io.BytesIO()
-    plots.save(fig, png, vector=pdf)
-    return png.getvalue(), pdf.getvalue()
+#: what a flagged curve's figure is written as beside its PNG: file suffixes, in `_curve_figure`'s order
+TAKE_AWAY = (".svg", "-300dpi.png")
 
 
-def _curve_png(args) -> tuple[bytes, bytes]:
-    """One flagged curve's figure, as the PNG the report embeds and a PDF beside it (runs in a worker)."""
+def _curve_figure(args) -> tuple[bytes, bytes, bytes]:
+    """One flagged curve's figure: the PNG the report embeds, then its `TAKE_AWAY` files (runs in a worker)."""
     from . import plots
-    return _png_and_pdf(plots.curve_figure(*args))
+    png, svg, hi = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    plots.save(plots.curve_figure(*args), png, svg=svg, print_png=hi)
+    return png.getvalue(), svg.getvalue(), hi.getvalue()
 
 
 def _key(code: bytes, *parts: str | bytes) -> str:
@@ -121,29 +120,32 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
         name = figure_name(cid)
         wanted[name] = (_key(code, "curve", fields, pts_hash.get(cid, b""), b"|", fits_hash.get(cid, b"")), None)
         jobs[name] = (c, pts_by.get(cid, pd.DataFrame()), fits_by.get(cid, pd.DataFrame()))
-    missing = [n for n, (k, _) in wanted.items() if not (cache and (cache / f"{k}.png").exists()
-                                                          and (n not in jobs or (cache / f"{k}.pdf").exists()))]
-    drawn = {n: (_png(wanted[n][1]()), None) for n in missing if n not in jobs}   # overviews: no PDF
+    def files(name: str, key: str) -> list[tuple[str, str]]:
+        """(file in the figures folder, file in the cache) of a figure: its PNG, and a flagged curve's
+        `TAKE_AWAY` files (the overviews have none)."""
+        stem = name[:-4]
+        return [(name, f"{key}.png")] + ([(stem + s, key + s) for s in TAKE_AWAY] if name in jobs else [])
+
+    missing = [n for n, (k, _) in wanted.items()
+               if not (cache and all((cache / c).exists() for _, c in files(n, k)))]
+    drawn = {n: (_png(wanted[n][1]()),) for n in missing if n not in jobs}
     curve_jobs = [n for n in missing if n in jobs]
     if workers > 1 and len(curve_jobs) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            drawn.update(zip(curve_jobs, pool.map(_curve_png, [jobs[n] for n in curve_jobs], chunksize=4)))
+            drawn.update(zip(curve_jobs, pool.map(_curve_figure, [jobs[n] for n in curve_jobs], chunksize=4)))
     else:
-        drawn.update((n, _curve_png(jobs[n])) for n in curve_jobs)
+        drawn.update((n, _curve_figure(jobs[n])) for n in curve_jobs)
+    keep = set()
     for name, (key, _) in wanted.items():
-        # a flagged curve's figure comes with its PDF (to take away at any resolution); the overviews without
-        png, pdf = drawn[name] if name in drawn else (
-            (cache / f"{key}.png").read_bytes(), (cache / f"{key}.pdf").read_bytes() if name in jobs else None)
-        (out / name).write_bytes(png)
-        if pdf is not None:
-            (out / name).with_suffix(".pdf").write_bytes(pdf)
-        if cache and name in drawn:
-            (cache / f"{key}.png").write_bytes(png)
-            if pdf is not None:
-                (cache / f"{key}.pdf").write_bytes(pdf)
+        where = files(name, key)
+        data = drawn[name] if name in drawn else tuple((cache / c).read_bytes() for _, c in where)
+        for (file, cached), content in zip(where, data):
+            (out / file).write_bytes(content)
+            if cache and name in drawn:
+                (cache / cached).write_bytes(content)
+            keep.add(cached)
     if cache:  # keep only this run's figures
-        keep = {f"{k}.{ext}" for k, _ in wanted.values() for ext in ("png", "pdf")}
-        for old in [*cache.glob("*.png"), *cache.glob("*.pdf")]:
-            if old.name not in keep:
+        for old in cache.iterdir():
+            if old.suffix in (".png", ".svg", ".pdf") and old.name not in keep:
                 old.unlink()
     return len(wanted), len(drawn)

@@ -137,18 +137,30 @@ def capability_map_figure(curves: pd.DataFrame, x_axis: str):
 PALETTE_COLOURS = 32
 
 
-def save(fig, path, vector=None) -> None:
-    """The figure as a PNG with a small palette (the report embeds every figure; it must stay small), and,
-    given `vector` (a path or buffer), as a PDF too: a figure to take away at any resolution. No creation
-    date in the PDF, so that a rerun writes the same bytes."""
-    import io
+#: the resolution of a flagged figure's PNG to take away (the report embeds it at the figure's own dpi)
+TAKE_AWAY_DPI = 300
 
+
+def _palette_png(buf, path) -> None:
     from PIL import Image
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    if vector is not None:
-        fig.savefig(vector, format="pdf", metadata={"CreationDate": None, "ModDate": None})
-    plt.close(fig)
     image = Image.open(buf).convert("RGB").quantize(colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE,
                                                     dither=Image.Dither.NONE)
     image.save(path, format="PNG", optimize=True)
+
+
+def save(fig, path, svg=None, print_png=None) -> None:
+    """The figure as a PNG with a small palette (the report embeds every figure; it must stay small), and,
+    given buffers or paths, as an SVG (to take away at any resolution) and a PNG at `TAKE_AWAY_DPI`.
+    No date and fixed ids in the SVG, so that a rerun writes the same bytes."""
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    if svg is not None:
+        with matplotlib.rc_context({"svg.hashsalt": "emergence"}):
+            fig.savefig(svg, format="svg", metadata={"Date": None})
+    if print_png is not None:
+        hi = io.BytesIO()
+        fig.savefig(hi, format="png", dpi=TAKE_AWAY_DPI)
+        _palette_png(hi, print_png)
+    plt.close(fig)
+    _palette_png(buf, path)

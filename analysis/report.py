@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 
 from . import runlog
-from .figures import LABEL_COUNTS, capability_map_name, draw_figures, figure_name, flagged_curves, rows_by_curve
+from .figures import (
+    LABEL_COUNTS,
+    TAKE_AWAY,
+    capability_map_name,
+    draw_figures,
+    figure_name,
+    flagged_curves,
+    rows_by_curve,
+)
 from .findings import (
     AXIS_ORDER,
     backtest_summary,
@@ -285,7 +293,8 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
                       "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
                       "points_csv": _points_csv(c, points_by.get(c["curve_id"], pd.DataFrame())),
                       "anchor": figure_name(c["curve_id"])[:-4],
-                      "pdf": f"{figures_dir.name}/{figure_name(c['curve_id'])[:-4]}.pdf",
+                      **{kind: f"{figures_dir.name}/{figure_name(c['curve_id'])[:-4]}{suffix}"
+                         for kind, suffix in zip(("svg", "print_png"), TAKE_AWAY)},
                       "others": [{"c": o, "anchor": figure_name(o["curve_id"])[:-4],
                                   "figure": f"{figures_dir.name}/{figure_name(o['curve_id'])}",
                                   "bracket": _bracket(o.get("emergence_scale_low"), o.get("emergence_scale_high"))}

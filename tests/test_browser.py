@@ -354,6 +354,29 @@ def test_the_url_keeps_the_view_and_the_rows_download_as_csv(page, report):
     set_filters(page)
 
 
+def test_accuracy_panels_can_be_drawn_on_the_logit_scale(page):
+    """Issue 24: a logit option for scores in [0, 1]: the panel says so, its ticks stay in the score's
+    units and spread apart near 0 (where an emergent curve's floor is squeezed on a linear axis)."""
+    assert _wait(page, "document.body.dataset.tasksReady === '1'")
+    pick = "(v => { const s = document.getElementById('task-y'); s.value = v; s.dispatchEvent(new Event('change')); })"
+    ticks = ("Array.from(document.querySelector('#task-panels svg').querySelectorAll('text[text-anchor=end]'))"
+             ".map(t => t.textContent).filter(t => !t.includes('scale')).map(Number)")
+    linear = page.evaluate(ticks)
+    page.evaluate(pick + "('logit')")
+    try:
+        assert "logit scale" in page.evaluate("document.querySelector('#task-panels svg').textContent")
+        logit = page.evaluate(ticks)
+        assert len(logit) == 5 and all(0 < v < 1 for v in logit)
+        t = np.log(np.array(sorted(logit)) / (1 - np.array(sorted(logit))))
+        assert np.allclose(np.diff(t), np.diff(t).mean(), rtol=0.05)     # evenly spaced in logits
+        gaps = np.diff(sorted(logit))
+        assert gaps.max() > 1.1 * gaps.min()                             # not in score units
+        assert np.allclose(np.diff(sorted(linear)), np.diff(sorted(linear))[0], rtol=0.05)
+    finally:
+        page.evaluate(pick + "('linear')")
+    assert "logit scale" not in page.evaluate("document.querySelector('#task-panels svg').textContent")
+
+
 def test_panels_and_cards_offer_svg_png_and_csv(page):
     """Issue 24: a task panel downloads as a valid SVG, a 300-dpi PNG and the CSV of its points; a card as its
     PNG and the CSV of its points."""

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from analysis.figures import draw_figures
+from analysis.figures import draw_figures, flagged_curves
 from analysis.pipeline import analyse_dataset, combine
 from analysis.settings import Settings
 from analysis.synthetic import simulate
@@ -31,7 +31,9 @@ def test_unchanged_figures_come_from_the_cache_byte_for_byte(run, tmp_path):
     relabelled = run.curves.copy()
     relabelled.loc[relabelled["label"] == "inverse", "label"] = "u_shaped"
     assert draw_figures(relabelled, run.fits, run.points, tmp_path / "d", cache_dir=cache)[1] == 2
-    assert len(list(cache.glob("*.png"))) == total   # the cache keeps only the last run's figures
+    # the cache keeps only the last run's figures: a PNG each, and a flagged curve's SVG and 300-dpi PNG
+    assert len([p for p in cache.glob("*.png") if not p.stem.endswith("-300dpi")]) == total
+    assert len(list(cache.glob("*.svg"))) == len(list(cache.glob("*-300dpi.png"))) == len(flagged_curves(relabelled))
 
 
 def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
@@ -55,6 +57,9 @@ def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
     assert len(cards) == flagged.sum() - 1
     assert html.count('<div class="curve"') == html.count('src="data:image/png') - 2   # + label counts + map
     assert "1 more curve(s) of this finding" in html
+    # each card links its SVG and 300-dpi PNG, files of the figures folder beside the report
+    links = re.findall(r'<a href="(figures/[^"]+)" download>(SVG|PNG \(300 dpi\))</a>', html)
+    assert len(links) == 2 * len(cards) and all((tmp_path / href).is_file() for href, _ in links)
     alts = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', html)
     assert any(a.startswith("emergent: emergent-0") and "leaves the floor between" in a for a in alts)
     assert any(a.startswith("inverse:") and "falls with scale, change -" in a for a in alts)
@@ -63,18 +68,27 @@ def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
         assert f'id="{figure_name(cid)[:-4]}"' in html
 
 
-def test_each_flagged_figure_has_a_pdf_beside_it_and_reruns_write_the_same_bytes(run, tmp_path):
-    """Issue 24: a figure to take away at any resolution: a vector PDF beside each flagged curve's PNG,
-    byte-identical on a rerun (no creation date), from the cache as when drawn."""
+def test_each_flagged_figure_has_an_svg_and_a_300_dpi_png_beside_it_and_reruns_write_the_same_bytes(run, tmp_path):
+    """Issue 24: a figure to take away: a vector SVG and a PNG at 300 dpi beside each flagged curve's PNG,
+    byte-identical on a rerun (no date, fixed ids), from the cache as when drawn; the report's cards
+    link to both."""
+    from PIL import Image
     a, b = tmp_path / "a", tmp_path / "b"
     draw_figures(run.curves, run.fits, run.points, a, cache_dir=tmp_path / "cache")
     n, drawn = draw_figures(run.curves, run.fits, run.points, b, cache_dir=tmp_path / "cache")
     assert drawn == 0
-    pngs = sorted(p.name for p in a.glob("*.png") if p.stem not in ("labels",) and not p.stem.startswith("capability"))
-    pdfs = sorted(p.name for p in a.glob("*.pdf"))
-    assert pdfs and [p[:-4] for p in pdfs] == [p[:-4] for p in pngs]
-    assert all((a / p).read_bytes()[:5] == b"%PDF-" for p in pdfs)
-    assert all((a / p).read_bytes() == (b / p).read_bytes() for p in pdfs)
+    shown = sorted(p.name[:-4] for p in a.glob("*.png") if not p.stem.endswith("-300dpi")
+                   and p.stem not in ("labels",) and not p.stem.startswith("capability"))
+    svgs = sorted(p.name[:-4] for p in a.glob("*.svg"))
+    prints = sorted(p.name[:-len("-300dpi.png")] for p in a.glob("*-300dpi.png"))
+    assert svgs and svgs == shown == prints
+    for stem in svgs:
+        svg = (a / f"{stem}.svg").read_bytes()
+        assert svg.startswith(b"<?xml") and b"<svg" in svg and svg == (b / f"{stem}.svg").read_bytes()
+        small, big = Image.open(a / f"{stem}.png"), Image.open(a / f"{stem}-300dpi.png")
+        assert big.size == (small.size[0] * 3, small.size[1] * 3)        # the embedded one is at 100 dpi
+        assert (a / f"{stem}-300dpi.png").read_bytes() == (b / f"{stem}-300dpi.png").read_bytes()
+    assert not list(a.glob("*.pdf"))
 
 
 def test_a_chain_of_thought_panel_has_the_task_without_it_beside_it(tmp_path):
