@@ -146,7 +146,7 @@ def apply_catalogue(points: pd.DataFrame, label: str, catalogue: Catalogue | Non
     found = row["_entry"].notna().to_numpy()
     unknown = _unknown(pts[~found], label)
     if not found.any():
-        return pts, unknown
+        return _generation_floor(pts), unknown
     pts["catalogue"] = row["_name"].to_numpy(object)
     test_items, chance = row["_items"].to_numpy(float), row["_chance"].to_numpy(float)
 
@@ -162,7 +162,25 @@ def apply_catalogue(points: pd.DataFrame, label: str, catalogue: Catalogue | Non
     pts.loc[fill_c, "chance"] = np.where(higher, chance, 1.0 - chance)[fill_c]
     pts["filled"] = np.select([fill_n & fill_c, fill_n, fill_c], ["n_items, chance", "n_items", "chance"], "")
 
-    return pts, unknown + _contradictions(pts, found, test_items, chance, fill_c, label)
+    return _generation_floor(pts), unknown + _contradictions(pts, found, test_items, chance, fill_c, label)
+
+
+#: what `filled` says where the chance level came from the metric's name, not from a catalogue entry
+FROM_METRIC = "chance from the metric"
+
+
+def _generation_floor(pts: pd.DataFrame) -> pd.DataFrame:
+    """Chance 0 for a curve scored by exact match or another generation metric that neither its table
+    nor the catalogue gives a chance: guessing does not write the answer, whatever the benchmark (a
+    one-paper table of a new task, `exact_match`). Said in `filled` and in the curve's `chance_source`."""
+    kind = pts["metric"].map(_metric_kind)
+    curve_has = pts["chance"].notna().groupby([pts[c] for c in CURVE_KEY], sort=False).transform("any")
+    fill = (kind.eq("generation") & pts["bounded"].astype(bool) & ~curve_has).to_numpy(bool)
+    if fill.any():
+        pts.loc[fill, "chance"] = np.where(pts.loc[fill, "higher_is_better"].astype(bool), 0.0, 1.0)
+        pts.loc[fill, "filled"] = np.where(pts.loc[fill, "filled"].eq(""), FROM_METRIC,
+                                           pts.loc[fill, "filled"] + ", " + FROM_METRIC)
+    return pts
 
 
 def _unknown(rows: pd.DataFrame, label: str) -> list[Problem]:
@@ -173,8 +191,9 @@ def _unknown(rows: pd.DataFrame, label: str) -> list[Problem]:
         named = ", ".join(repr(t) for t in tasks[:3]) + (f" and {len(tasks) - 3} more" if len(tasks) > 3 else "")
         out.append(Problem(label, int(g["row"].iat[0]), "benchmark", (
             f"benchmark {bench!r} (task {named}) is not in the benchmark catalogue: its item counts and chance "
-            "are what the table gives; write n_items and chance in the table, or add the test set to "
-            "analysis/benchmark_catalogue.csv with its source"), kept=True))
+            "are what the table gives (chance 0 where the metric is exact match or another generation metric); "
+            "write n_items and chance in the table, or add the test set to analysis/benchmark_catalogue.csv "
+            "with its source"), kept=True))
     return out
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .catalogue import FROM_METRIC
 from .loading import CURVE_KEY
 from .problems import Problem
 
@@ -171,6 +172,7 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
     filled = pts["filled"] if "filled" in pts else pd.Series("", index=pts.index)
     agg = pts.assign(_known=source != "none", _binomial=source == "binomial", _stderr=source == "stderr",
                      _items_filled=filled.str.contains("n_items"), _chance_filled=filled.str.contains("chance"),
+                     _chance_metric=filled.str.contains(FROM_METRIC),
                      _catalogue=pts["catalogue"] if "catalogue" in pts else "").groupby(
         "curve_id", sort=False).agg(
         **{c: (c, "first") for c in CURVE_COLUMNS},
@@ -182,6 +184,7 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
         scale_min=("scale", "min"), scale_max=("scale", "max"),
         known_noise=("_known", "all"), _binomial=("_binomial", "any"), _stderr=("_stderr", "any"),
         _items_filled=("_items_filled", "any"), _chance_filled=("_chance_filled", "any"),
+        _chance_metric=("_chance_metric", "any"),
         catalogue=("_catalogue", "first"),
     ).reset_index()
     # the noise sources of a curve, "+"-joined, or "residual" when any point has none
@@ -190,9 +193,9 @@ def build_curves(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.Dat
         + np.where(agg["_binomial"] & agg["_stderr"], "+", "") + np.where(agg["_stderr"], "stderr", "")
     agg["noise"] = np.where(agg["known_noise"], sources, "residual")
     agg["known_noise"] = agg["known_noise"].astype(bool)
-    agg["chance_source"] = np.where(agg["_chance_filled"], "catalogue",
-                                    np.where(agg["chance_raw"].notna(), "table", ""))
-    agg = agg.drop(columns=["_binomial", "_stderr", "_items_filled", "_chance_filled"])
+    agg["chance_source"] = np.select([agg["_chance_metric"], agg["_chance_filled"], agg["chance_raw"].notna()],
+                                     ["metric", "catalogue", "table"], "")
+    agg = agg.drop(columns=["_binomial", "_stderr", "_items_filled", "_chance_filled", "_chance_metric"])
     flip_c = agg["bounded"] & ~agg["higher_is_better"]
     agg["chance"] = np.where(flip_c, 1.0 - agg["chance_raw"], agg["chance_raw"])
     agg = agg.drop(columns="chance_raw")

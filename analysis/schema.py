@@ -87,7 +87,8 @@ CURVES: tuple[Column, ...] = (
     _c("known_noise", "boolean", "every point has a stderr or an item count"),
     _c("catalogue", "text", "the benchmark catalogue's entry for the curve (blank: not in it); `noise` and "
        "`chance_source` say what it supplied", report="catalogue"),
-    _c("chance_source", "text", "where the chance level comes from: the table, the benchmark catalogue, or "
+    _c("chance_source", "text", "where the chance level comes from: the table, the benchmark catalogue, the "
+       "metric (exact match and other generation metrics score 0 by guessing, where neither gives one), or "
        "blank (none)"),
     _c("noise", "text", "the noise the tests assume: sampling error (binomial, stderr) plus the scatter between "
        "the family's models (the family's with the reference prior, the family's alone where it is far above "
@@ -223,7 +224,8 @@ POINTS: tuple[Column, ...] = (
     _c("source", "text", "where the score was published"),
     _c("catalogue", "text", "the benchmark catalogue's entry for the row's benchmark and task (blank: not in it, "
        "or the dataset turned the catalogue off)"),
-    _c("filled", "text", "what the catalogue supplied where the row left it blank: n_items, chance"),
+    _c("filled", "text", "what the catalogue supplied where the row left it blank: n_items, chance; or chance "
+       "from the metric (0 for exact match and other generation metrics)"),
     _c("scale", "number", "the value on the x axis"),
     _c("x", "number", "log10 of the scale"),
     _c("curve_id", "text", "the curve the point belongs to"),

@@ -51,6 +51,7 @@ def test_no_name_means_two_entries_of_one_benchmark(catalogue):
     ("lm-eval", "arc_challenge", "ARC-Challenge/arc_challenge", 1172),
     ("MMLU", "hendrycksTest-anatomy", "MMLU/anatomy", 135),
     ("MMLU", "mmlu_anatomy", "MMLU/anatomy", 135),
+    ("hendrycks_test", "hendrycks_test", "MMLU", 14042),              # the Hugging Face dataset's name
     ("BBH", "bbh_cot_fewshot_date_understanding", "BBH/date_understanding", 250),
     ("GSM8K", "chain_of_thought", "GSM8K/gsm8k", 1319),              # a prompt style in the task column
     ("Winograd", "winogrande", "WinoGrande/winogrande", 1267),        # the task names the test set
@@ -99,6 +100,23 @@ def test_blanks_are_filled_and_said(tmp_path):
     assert set(points["filled"]) == {"n_items, chance"}
     off, _, _ = prepare_points(path, catalogue=False)
     assert not off["known_noise"].any() and off["chance"].isna().all()
+
+
+def test_exact_match_on_a_task_the_catalogue_does_not_know_has_chance_zero_and_says_so(tmp_path):
+    """A one-paper table of a new task scored by exact match, no chance column: guessing does not
+    write the answer, so its floor is 0, and emergence can be tested (it was "chance unknown")."""
+    path = _table(tmp_path, _rows("my_new_task", "t", "exact_match", [0.0, 0.0, 0.01, 0.02, 0.45])
+                  + _rows("my_new_task", "u", "acc", [0.3, 0.3, 0.31, 0.32, 0.5])
+                  + _rows("my_new_task", "v", "exact_match", [0.3, 0.3, 0.31, 0.32, 0.5], chance=0.25))
+    curves, points, problems = prepare_points(path)
+    c = curves.set_index("task")
+    assert c.loc["t", "chance"] == 0.0 and c.loc["t", "chance_source"] == "metric"
+    assert np.isnan(c.loc["u", "chance"]) and c.loc["u", "chance_source"] == ""     # acc: not guessed
+    assert c.loc["v", "chance"] == 0.25 and c.loc["v", "chance_source"] == "table"   # the table's stands
+    assert set(points.loc[points["task"] == "t", "filled"]) == {"chance from the metric"}
+    assert any("generation metric" in p.message for p in problems)
+    off, _, _ = prepare_points(path, catalogue=False)
+    assert np.isnan(off.set_index("task").loc["t", "chance"])                      # catalogue off: as given
 
 
 def test_the_tables_own_values_stand_and_contradictions_are_warned(tmp_path):
