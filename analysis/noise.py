@@ -470,11 +470,17 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
         by_family = unknown & (fam.residual_dof[group] > 0)
         d_own = np.where(by_family, fam.residual_dof[group], np.where(unknown, fam.curve_dof, 0.0))
         est = np.where(by_family, fam.residual[group], fam.curve_residual)
+        # as for the scatter: a family (or a lone curve) whose own residual variance the prior does not
+        # describe keeps its own, on its own dof; a family's own estimate is never lowered by the prior
+        # (a family whose models differ three times more than most: the stress suite's residual cells)
+        conflict = unknown & prior.beyond(est, d_own, np.where(by_family, CONFLICT["family"], CONFLICT["curve"]))
         post = prior.posterior(np.where(unknown, est, np.nan), d_own)
+        post = np.where(conflict, est, np.where(by_family, np.fmax(post, est), post))
         scale = np.where(unknown, np.maximum(post, settings.noise_floor ** 2), scale)
-        dof_t = np.where(unknown, d_own + prior.dof, dof_t)
-        scatter_dof = np.where(unknown, d_own + prior.dof, scatter_dof)
-        source = np.where(unknown, np.where(by_family, "family", "prior"), source)
+        dof_t = np.where(unknown, d_own + np.where(conflict, 0.0, prior.dof), dof_t)
+        scatter_dof = np.where(unknown, dof_t, scatter_dof)
+        source = np.where(unknown, np.select([conflict & ~by_family, conflict, by_family],
+                                             ["curve alone", "family alone", "family"], "prior"), source)
 
     return NoiseTerms(tau2, scale, dof_t, scatter, scatter_dof, source, tau2_ref)
 

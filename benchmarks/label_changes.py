@@ -1,6 +1,9 @@
 """Every bundled curve whose label changed between two runs, with its cause.
 
-    python benchmarks/label_changes.py BEFORE/curves.csv AFTER/curves.csv docs/label_changes.csv
+    python benchmarks/label_changes.py BEFORE/curves.csv AFTER/curves.csv docs/label_changes.csv [RULE]
+
+RULE names the round's causes (`RULES`: issue22, short_families, this_round); without it, they follow from
+the columns of the earlier run.
 
 The cause is read from the two rows, first match wins. Between two runs that both
 have the benchmark catalogue (`cause_since_issue22`): flat by two one-sided tests, a one-task curve's own
@@ -58,6 +61,32 @@ def cause_since_issue22(r) -> str:
     return "other"
 
 
+def cause_this_round(r) -> str:
+    """Between two runs of issue 21's short-family round or later (this round: a generation metric's chance,
+    the unknown noise's conflict check and floor at the family's own estimate)."""
+    if str(r.chance_source_after) == "metric" and str(r.chance_source_before) != "metric":
+        return ("chance: 0 from the metric (exact match or another generation metric) where neither the table nor "
+                "the catalogue gives one: emergence can be tested")
+    if "catalogue" in str(r.noise_after) and "catalogue" not in str(r.noise_before):
+        return "catalogue: the test set's item count (a name the catalogue now knows)"
+    if str(r.noise_before).startswith("residual") and (
+            str(r.noise_before) != str(r.noise_after)
+            or not np.isclose(r.noise_sd_before, r.noise_sd_after, rtol=0.02, equal_nan=True)
+            or not np.isclose(r.noise_dof_before, r.noise_dof_after, rtol=0.02, equal_nan=True)):
+        return ("noise: a family's residual variance (no item counts) never lowered by the prior, and kept on its "
+                "own dof where the prior does not describe it (the scatter's conflict check, now for residual "
+                "noise too)")
+    if np.isclose(r.p_value_before, r.p_value_after, rtol=0.02) and not np.isclose(
+            r.q_value_before, r.q_value_after, rtol=0.02):
+        return "multiple testing: the q-value moved with the other curves of the dataset"
+    return "other"
+
+
+#: the cause rules by round, for `main`'s fourth argument (default: from the columns of the earlier run)
+RULES = {"issue22": lambda r: cause(r), "short_families": lambda r: cause_since_issue22(r),
+         "this_round": lambda r: cause_this_round(r)}
+
+
 def cause(r) -> str:
     # issue 22: what the benchmark catalogue supplied, then the scatter's shape (columns absent before it)
     catalogue_noise = "catalogue" in str(r.noise_after) and "catalogue" not in str(r.noise_before)
@@ -97,7 +126,7 @@ def cause(r) -> str:
     return "other"
 
 
-def main(before: str, after: str, out: str) -> None:
+def main(before: str, after: str, out: str, rule: str = "") -> None:
     read = dict(dtype={"shots": str}, keep_default_na=False, na_values=[""])
     a = pd.read_csv(before, **read)
     b = pd.read_csv(after, **read)
@@ -105,8 +134,11 @@ def main(before: str, after: str, out: str) -> None:
     m = a[KEY + KEEP].merge(b[KEY + KEEP + extra], on=KEY, suffixes=("_before", "_after"), how="outer",
                             indicator="side")
     m = m.rename(columns={c: f"{c}_after" for c in extra if c in ("below_chance", "chance_source")})
+    if "chance_source" in a:
+        m = m.merge(a[KEY + ["chance_source"]].rename(columns={"chance_source": "chance_source_before"}), on=KEY,
+                    how="left")
     changed = m[(m["side"] != "both") | (m["label_before"] != m["label_after"])].copy()
-    why = cause_since_issue22 if "chance_source" in a else cause
+    why = RULES[rule] if rule else (cause_since_issue22 if "chance_source" in a else cause)
     changed["cause"] = [why(r) if r.side == "both" else ("new curve" if r.side == "right_only"
                                                            else "curve gone") for r in changed.itertuples()]
     cols = KEY + ["label_before", "label_after", "cause", "p_value_before", "p_value_after", "q_value_before",
@@ -118,4 +150,4 @@ def main(before: str, after: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
