@@ -377,6 +377,35 @@ def test_accuracy_panels_can_be_drawn_on_the_logit_scale(page):
     assert "logit scale" not in page.evaluate("document.querySelector('#task-panels svg').textContent")
 
 
+def test_a_percent_panel_on_the_logit_scale_keeps_its_points_apart(tmp_path):
+    """Scores written in percent go through the logit of score / 100 (not clipped at 99.5 %)."""
+    data = simulate("emergent", 2, seed=1)
+    data["score"], data["unit"] = data["score"] * 100, "percent"
+    data["chance"] = data["chance"] * 100
+    data.to_csv(tmp_path / "d.csv", index=False)
+    s = Settings(bootstrap=20, bootstrap_max=20)
+    run = combine([analyse_dataset(tmp_path / "d.csv", s, dataset="d")], s)
+    (tmp_path / "figures").mkdir()
+    html = build_report({"curves": run.curves, "fits": run.fits, "points": run.points, "problems": run.problems},
+                        tmp_path / "figures", {"bootstrap": 20})
+    (tmp_path / "report.html").write_text(html, encoding="utf-8")
+    browser = Browser(1400, 1000)
+    try:
+        browser.open((tmp_path / "report.html").as_uri(), READY)
+        assert _wait(browser, "document.body.dataset.tasksReady === '1'")
+        browser.evaluate("(() => { const s = document.getElementById('task-y'); s.value = 'logit';"
+                         " s.dispatchEvent(new Event('change')); })()")
+        ticks = browser.evaluate(
+            "Array.from(document.querySelector('#task-panels svg').querySelectorAll('text[text-anchor=end]'))"
+            ".map(t => t.textContent).filter(t => !t.includes('scale')).map(Number)")
+        heights = browser.evaluate("Array.from(document.querySelectorAll('#task-panels svg circle'))"
+                                   ".map(c => Math.round(+c.getAttribute('cy')))")
+        assert max(ticks) > 1 and min(ticks) < 50             # ticks in percent, spanning the scores
+        assert len(set(heights)) > len(heights) / 2           # the points are not piled at a clip
+    finally:
+        browser.close()
+
+
 def test_panels_and_cards_offer_svg_png_and_csv(page):
     """Issue 24: a task panel downloads as a valid SVG, a 300-dpi PNG and the CSV of its points; a card as its
     PNG and the CSV of its points."""
