@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .problems import MAX_LISTED, Problem, more_rows
+from .schema import cell_as_written
 
 #: a file bigger than this is not read (the contract's largest published tables are a few MB)
 MAX_BYTES = 2 * 1024 ** 3
@@ -33,16 +34,21 @@ class Table:
     rows: np.ndarray  # each kept row's spreadsheet row number
     problems: list[Problem]
     n_rows: int = 0  # data rows in the file (not blank), kept or set aside
+    padded: dict = field(default_factory=dict)  # column -> (first row, cell as written) of a cell with spaces around it
 
     @property
     def readable(self) -> bool:
         return bool(self.columns)
 
 
-def read_table(path: str | Path, label: str | None = None, required: tuple[str, ...] = ()) -> Table:
+def read_table(path: str | Path, label: str | None = None, required: tuple[str, ...] = (),
+               escaped: bool = False) -> Table:
     """Read a CSV as text. A row with more non-blank fields than the header, or without a
     `required` column's field, is a problem (set aside); trailing empty fields (a comma at
-    each line's end) and missing optional fields at a row's end are read as blank, and said."""
+    each line's end) and missing optional fields at a row's end are read as blank, and said.
+
+    `escaped`: a CSV the run wrote under results/ (an importer's contract CSV), spreadsheet-safe
+    (schema.spreadsheet_safe): each cell is read as the user wrote it."""
     path = Path(path)
     label = label or str(path)
     text = _text(path, label)
@@ -55,6 +61,7 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
     header_row = 0
     kept, rows = [], []
     extra_blank, short, unlisted, unnamed_values = [], [], [], []
+    padded: dict[str, tuple[int, str]] = {}
     last_line = 0
 
     def set_aside(number: int, message: str) -> None:
@@ -67,6 +74,8 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
             first_line, last_line = last_line + 1, records.line_num
             # a record over several lines with a line break in a cell: a quoted cell, or a quote left open
             spans = last_line > first_line and any("\n" in f or "\r" in f for f in record)
+            if escaped:
+                record = [cell_as_written(f) for f in record]
             if header is None:
                 if not any(f.strip() for f in record):
                     continue  # blank lines before the header
@@ -80,6 +89,11 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
                 continue
             if not "".join(record).strip():
                 continue  # a blank line: numbered, not read
+            if any("\x00" in f for f in record):
+                column = next(header[i] if i < width else f"field {i + 1}" for i, f in enumerate(record) if "\x00" in f)
+                set_aside(number, f"holds a NUL byte (\\0, a binary zero) in {column}: the row is set aside; "
+                          "retype the value or save the file again as CSV UTF-8")
+                continue
             if len(record) > width:
                 if spans and len(record) != width + unnamed:
                     set_aside(number, _unclosed(first_line, last_line))
@@ -101,7 +115,11 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
                     continue
                 short.append(number)
                 record = record + [""] * (width - len(record))
-            kept.append([f.strip() for f in record])
+            cells = [f.strip() for f in record]
+            for i, (f, c) in enumerate(zip(record, cells)):
+                if f != c and c:        # a name with spaces around it: read without them, and said by the caller
+                    padded.setdefault(header[i], (number, f))
+            kept.append(cells)
             rows.append(number)
     except csv.Error as exc:
         return _unreadable(Problem(label, None, None, f"cannot be read as CSV (line {records.line_num}: {exc}); "
@@ -122,7 +140,7 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
     frame = pd.DataFrame(kept, columns=_unique(header), dtype=object) if kept else \
         pd.DataFrame(columns=_unique(header), dtype=object)
     set_aside_rows = sum(not p.kept and p.row is not None for p in problems) + len(unlisted)
-    return Table(header, frame, np.asarray(rows, dtype=int), problems, len(rows) + set_aside_rows)
+    return Table(header, frame, np.asarray(rows, dtype=int), problems, len(rows) + set_aside_rows, padded)
 
 
 def _unclosed(first_line: int, last_line: int) -> str:
@@ -152,7 +170,9 @@ def _text(path: Path, label: str) -> str | Problem:
                        "(comma-separated)")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return Problem(label, None, None, "is UTF-16 text (Excel's \"Unicode text\"): save it as CSV UTF-8")
-    if b"\x00" in raw[:4096]:
+    # a binary file has NUL bytes throughout; a text file with a stray one costs only the row that holds it
+    nul = raw.count(b"\x00")
+    if nul and (b"\x00" in raw.split(b"\n", 1)[0] or nul > max(16, len(raw) // 1000)):
         return Problem(label, None, None, "is binary, not text: save it as CSV UTF-8 (comma-separated)")
     try:
         return raw.decode("utf-8-sig")

@@ -35,6 +35,11 @@ _EXPONENT_AND_SUFFIX = re.compile(r"^\s*[0-9.]+[eE][+-]?[0-9]+\s*[kKmMbBgGtT]\s*
 #: the smallest size taken as a count: a parameter (or token, or FLOP) count below it is a number
 #: written in another unit (`#Params (B)` = 34 is 34 billion), so the row is refused with the fix
 MIN_SIZE = 1e4
+#: the largest sizes read as such: beyond them a number is in another unit (`7e9B` read as 7e18), refused
+#: with the fix (the largest models have about 2e12 parameters, 4e13 training tokens, 5e26 FLOPs)
+MAX_SIZE = {"params": 1e14, "tokens": 1e15, "compute": 1e29}
+#: the most examples a prompt holds (many-shot in-context learning reaches a few thousand)
+MAX_SHOTS = 100_000
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -81,17 +86,18 @@ class LoadedScores:
 
 
 def read_scores(path: str | Path, dataset: str | None = None,
-                label: str | None = None) -> LoadedScores:
+                label: str | None = None, imported: bool = False) -> LoadedScores:
     """Read one contract CSV; return normalised valid rows and the problems.
 
-    `label` is how the file is named in messages (defaults to the path).
+    `label` is how the file is named in messages (defaults to the path); `imported`: an importer
+    wrote the file (spreadsheet-safe, see `csvtable.read_table`).
     Normalisation: `percent` scores, stderr and chance are divided by 100;
     `bounded` marks fraction/percent metrics.
     """
     path = Path(path)
     label = label or str(path)
     dataset = dataset or path.stem
-    table = read_table(path, label, required=REQUIRED)
+    table = read_table(path, label, required=REQUIRED, escaped=imported)
     if not table.readable:
         return LoadedScores(dataset, _empty(), table.problems, 0)
     raw, renamed = _known_names(table.frame, label)
@@ -112,10 +118,85 @@ def read_scores(path: str | Path, dataset: str | None = None,
             raw[c] = ""
     loaded = _validate(raw[[*REQUIRED, *OPTIONAL]], table.rows, dataset, label)
     points, duplicates = _duplicates(loaded.points, label)
+    points, fractions = _fractions_in_percent(points, label)
     return LoadedScores(loaded.dataset, points,
-                        table.problems + unknown + loaded.problems + duplicates + _unit_warnings(points, label)
+                        table.problems + unknown + _padded_names(table.padded, label) + loaded.problems + duplicates
+                        + fractions
+                        + _unit_warnings(points, label) + _shots_blank_and_zero(points, label)
                         + _lookalike_names(points, label),
                         table.n_rows)
+
+
+#: the columns whose cells are names (a curve is keyed by them)
+NAME_COLUMNS = ("model", "family", "benchmark", "task", "metric")
+
+
+def _fractions_in_percent(points: pd.DataFrame, label: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """A percent curve whose smaller models score at most 1 and whose larger ones score more than 100 times
+    that (0.30, 0.35, 0.40, then 45, 50, 55): fractions among percentages, or a floor at a fraction of a
+    percent? Where a chance level above 1 % is given and those scores sit below a tenth of it, while as
+    fractions they would be near it, they are fractions: set aside with the fix. Otherwise (an exact-match
+    floor of 0.3 % is common) they are kept, and said."""
+    percent = points["unit"].eq("percent") & points["bounded"].astype(bool)
+    if not percent.any():
+        return points, []
+    out, drop = [], np.zeros(len(points), bool)
+    size = points["params"].fillna(points["tokens"]).to_numpy(float)
+    written = points["score"].to_numpy(float) * 100
+    for _, g in points[percent].groupby(list(CURVE_KEY), sort=False):
+        i = g.index.to_numpy()
+        low, high = i[(written[i] > 0) & (written[i] <= 1)], i[written[i] > 1]     # a 0 is 0 in any unit
+        if not len(low) or not len(high) or size[low].max() >= size[high].min() \
+                or 100 * written[low].max() > written[high].min():
+            continue
+        chance = g["chance"].to_numpy(float) * 100
+        fractions = bool(np.isfinite(chance).all() and (chance > 1).all()
+                         and (written[low] < chance.min() / 10).all() and (100 * written[low] >= chance.min() / 2).all())
+        name = f"{g['family'].iat[0]} / {g['task'].iat[0]} / {g['metric'].iat[0]}"
+        scores = ", ".join(f"{v:g}" for v in written[low])
+        first = int(points.loc[low, "row"].min())
+        if fractions:
+            drop[low] = True
+            out.append(Problem(label, first, "score", (
+                f"{name}: scores {scores} at the smaller models are fractions among percentages (the larger score "
+                f"{written[high].min():g}-{written[high].max():g}, chance is {chance.min():g} %): those rows are set "
+                f"aside; write them in percent ({', '.join(f'{100 * v:g}' for v in written[low])})")))
+        else:
+            out.append(Problem(label, first, "score", (
+                f"{name}: scores {scores} at the smaller models are at most 1 in a percent curve whose larger models "
+                f"score {written[high].min():g}-{written[high].max():g}: read as {scores} %; if they are fractions, "
+                "write them in percent"), kept=True))
+    return points[~drop].reset_index(drop=True), out
+
+
+def _padded_names(padded: dict, label: str) -> list[Problem]:
+    """A name written with spaces around it is read without them (`B ` and `B` are one family), and said
+    once per column: a spreadsheet hides such spaces, so they are almost never meant."""
+    out = []
+    for column, (row, cell) in padded.items():
+        name = column.strip().lower()
+        if name in NAME_COLUMNS:
+            out.append(Problem(label, row, name, (
+                f"{name} {cell!r} has spaces before or after it: read as {cell.strip()!r} (the same name as "
+                "any written without them; so is every such cell of this column)"), kept=True))
+    return out
+
+
+def _shots_blank_and_zero(points: pd.DataFrame, label: str) -> list[Problem]:
+    """One task whose shots are 0 on some rows and blank on others makes two curves (zero-shot, and shots
+    not stated): said, since the blank ones are often zero-shot too."""
+    if points.empty:
+        return []
+    key = ["family", "benchmark", "task", "metric"]
+    shots = points.groupby(key, sort=False)["shots"].agg(lambda v: {"", "0"} <= set(v))
+    out = []
+    for k in shots.index[shots.to_numpy(bool)]:
+        rows = points[(points[key] == pd.Series(k, index=key)).all(axis=1)]
+        blank, zero = (int(rows.loc[rows["shots"] == v, "row"].min()) for v in ("", "0"))
+        out.append(Problem(label, min(blank, zero), "shots", (
+            f"{k[0]} / {k[2]} / {k[3]} has shots 0 (row {zero}) and shots blank (row {blank}): read as two curves, "
+            "zero-shot and shots not stated; write 0 on the blank rows if they are zero-shot"), kept=True))
+    return out
 
 
 #: one score: a model (at one scale) on one task, metric and shot count
@@ -308,7 +389,11 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
             f"{c} is {raw[c].iat[i]}, read as {raw[c].iat[i]} {_COUNTED[c]}: a size below {MIN_SIZE:,.0f} is a "
             f"number in another unit; write the unit in the cell ({raw[c].iat[i]}B for billions, "
             f"{raw[c].iat[i]}M for millions){_SIDECAR_UNIT}"))
-        vals[nonpos | tiny] = np.nan
+        huge = np.isfinite(vals) & (vals > MAX_SIZE[c])
+        flag(huge, c, lambda i, c=c: (
+            f"{c} is {raw[c].iat[i]}, read as {_sizes(raw[c].iloc[[i]])[0][0]:.3g} {_COUNTED[c]}: more than any "
+            f"model has (at most {MAX_SIZE[c]:.0e} is read); is it written in another unit? Write e.g. 7e9 or 7B"))
+        vals[nonpos | tiny | huge] = np.nan
         scales[c] = vals
     flag((raw["params"] == "").to_numpy(), "params",
          lambda i: "params is blank; give the parameter count (e.g. 7B), or drop the row if it is not known")
@@ -328,9 +413,10 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
     higher = ~hib_text.isin(_FALSE).to_numpy()
 
     shots_val, shots_bad = _numbers(raw["shots"])
-    shots_bad |= np.isfinite(shots_val) & ((shots_val < 0) | (np.nan_to_num(shots_val) % 1 != 0))
-    flag(shots_bad, "shots",
-         lambda i: f'shots "{raw["shots"].iat[i]}" is not a whole number ≥ 0 (leave blank if not stated)')
+    shots_bad |= np.isfinite(shots_val) & ((shots_val < 0) | (np.nan_to_num(shots_val) % 1 != 0)
+                                           | (shots_val > MAX_SHOTS))
+    flag(shots_bad, "shots", lambda i: (
+        f'shots "{raw["shots"].iat[i]}" is not a whole number from 0 to {MAX_SHOTS:,} (leave blank if not stated)'))
 
     n_items, bad = _numbers(raw["n_items"])
     bad |= np.isfinite(n_items) & ((n_items < 1) | (np.nan_to_num(n_items) % 1 != 0))

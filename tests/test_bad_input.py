@@ -299,6 +299,52 @@ CASES = {
                                                    "data/lm-eval/h/e.JSON": harness(GOOD_JSON)}, [
         "data/lm-eval/h/e.JSON: is not read: harness files must end in .json (lower case), and models.csv name "
         "them"]),
+    # ---- issue 25: scores and names read as written, one bad element costs only itself
+    "fractions among percentages": Case({"data/bad.csv": "model,family,params,benchmark,task,metric,score,unit,chance\n"
+                                         + "".join(f"p{i},P,{2 ** i}B,b,t,acc,{v},percent,25\n" for i, v in
+                                                   enumerate([0.30, 0.35, 0.40, 45, 50, 55]))}, [
+        "data/bad.csv row 2: P / t / acc: scores 0.3, 0.35, 0.4 at the smaller models are fractions among "
+        "percentages (the larger score 45-55, chance is 25 %): those rows are set aside; write them in percent "
+        "(30, 35, 40)"], check=lambda run: (run["points"]["dataset"] == "bad").sum() == 3),
+    "sidecar names YAML 1.1 would turn into other values": Case({
+        "data/wide/w.csv": WIDE_CSV.replace(",ARC", ",010"),
+        "data/wide/w.yaml": WIDE_YAML.replace("ARC: {metric: acc", "010: {metric: on, task: no, benchmark: 1:30")},
+        check=lambda run: {("1:30", "no", "on")} == set(run["curves"].loc[run["curves"]["dataset"] == "w", [
+            "benchmark", "task", "metric"]].itertuples(index=False, name=None))),
+    "shots 0 and blank in one curve": Case({"data/bad.csv": H.replace("\n", ",shots\n") + "".join(
+        line + ("0" if i % 2 else "") + "\n" for i, line in enumerate(rows("B").replace("\n", ",\n").splitlines()))}, [
+        "data/bad.csv row 2: B / t / acc has shots 0 (row 3) and shots blank (row 2): read as two curves, zero-shot "
+        "and shots not stated; write 0 on the blank rows if they are zero-shot"]),
+    "a family with a trailing space": Case({"data/bad.csv": H + rows("B", n=3) + rows("B ", n=3, first=4)}, [
+        "data/bad.csv row 5: family 'B ' has spaces before or after it: read as 'B' (the same name as any written "
+        "without them; so is every such cell of this column)"],
+        check=lambda run: set(run["curves"].loc[run["curves"]["dataset"] == "bad", "family"]) == {"B"}),
+    "a size beyond any model's": Case({"data/bad.csv": H + rows("B", n=5) + "b-9,B,7e18,bench,t,acc,0.9,1000,0.25\n"}, [
+        "data/bad.csv row 7: params is 7e18, read as 7e+18 parameters: more than any model has (at most 1e+14 is "
+        "read); is it written in another unit? Write e.g. 7e9 or 7B"]),
+    "shots beyond any prompt": Case({"data/bad.csv": H.replace("\n", ",shots\n") + rows("B").replace("\n", ",0\n")
+                                     + "b-9b,B,9B,bench,t,acc,0.9,1000,0.25,1e20\n"}, [
+        'data/bad.csv row 8: shots "1e20" is not a whole number from 0 to 100,000 (leave blank if not stated)']),
+    "a sidecar names a column the table lacks": Case({"data/wide/w.csv": WIDE_CSV, "data/wide/w.yaml": WIDE_YAML
+                                                      + "  HellaSwag: {metric: acc, chance: 0.25}\n"}, [
+        "data/wide/w.csv row 1: score column 'HellaSwag' named in data/wide/w.yaml is not in the table: that column "
+        "is skipped, the others are read"], check=lambda run: (run["points"]["dataset"] == "w").sum() == 4),
+    "one harness file links outside": Case({"data/lm-eval/h/models.csv": MODELS_CSV,
+                                            "data/lm-eval/h/a.json": Link("/etc/hostname"),
+                                            "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        "data/lm-eval/h/models.csv row 2: names 'a.json', a link to something outside data/lm-eval/h: not read (the "
+        "folder's other files are); copy the file itself into the folder"],
+        check=lambda run: (run["points"]["dataset"] == "h").sum() == 1),
+    "a dangling link": Case({"data/dangling.csv": Link("/nonexistent/scores.csv")}, [
+        "data/dangling.csv: is not read: it is a link that leads nowhere (to a file that does not exist, or round in "
+        "a loop); replace it with the file itself"]),
+    "a link loop": Case({"data/loop.csv": Link("loop.csv")}, [
+        "data/loop.csv: is not read: it is a link that leads nowhere (to a file that does not exist, or round in a "
+        "loop); replace it with the file itself"]),
+    "a NUL byte in one row": Case({"data/bad.csv": H + rows("B", n=3) + "b-9b,B,9B,bench,t,acc,0.9\x00,1000,0.25\n"
+                                   + rows("B", n=2, first=4)}, [
+        "data/bad.csv row 5: holds a NUL byte (\\0, a binary zero) in score: the row is set aside; retype the value "
+        "or save the file again as CSV UTF-8"], check=lambda run: (run["points"]["dataset"] == "bad").sum() == 5),
 }
 
 

@@ -207,7 +207,10 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     for row, m in zip(model_rows, models.to_dict("records")):
         path = folder / m["file"]
         if m["file"] not in own:
-            message = (f"names {m['file']!r}, which is not a file in {folder}; only the folder's own files are read: "
+            linked_out = m["file"] and path.is_symlink()
+            message = (f"names {m['file']!r}, a link to something outside {folder}: not read (the folder's other "
+                       "files are); copy the file itself into the folder" if linked_out else
+                       f"names {m['file']!r}, which is not a file in {folder}; only the folder's own files are read: "
                        "give the file's name alone, or remove the line")
             problems.append(Problem(str(models_path), int(row), "file", message))
             continue

@@ -77,7 +77,7 @@ def find_datasets(data: str | Path) -> dict[str, tuple[str | None, Path]]:
             found.setdefault(dataset, []).append((kind, source))
     # an id that cannot name a results folder, or input that is not a regular file inside the data
     # folder (a link out of it, a pipe), is not read: unread_files says why
-    found = {d: [(k, s) for k, s in places if _readable(data, importers()[k].inputs(s) if k else [s])]
+    found = {d: [(k, s) for k, s in places if _readable(data, _essential(k, s))]
              for d, places in found.items() if not id_problem(d)}
     found = {d: places for d, places in found.items() if places}
     twice = {d: places for d, places in found.items() if len(places) > 1}
@@ -115,18 +115,33 @@ def valid_id(dataset: str) -> bool:
     return id_problem(dataset) is None
 
 
-def _outside(data: Path, path: Path) -> bool:
-    """A path that is, or links to, something outside the data folder."""
+def _resolved(path: Path) -> Path | None:
+    """Where a path leads, or None for a link that leads nowhere (dangling, or a loop)."""
     try:
-        path.resolve().relative_to(data.resolve())
-        return False
-    except ValueError:
-        return True
+        return None if path.is_symlink() and not path.exists() else path.resolve()
+    except (OSError, RuntimeError):      # a loop (RuntimeError before Python 3.13)
+        return None
+
+
+def _outside(data: Path, path: Path) -> bool:
+    """A path that is, or links to, something outside the data folder (or nowhere)."""
+    where = _resolved(path)
+    return where is None or not where.is_relative_to(data.resolve())
+
+
+def _essential(kind: str | None, source: Path) -> list[Path]:
+    """The inputs a dataset cannot be read without: a file's every input (a wide table and its sidecar);
+    a folder itself (its member files are its importer's to read or refuse, each costing only itself)."""
+    if kind is None:
+        return [source]
+    return [source] if Path(source).is_dir() else list(importers()[kind].inputs(source))
 
 
 def _readable(data: Path, paths) -> bool:
-    """Every input exists as a regular file inside the data folder (missing ones are the importer's to say)."""
-    return all(not p.exists() or (p.is_file() and not _outside(data, p)) for p in map(Path, paths)) and \
+    """Every input exists as a regular file (or a dataset's folder) inside the data folder (missing ones are the
+    importer's to say)."""
+    return all((not p.exists() and not p.is_symlink()) or ((p.is_file() or p.is_dir()) and not _outside(data, p))
+               for p in map(Path, paths)) and \
         not any(_outside(data, Path(p).parent) for p in paths)
 
 
@@ -144,13 +159,13 @@ def unread_files(data: str | Path) -> list[Problem]:
     data = Path(data)
     read: set[Path] = set()
     for kind, source in find_datasets(data).values():
-        read |= {p.resolve() for p in (importers()[kind].inputs(source) if kind else [source])}
+        read |= {_resolved(p) for p in (importers()[kind].inputs(source) if kind else [source])} - {None}
     layouts = ", ".join([f"{data}/<id>.csv", *(f"{data}/{imp.layout}" for imp in importers().values())])
     out = []
     for path in sorted(p for p in data.rglob("*") if not p.is_dir() or p.is_symlink()):
         rel = path.relative_to(data)
         hidden = any(part.startswith(".") for part in rel.parts) and rel.suffix.lower() != ".csv"
-        if path.resolve() in read or hidden or path.suffix in _NOT_DATA:
+        if _resolved(path) in read or hidden or path.suffix in _NOT_DATA:
             continue
         out.append(Problem(str(path), None, None, _unread_reason(rel, data, layouts)))
     return out
@@ -160,6 +175,9 @@ def _unread_reason(rel: Path, data: Path, layouts: str) -> str:
     suffix = rel.suffix.lower()
     top = len(rel.parts) == 1
     path = data / rel
+    if _resolved(path) is None:
+        return ("is not read: it is a link that leads nowhere (to a file that does not exist, or round in a loop); "
+                "replace it with the file itself")
     if _outside(data, path):
         return ("is not read: it is a link to something outside the data folder, and only files inside it are "
                 "read; copy the file into the data folder instead")

@@ -40,13 +40,18 @@ def read_wide(table: str | Path, sidecar: str | Path | None = None) -> tuple[pd.
     ids = {k: spec.get(k) or k for k in ("model", "family", "params")}
     if spec.get("tokens"):
         ids["tokens"] = spec["tokens"]
-    scores = spec["scores"]
-    missing = [v for v in ids.values() if v not in wide.columns] + [c for c in scores if c not in wide.columns]
-    if missing:
-        message = f"column(s) {', '.join(missing)} named in {sidecar} are not in the table" + \
+    missing_ids = [v for v in ids.values() if v not in wide.columns]
+    if missing_ids:
+        message = f"column(s) {', '.join(missing_ids)} named in {sidecar} are not in the table" + \
             separator_hint(wide.columns)
-        return empty(), [Problem(str(table), 1, ",".join(missing), message)]
-    problems = wide.problems + _undescribed(wide.columns, table, sidecar, {*ids.values(), *scores, *spec["ignore"]})
+        return empty(), [Problem(str(table), 1, ",".join(missing_ids), message)]
+    # a score column the sidecar names but the table lacks costs that column only
+    absent = [c for c in spec["scores"] if c not in wide.columns]
+    scores = {c: meta for c, meta in spec["scores"].items() if c in wide.columns}
+    problems = wide.problems + [Problem(str(table), 1, c, (
+        f"score column {c!r} named in {sidecar} is not in the table: that column is skipped, the others "
+        "are read" + separator_hint(wide.columns))) for c in absent]
+    problems += _undescribed(wide.columns, table, sidecar, {*ids.values(), *spec["scores"], *spec["ignore"]})
     units = {}
     for key in ("params", "tokens"):
         unit, named = spec.get(f"{key}_unit"), key in ids and header_unit(ids[key])
@@ -76,8 +81,10 @@ _SCORE_KEYS = ("benchmark", "task", "metric", *_PASSED)
 _MAX_NODES = 100_000
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.safe_load that refuses a key given twice (else the last silently wins) and alias bombs."""
+class _UniqueKeyLoader(yaml.BaseLoader):
+    """Every scalar read as the text written (no YAML 1.1 guessing: a task `010`, `no` or `1:30`, a metric
+    `on`, stay those names; the contract reads numbers and true/false from text), a key given twice
+    refused (else the last silently wins), and alias bombs refused."""
 
     nodes = 0
 
@@ -116,7 +123,9 @@ def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         return Problem(str(sidecar), mark.line + 1 if mark else None, None,
                        f"is not valid YAML ({where}{getattr(exc, 'problem', None) or exc})")
-    spec = {} if spec is None else spec
+    spec = {} if spec in (None, "") else spec
+    if isinstance(spec, dict):      # a key written with nothing after it is absent, as YAML's null was
+        spec = {k: None if v == "" else v for k, v in spec.items()}
     if not isinstance(spec, dict):
         return wrong(f"is a YAML {type(spec).__name__}, not a mapping (key: value lines) with model, family, "
                      "params and scores")
@@ -135,7 +144,7 @@ def _sidecar(table: Path, sidecar: Path) -> dict | Problem:
     ignore = spec.get("ignore") or []
     if not isinstance(ignore, list) or not all(isinstance(c, str) for c in ignore):
         return wrong(f"ignore must be a list of column names, not {_short(ignore)}")
-    scores = {str(c): meta for c, meta in (spec.get("scores") or {}).items()}
+    scores = {str(c): None if meta == "" else meta for c, meta in (spec.get("scores") or {}).items()}
     for column, meta in [("defaults", spec.get("defaults") or {}), *scores.items()]:
         if meta is not None and not isinstance(meta, dict):
             return wrong(f"scores: {column}: {_short(meta)} must be a mapping such as {{metric: {_short(meta)}}}"
