@@ -26,3 +26,13 @@ rule all:
         RESULTS / "report.html",
         RESULTS / "curves.csv",
         RESULTS / "fits.csv",
+
+
+# The summary at the end of every run (analysis/runsummary.py): curves per label, what was set aside
+# in which file, the datasets that gave no curve, what failed and its log; the last line names the report.
+onsuccess:
+    runsummary.on_success(RESULTS, DATASET_FILES, UNREAD)
+
+
+onerror:
+    runsummary.on_error(RESULTS, log)

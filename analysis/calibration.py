@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .pipeline import analyse_dataset, combine
 from .settings import Settings
 from .synthetic import ONSET_TOLERANCE, SHAPES, TRUE_LABEL, simulate, true_curve
@@ -91,6 +92,6 @@ def run_calibration(settings: Settings, output: str, log: str | None = None) -> 
     n, b = settings.calibration_curves, settings.calibration_bootstrap
     s = replace(settings, bootstrap=b, bootstrap_max=4 * b)
     table = calibrate(s, n, seed=s.seed) if n > 0 else pd.DataFrame()
-    table.to_csv(output, index=False)
+    schema.spreadsheet_safe(table).to_csv(output, index=False)
     logger.info(f"calibration: {len(table)} conditions, {n} curves per shape")
     return table

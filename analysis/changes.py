@@ -70,5 +70,5 @@ def since_last_run(curves: pd.DataFrame, changes_csv: str | Path, alpha: float =
     before = schema.read(kept, "curves") if kept.exists() else None
     out = compare(before, curves, alpha)
     kept.parent.mkdir(parents=True, exist_ok=True)
-    curves.to_csv(kept, index=False)
+    schema.spreadsheet_safe(curves).to_csv(kept, index=False)
     return out

@@ -20,8 +20,9 @@ import pandas as pd
 from .problems import MAX_LISTED, Problem, more_rows
 from .schema import cell_as_written
 
-#: a file bigger than this is not read (the contract's largest published tables are a few MB)
-MAX_BYTES = 2 * 1024 ** 3
+#: a file bigger than this is not read unless the caller allows more (the setting `max_file_mb`): the
+#: largest published tables are a few MB, and reading costs about 50 times a file's size in memory
+MAX_BYTES = 200 * 1000 ** 2
 _SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
@@ -42,7 +43,7 @@ class Table:
 
 
 def read_table(path: str | Path, label: str | None = None, required: tuple[str, ...] = (),
-               escaped: bool = False) -> Table:
+               escaped: bool = False, max_bytes: int = MAX_BYTES) -> Table:
     """Read a CSV as text. A row with more non-blank fields than the header, or without a
     `required` column's field, is a problem (set aside); trailing empty fields (a comma at
     each line's end) and missing optional fields at a row's end are read as blank, and said.
@@ -51,10 +52,11 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
     (schema.spreadsheet_safe): each cell is read as the user wrote it."""
     path = Path(path)
     label = label or str(path)
-    text = _text(path, label)
+    text = _text(path, label, max_bytes)
     if isinstance(text, Problem):
         return _unreadable(text)
-    csv.field_size_limit(MAX_BYTES)  # one cell may be long (the default limit, 131,072, would lose the file)
+    # one cell may be long (the default limit, 131,072, would lose the file)
+    csv.field_size_limit(max(max_bytes, MAX_BYTES))
     records = csv.reader(io.StringIO(text, newline=""))
     problems: list[Problem] = []
     header: list[str] | None = None
@@ -115,7 +117,9 @@ def read_table(path: str | Path, label: str | None = None, required: tuple[str, 
                     continue
                 short.append(number)
                 record = record + [""] * (width - len(record))
-            cells = [f.strip() for f in record]
+            # a carriage return inside a quoted cell is read as the line break it is (a lone CR would end the row
+            # of every CSV written from it)
+            cells = [f.strip().replace("\r\n", "\n").replace("\r", "\n") for f in record]
             for i, (f, c) in enumerate(zip(record, cells)):
                 if f != c and c:        # a name with spaces around it: read without them, and said by the caller
                     padded.setdefault(header[i], (number, f))
@@ -157,11 +161,18 @@ def separator_hint(columns: list[str]) -> str:
     return ""
 
 
-def _text(path: Path, label: str) -> str | Problem:
+def _mb(size: float) -> str:
+    return f"{size / 1e6:,.0f}" if size >= 1e6 else f"{size / 1e6:.2g}"
+
+
+def _text(path: Path, label: str, max_bytes: int = MAX_BYTES) -> str | Problem:
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return Problem(label, None, None, f"is larger than {MAX_BYTES // 1024 ** 3} GB: split it into "
-                           "several files in data/ (one dataset each)")
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Problem(label, None, None, (
+                f"is {_mb(size)} MB, more than the {_mb(max_bytes)} MB a data file may be (setting "
+                "max_file_mb; reading takes about 50 times a file's size in memory): split it into several files "
+                "in data/ (one dataset each), or raise max_file_mb on a machine with the memory"))
         raw = path.read_bytes()
     except OSError as exc:
         return Problem(label, None, None, f"cannot be opened ({exc.strerror or exc})")
@@ -194,13 +205,21 @@ def _said_once(label: str, rows: list[int], what: str) -> list[Problem]:
     return [Problem(label, rows[0], None, f"{where} {what}", kept=True)]
 
 
-def _repeated_columns(header: list[str], label: str) -> list[Problem]:
-    out = []
+def _repeated_columns(header: list[str], label: str, listed: int = 10) -> list[Problem]:
+    """A column named twice: the first is read. Said per column for the first `listed`, then counted."""
+    first: dict[str, int] = {}
+    repeats = []
     for i, name in enumerate(header):
-        if name in header[:i]:
-            out.append(Problem(label, 1, name, (
-                f'column "{name}" appears twice (columns {header.index(name) + 1} and {i + 1}): the first is '
-                "read, the second ignored; remove or rename one"), kept=True))
+        if name in first:
+            repeats.append((name, first[name], i))
+        first.setdefault(name, i)
+    out = [Problem(label, 1, name, (
+        f'column "{name}" appears twice (columns {a + 1} and {b + 1}): the first is read, the second ignored; '
+        "remove or rename one"), kept=True) for name, a, b in repeats[:listed]]
+    if len(repeats) > listed:
+        out.append(Problem(label, 1, repeats[listed][0], (
+            f"{len(repeats) - listed:,} more columns repeat an earlier column's name: the first of each is read, "
+            "the others ignored"), kept=True))
     return out
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .csvtable import read_table, separator_hint
+from .csvtable import MAX_BYTES, read_table, separator_hint
 from .problems import MAX_LISTED, Problem, more_rows
 
 REQUIRED = ("model", "family", "params", "benchmark", "task", "metric", "score")
@@ -86,7 +86,7 @@ class LoadedScores:
 
 
 def read_scores(path: str | Path, dataset: str | None = None,
-                label: str | None = None, imported: bool = False) -> LoadedScores:
+                label: str | None = None, imported: bool = False, max_bytes: int = MAX_BYTES) -> LoadedScores:
     """Read one contract CSV; return normalised valid rows and the problems.
 
     `label` is how the file is named in messages (defaults to the path); `imported`: an importer
@@ -97,7 +97,7 @@ def read_scores(path: str | Path, dataset: str | None = None,
     path = Path(path)
     label = label or str(path)
     dataset = dataset or path.stem
-    table = read_table(path, label, required=REQUIRED, escaped=imported)
+    table = read_table(path, label, required=REQUIRED, escaped=imported, max_bytes=max_bytes)
     if not table.readable:
         return LoadedScores(dataset, _empty(), table.problems, 0)
     raw, renamed = _known_names(table.frame, label)
@@ -151,7 +151,8 @@ def _fractions_in_percent(points: pd.DataFrame, label: str) -> tuple[pd.DataFram
             continue
         chance = g["chance"].to_numpy(float) * 100
         fractions = bool(np.isfinite(chance).all() and (chance > 1).all()
-                         and (written[low] < chance.min() / 10).all() and (100 * written[low] >= chance.min() / 2).all())
+                         and (written[low] < chance.min() / 10).all()
+                         and (100 * written[low] >= chance.min() / 2).all())
         name = f"{g['family'].iat[0]} / {g['task'].iat[0]} / {g['metric'].iat[0]}"
         scores = ", ".join(f"{v:g}" for v in written[low])
         first = int(points.loc[low, "row"].min())
@@ -312,15 +313,28 @@ def _unknown_columns(columns, label: str) -> list[Problem]:
     a misspelt `higher_is_better` would otherwise turn an error rate into an inverse curve."""
     import difflib
     known = [*REQUIRED, *OPTIONAL]
-    out = []
+    out, unlike = [], []
     columns = [c for c in columns if c not in ORIGIN]
     for c in columns:
         if c not in known:
             near = difflib.get_close_matches(c, known, n=1, cutoff=0.6)
-            hint = f'; did you mean "{near[0]}"? Rename the column' if near else \
-                f"; the contract's columns are {', '.join(known)}"
-            out.append(Problem(label, 1, c, f'unknown column "{c}" is ignored{hint}', kept=True))
+            if near:
+                out.append(Problem(label, 1, c, f'unknown column "{c}" is ignored; did you mean "{near[0]}"? Rename '
+                                   "the column", kept=True))
+            else:
+                unlike.append(c)
+    # columns like no contract name: one line, however many (a 10,000-column export is one warning)
+    if unlike:
+        shown = ", ".join(f'"{c}"' for c in unlike[:MAX_NAMED]) + (
+            f" and {len(unlike) - MAX_NAMED:,} more" if len(unlike) > MAX_NAMED else "")
+        out.append(Problem(label, 1, unlike[0], (
+            f"unknown column{'s' if len(unlike) > 1 else ''} {shown} {'are' if len(unlike) > 1 else 'is'} ignored; "
+            f"the contract's columns are {', '.join(known)}"), kept=True))
     return out
+
+
+#: the names one warning lists before it counts the rest
+MAX_NAMED = 10
 
 
 _COUNTED = {"params": "parameters", "tokens": "tokens", "compute": "FLOPs"}

@@ -61,7 +61,7 @@ class DatasetResult:
             frame = getattr(self, name)
             if name in schema.TABLES:
                 frame = schema.typed(frame, schema.TABLES[name])
-            frame.to_csv(out / f"{name}.csv", index=False)
+            schema.spreadsheet_safe(frame).to_csv(out / f"{name}.csv", index=False)
 
 
 def analyse_dataset(path: str | Path, settings: Settings, dataset: str | None = None, label: str | None = None,
@@ -69,7 +69,7 @@ def analyse_dataset(path: str | Path, settings: Settings, dataset: str | None = 
     """Load, validate, fit and test every curve of one data file, at its settings (`settings.for_dataset`
     gives a dataset's own x axis and split_by): the one entry point, so that no setting is left behind."""
     curves, points, problems = prepare_points(path, settings.x_axis, tuple(settings.split_by), dataset, label,
-                                              source, settings.catalogue)
+                                              source, settings.catalogue, settings.max_file_mb)
     stats = analyse_curves(curves, points, settings)
     return DatasetResult(stats["curves"], stats["fits"], points, problems_frame(problems), stats.get("tests", []))
 
@@ -263,8 +263,9 @@ def run_dataset(csv: str, dataset: str, outdir: str, settings: Settings, log: st
     res = DatasetResult(stats["curves"], stats["fits"], points, problems, stats.get("tests", []))
     for line in res.tests:
         logger.info(line)
-    logger.info(f"{csv}: {len(res.curves)} curves from {len(res.points)} rows; "
-                f"{len(res.problems)} problem(s) set aside")
+    aside = int((~res.problems["kept"].astype(bool)).sum()) if len(res.problems) else 0
+    logger.info(f"{csv}: {len(res.curves)} curves from {len(res.points)} rows; {aside} problem(s) that set "
+                f"something aside, {len(res.problems) - aside} warning(s) on what was kept")
     res.write(outdir)
     return res
 
@@ -274,7 +275,7 @@ def prepared_dataset(csv: str, dataset: str, settings: Settings, logger: logging
     """A dataset's curves and points, and its problems (the importer's first), said in the log;
     in strict mode a row set aside stops the run."""
     curves, points, problems = prepare_points(csv, settings.x_axis, tuple(settings.split_by), dataset, csv,
-                                              source or None, settings.catalogue)
+                                              source or None, settings.catalogue, settings.max_file_mb)
     problems = problems_frame(problems)
     imported = imported_problems(list(import_problems))
     if len(imported):
@@ -324,12 +325,13 @@ def _copy_dataset_tables(folders: list[str], name: str, frame: pd.DataFrame, out
 
     The fits and points pass through the run-wide step unchanged: copying their
     text saves formatting 40,000 rows again (0.7 s of every rerun on the corpus)
-    and keeps each number as the analysis wrote it. Not when a cell must be made
-    spreadsheet-safe, or the files' headers differ: then False, and the caller writes the frame.
+    and keeps each number as the analysis wrote it (and each name as spreadsheet-safe as the
+    run's tables: the datasets' files are). Not when the files' headers differ: then False, and
+    the caller writes the frame.
     """
-    if not len(frame) or schema.spreadsheet_safe(frame) is not frame:
+    if not len(frame):
         return False
-    header = frame.iloc[:0].to_csv(index=False).encode()
+    header = schema.spreadsheet_safe(frame.iloc[:0]).to_csv(index=False).encode()
     texts = [(Path(f) / f"{name}.csv").read_bytes() for f in folders]
     if not all(t.startswith(header) for t in texts):
         return False

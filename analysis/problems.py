@@ -8,6 +8,7 @@ seconds, not gigabytes.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -53,3 +54,45 @@ def more_rows(label: str, rows, what: str) -> list[Problem]:
     return [Problem(label, None, None, (
         f"{len(rows):,} more rows (rows {min(rows)}-{max(rows)}) are set aside for {what}; only the first "
         f"{MAX_LISTED:,} are listed: fix those and rerun to see the rest"))]
+
+
+def _kind(message: str) -> str:
+    """What a problem's message says once its particulars (names, values, row numbers) are left out:
+    its last clause (the fix), with quoted text and numbers blanked."""
+    tail = re.split(r"; |: ", message)[-1]
+    return re.sub(r"\d+(?:[.,]\d+)*", "#", re.sub(r"'[^']*'|\"[^\"]*\"", "…", tail))
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """One kind of problem in one file: its first occurrence, and how many more there are."""
+
+    example: Problem
+    more: int = 0
+    rows: str = ""  # where the others are: "3-17"
+
+    def __str__(self) -> str:
+        if not self.more:
+            return str(self.example)
+        return f"{self.example} (and {self.more:,} more like it{', rows ' + self.rows if self.rows else ''})"
+
+
+def grouped(problems: pd.DataFrame) -> list[Repeated]:
+    """Each file's problems by kind, in the order first met: a problem repeated over 30 rows is one line
+    with a count, its first row the example, so that a console shows what to fix rather than every row."""
+    if not len(problems):
+        return []
+    frame = problems.reset_index(drop=True)
+    kept = frame["kept"].fillna(False).astype(bool) if "kept" in frame else pd.Series(False, index=frame.index)
+    keys = zip(frame["file"], kept, frame["column"].fillna(""), frame["message"].astype(str).map(_kind))
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    out = []
+    for (file, is_kept, _, _), members in groups.items():
+        first = frame.loc[members[0]]
+        example = Problem(file, None if pd.isna(first["row"]) else int(first["row"]),
+                          None if pd.isna(first["column"]) else first["column"], first["message"], bool(is_kept))
+        rows = frame.loc[members[1:], "row"].dropna()
+        out.append(Repeated(example, len(members) - 1, f"{int(rows.min())}-{int(rows.max())}" if len(rows) else ""))
+    return out

@@ -100,10 +100,40 @@ def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
     return out
 
 
+#: the most characters of one cell the page shows (the CSVs beside it hold every cell in full)
+MAX_SHOWN = 300
+
+
+def _shortened(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], int]:
+    """Every text cell longer than `MAX_SHOWN` cut for the page, saying how much was cut, and how many
+    were (a 50 MB name made a 53 MB report). `curve_id` stays whole: the page names figures by its digest."""
+    def cut(v):
+        return v[:MAX_SHOWN] + f"… [{len(v) - MAX_SHOWN:,} more characters]" if isinstance(v, str) \
+            and len(v) > MAX_SHOWN else v
+
+    out, count = {}, 0
+    for name, frame in tables.items():
+        if not isinstance(frame, pd.DataFrame) or not len(frame):
+            out[name] = frame
+            continue
+        text = [c for c in frame.columns if c != "curve_id" and (frame[c].dtype == object
+                                                                 or pd.api.types.is_string_dtype(frame[c]))]
+        long = {c: frame[c].map(lambda v: isinstance(v, str) and len(v) > MAX_SHOWN).to_numpy(bool) for c in text}
+        long = {c: m for c, m in long.items() if m.any()}
+        if long:
+            frame = frame.copy()
+            for c, m in long.items():
+                frame.loc[m, c] = frame.loc[m, c].map(cut)
+                count += int(m.sum())
+        out[name] = frame
+    return out, count
+
+
 def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, settings: dict) -> str:
     """Render the report, embedding the figures drawn in figures_dir."""
     figures_dir = Path(figures_dir)
     settings = with_defaults(settings)
+    tables, shortened = _shortened(tables)
     curves, fits, points, problems = (tables[k] for k in ("curves", "fits", "points", "problems"))
     counts = (curves["label"].value_counts().reindex(LABELS, fill_value=0)
               if len(curves) else pd.Series(0, index=list(LABELS)))
@@ -132,6 +162,7 @@ def build_report(tables: dict[str, pd.DataFrame], figures_dir: str | Path, setti
         settings=settings, models=[(m, DESCRIPTION[m]) for m in MODELS], fmt=_fmt,
         badges=BADGE_COLOURS, badge_text=BADGE_TEXT, format_p=format_p, format_change=format_change,
         debates=_debates(tables, curves, stress), n_points=len(points), caveats=CAVEATS,
+        shortened=shortened, max_shown=MAX_SHOWN,
     )
 
 

@@ -9,6 +9,7 @@ here (and the code that computes it).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,7 +293,8 @@ def typed(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
 
 
 def read(path: str | Path, table: str | None = None) -> pd.DataFrame:
-    """A results table as written: text columns as text (no NA guessing), blanks elsewhere missing.
+    """A results table as written: text columns as text (no NA guessing), blanks elsewhere missing,
+    and every name as the user wrote it (the file's spreadsheet escaping undone: `as_written`).
 
     Columns a table does not declare (fits.csv's parameters) are read as numbers. Empty if the file is.
     """
@@ -302,32 +304,81 @@ def read(path: str | Path, table: str | None = None) -> pd.DataFrame:
         header = pd.read_csv(path, nrows=0).columns
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
-    text = [c for c in header if c in declared and declared[c].kind == "text"]
-    return pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
-                       na_values={c: [""] for c in header if c not in text})
+    text = [c for c in header if cell_as_written(c) in declared and declared[cell_as_written(c)].kind == "text"]
+    return as_written(pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
+                                  na_values={c: [""] for c in header if c not in text}))
 
 
 #: a cell a spreadsheet would run as a formula (OWASP "CSV injection")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: what makes a spreadsheet show a cell as text (and not show itself); it escapes itself too, so that
+#: a name that starts with it survives the round trip
+QUOTE = "'"
+#: a plain number (-0.5, +1e-3): a spreadsheet reads it as a number, never runs it
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def safe_cell(text: str) -> str:
+    """A text cell as a results CSV holds it: a quote before text a spreadsheet would run (the OWASP
+    rule) and before text that starts with the quote itself, so that `cell_as_written` undoes it exactly."""
+    if text.startswith(QUOTE) or (text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)):
+        return QUOTE + text
+    return text
+
+
+def cell_as_written(text: str) -> str:
+    """A text cell of a results CSV as the user wrote it (undoes `safe_cell`)."""
+    return text[len(QUOTE):] if text.startswith(QUOTE) else text
+
+
+def _needs_quote(values: pd.Series) -> pd.Series:
+    """`safe_cell`'s test, for a column at once (non-text cells never match)."""
+    first = values.str[:1]
+    risky = first.isin(_FORMULA_START).to_numpy(bool)
+    out = first.eq(QUOTE).to_numpy(bool, copy=True)
+    if risky.any():      # rare: only those cells are matched against a number
+        out[risky] = ~values[risky].str.fullmatch(_NUMBER.pattern, na=False).to_numpy(bool)
+    return pd.Series(out, index=values.index)
+
+
+def _text_recoded(frame: pd.DataFrame, code, needs, recode) -> pd.DataFrame:
+    """The frame with every text cell `needs` marks recoded (`recode`, a column at once) and every column
+    name through `code`; the frame itself when nothing changes (numbers are never touched)."""
+    out = frame
+    names = [code(c) if isinstance(c, str) else c for c in frame.columns]
+    if names != list(frame.columns):
+        out = frame.copy()
+        out.columns = names
+    for i in range(frame.shape[1]):
+        column = values = frame.iloc[:, i]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            continue
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            values = values.where(values.map(lambda v: isinstance(v, str)), None)   # its text cells only
+            if values.isna().all():
+                continue
+        changed = needs(values).to_numpy(bool)
+        if changed.any():
+            out = frame.copy() if out is frame else out
+            recoded = column.copy()
+            recoded[changed] = recode(values[changed])
+            out.isetitem(i, recoded)
+    return out
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with every text cell that a spreadsheet would run as a formula prefixed with a
-    single quote (the OWASP rule), so that a family named `=HYPERLINK(...)` is shown, not run.
+    """The frame as every CSV under results/ is written: each text cell (and column name) through
+    `safe_cell`, so that a family named `=HYPERLINK(...)` is shown, not run; `as_written` undoes it.
 
-    For the tables users open (results/*.csv); numbers are never touched, and text that starts
-    otherwise is written as it is.
     The frame itself is returned when no cell needs it (so a caller can tell).
     """
-    out = frame
-    for col in frame.columns:
-        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-            text = frame[col]
-            risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
-            if risky.any():
-                out = frame.copy() if out is frame else out
-                out[col] = text.where(~risky, "'" + text.astype(str))
-    return out
+    return _text_recoded(frame, safe_cell, _needs_quote, lambda v: QUOTE + v)
+
+
+def as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame read from a results CSV with its names as the user wrote them (undoes `spreadsheet_safe`)."""
+    return _text_recoded(frame, cell_as_written, lambda v: v.str.startswith(QUOTE, na=False),
+                         lambda v: v.str[len(QUOTE):])
 
 
 def report_columns() -> list[Column]:

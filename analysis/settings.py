@@ -110,6 +110,7 @@ class Settings:
     catalogue: bool = _D["catalogue"]
     split_by: tuple[str, ...] = tuple(_D["split_by"])
     strict: bool = _D["strict"]
+    max_file_mb: float = _D["max_file_mb"]
     calibration_curves: int = _D["calibration_curves"]
     calibration_bootstrap: int = _D["calibration_bootstrap"]
     compositional: dict = field(default_factory=lambda: dict(_D["compositional"]))

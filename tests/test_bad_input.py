@@ -341,6 +341,16 @@ CASES = {
     "a link loop": Case({"data/loop.csv": Link("loop.csv")}, [
         "data/loop.csv: is not read: it is a link that leads nowhere (to a file that does not exist, or round in a "
         "loop); replace it with the file itself"]),
+    "two thousand unknown columns": Case({"data/bad.csv": H.replace("\n", "," + ",".join(f"x{i}" for i in range(2000))
+                                                               + "\n") + rows("B").replace("\n", "," * 2000 + "\n")},
+                                         check=lambda run: [m for m in messages(run) if "unknown column" in m] == [
+        'data/bad.csv row 1: unknown columns "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9" and 1,990 more '
+        "are ignored; the contract's columns are model, family, params, benchmark, task, metric, score, tokens, "
+        "compute, shots, unit, higher_is_better, n_items, stderr, chance, source"]),
+    "a carriage return inside a name": Case({"data/bad.csv": H + rows("B").replace(",B,", ',"a\rb",')},
+                                            check=lambda run: (run["points"]["dataset"] == "bad").sum() == 6
+                                            and set(run["curves"].loc[run["curves"]["dataset"] == "bad", "family"])
+                                            == {"a\nb"}),
     "a NUL byte in one row": Case({"data/bad.csv": H + rows("B", n=3) + "b-9b,B,9B,bench,t,acc,0.9\x00,1000,0.25\n"
                                    + rows("B", n=2, first=4)}, [
         "data/bad.csv row 5: holds a NUL byte (\\0, a binary zero) in score: the row is set aside; retype the value "
@@ -394,3 +404,17 @@ def test_a_run_with_nothing_to_analyse_still_writes_tables_with_headers(tmp_path
     for name in OUTPUTS:
         header = (tmp_path / "results" / f"{name}.csv").read_text().splitlines()[0]
         assert header.count(",") >= 3, (name, header)
+
+
+def test_a_file_over_the_size_limit_is_refused_with_the_setting_named(tmp_path):
+    """Issue 25: a 300 MB file ran for minutes at 5.5 GB. A file over `max_file_mb` is not read, and said;
+    the limit is a setting (a small one here, so that the test writes a small file)."""
+    from analysis.validation import prepare_points
+    path = tmp_path / "big.csv"
+    path.write_text(H + rows("B", n=6), encoding="utf-8")
+    curves, _, problems = prepare_points(path, max_file_mb=0.0001)
+    assert len(curves) == 0 and [p.message for p in problems] == [
+        "is 0.00028 MB, more than the 0.0001 MB a data file may be (setting max_file_mb; reading takes about 50 "
+        "times a file's size in memory): split it into several files in data/ (one dataset each), or raise "
+        "max_file_mb on a machine with the memory"]
+    assert len(prepare_points(path)[0]) == 1        # the default limit, 200 MB, reads it

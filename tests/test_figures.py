@@ -107,3 +107,22 @@ def test_a_chain_of_thought_panel_has_the_task_without_it_beside_it(tmp_path):
     assert titles[0] == "acc" and titles[1] == "standard_prompting (without chain of thought) · acc"
     assert [s["label"] for s in tasks[0]["panels"][1]["series"]] == [run.curves.set_index("task").loc[
         "standard_prompting", "label"]]
+
+
+def test_a_very_long_cell_is_shortened_on_the_page_and_kept_in_the_tables(tmp_path):
+    """Issue 25: a 50 MB name made a 53 MB report. The page shows at most `MAX_SHOWN` characters of a cell
+    and says so; the tables keep the name whole."""
+    from analysis.report import MAX_SHOWN, build_report
+    data = simulate("emergent", 2, seed=1)
+    long_name = "x" * 200_000
+    data.loc[data.index[0], "model"] = long_name
+    data.loc[data["family"] == data["family"].iloc[0], "task"] = "t" * 5_000
+    data.to_csv(tmp_path / "d.csv", index=False)
+    s = Settings(bootstrap=20, bootstrap_max=20)
+    run = combine([analyse_dataset(tmp_path / "d.csv", s, dataset="d")], s)
+    assert long_name in set(run.points["model"])
+    draw_figures(run.curves, run.fits, run.points, tmp_path / "figures")
+    html = build_report({"curves": run.curves, "fits": run.fits, "points": run.points, "problems": run.problems},
+                        tmp_path / "figures", {"bootstrap": 20})
+    assert len(html) < 1_000_000 and "x" * (MAX_SHOWN + 1) not in html and "t" * (MAX_SHOWN + 1) not in html
+    assert "more characters]" in html and f"longer than {MAX_SHOWN} characters are shortened on this page" in html

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from analysis import importers
-from analysis.importers import convert, main, parse_harness_file, read_lm_eval, read_wide
+from analysis.check import import_main
+from analysis.importers import convert, parse_harness_file, read_lm_eval, read_wide
 from analysis.loading import check_models, read_scores, split_families
 from tests.conftest import REPO
 
@@ -100,7 +101,7 @@ def test_wide_table_column_not_described_is_reported(tmp_path):
 
 
 def test_convert_command_prints_the_contract(capsys):
-    assert main([str(WIDE)]) == 0
+    assert import_main([str(WIDE)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("model,family,params,benchmark,task,metric,score,")
     assert len(out.splitlines()) == 257

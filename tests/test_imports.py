@@ -12,7 +12,7 @@ from tests.conftest import REPO
 ROOT = REPO / "analysis"
 #: what readers see, and what checks data without fitting
 PRESENTATION = ("analysis.report", "analysis.figures", "analysis.plots", "analysis.findings", "analysis.vocabulary",
-                "analysis.validation")
+                "analysis.validation", "analysis.check")
 STATISTICS = ("analysis.fitting", "analysis.stats", "analysis.noise", "analysis.pipeline", "analysis.labels")
 
 

@@ -66,7 +66,7 @@ def test_optional_columns_checked(write_csv):
         m4,F,4B,b,t,acc,0.5,5,true,0.01,lots
     """)
     msgs = _messages(path)
-    assert 'data/x.csv row 2: shots "five" is not a whole number ≥ 0 (leave blank if not stated)' in msgs
+    assert 'data/x.csv row 2: shots "five" is not a whole number from 0 to 100,000 (leave blank if not stated)' in msgs
     assert 'data/x.csv row 3: higher_is_better "maybe" is not true or false' in msgs
     assert 'data/x.csv row 4: stderr "-1" is not a number ≥ 0' in msgs
     assert 'data/x.csv row 5: tokens "lots" is not a size; write e.g. 7000000000, 7e9 or 7B' in msgs

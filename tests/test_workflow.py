@@ -145,6 +145,49 @@ def test_strict_mode_fails_on_bad_rows(tmp_path):
     assert 'data/s.csv row 2: score "n/a" is not a number' in result.stderr
 
 
+def run_summary(stderr):
+    """The lines of the summary a run ends with (before Snakemake's own closing lines)."""
+    lines = stderr.splitlines()
+    starts = [i for i, line in enumerate(lines) if " run summary" in line]
+    assert starts, "no run summary at the end of the run: " + stderr[-2000:]
+    start = starts[-1]
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("Complete log(s):")), len(lines))
+    return lines[start:end]
+
+
+def test_a_dataset_without_curves_is_named_in_the_run_summary_and_fails_a_strict_run(tmp_path):
+    """Issue 25: a percent table without unit: percent sets every row aside; the run still ends well, with a
+    summary that names it loudly and whose last line is the report, and without the code inputs of each job;
+    strict: true fails the run, and the summary says which job and where its log is."""
+    data = tmp_path / "data"
+    data.mkdir()
+    simulate("smooth", 1, seed=2).to_csv(data / "good.csv", index=False)
+    percent = simulate("smooth", 1, seed=3)
+    percent["score"] *= 100
+    percent.to_csv(data / "percent.csv", index=False)
+    result = snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = run_summary(result.stderr)
+    assert "data/percent.csv: 0 curves; 8 rows set aside; no warnings" in summary
+    loud = [line for line in summary if line.startswith("WARNING: data/percent.csv produced 0 curves")]
+    assert loud and "8 rows set aside (row 2: score" in loud[0] and "set unit to percent" in loud[0]
+    assert summary[-1] == f"Report: {(tmp_path / 'results' / 'report.html').resolve()}"
+    # each job says what it does, not its ~40 code inputs; a problem repeated over rows is one line
+    assert "analysis/noise.py" not in result.stderr
+    assert "Job " in result.stderr and "analyse_dataset: data/percent.csv (log: " in result.stderr
+    assert "ERROR data/percent.csv row 2: score" in result.stderr
+    assert "(and 7 more like it, rows 3-9)" in result.stderr and "data/percent.csv row 3:" not in result.stderr
+
+    strict = snakemake(tmp_path, config=["strict=True"])
+    assert strict.returncode != 0
+    failed = run_summary(strict.stderr)
+    assert failed[0].endswith("run summary: the run FAILED " + "-" * 20)
+    assert "FAILED: rule analyse_dataset" in failed
+    assert "  log: results/logs/analyse_dataset/percent.log" in failed
+    assert any(line.startswith("  ERROR data/percent.csv row 2: score") for line in failed)
+    assert failed[-1].startswith("Report: ") and failed[-1].endswith("(not updated: the run failed)")
+
+
 def test_invalid_config_is_refused(tmp_path):
     (tmp_path / "data").mkdir()
     result = snakemake(tmp_path, config=["alpha=2"])

@@ -2,23 +2,22 @@
 
 Each input kind is one module of this package defining ``IMPORTER`` (see
 ``base.Importer``); the registry finds them by itself. Every importer names
-every problem (file, what is wrong, the line to add). Run as a command to see
-or hand-edit the result:
+every problem (file, what is wrong, the line to add). To see or hand-edit the
+result, `emergence-import` (``analysis.check``) prints it, checked as the run checks it:
 
-    python -m analysis.importers data/lm-eval/pythia        # a harness folder
-    python -m analysis.importers data/wide/leaderboard.csv  # a wide table + .yaml sidecar
+    emergence-import data/lm-eval/pythia        # a harness folder
+    emergence-import data/wide/leaderboard.csv  # a wide table + .yaml sidecar
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from ..csvtable import read_table
 from ..problems import Problem, problems_frame
+from ..schema import spreadsheet_safe
 from .base import CONTRACT, PROBLEM_COLUMNS, Importer, contract, empty
 from .lm_eval import KNOWN_METRICS, MODELS_COLUMNS, parse_harness_file, read_lm_eval
 from .registry import (
@@ -41,7 +40,6 @@ for _importer in find_importers(__name__, __path__):
 __all__ = [
     "CONTRACT", "KNOWN_METRICS", "MODELS_COLUMNS", "PROBLEM_COLUMNS", "DatasetDefinedTwice", "Importer",
     "contract", "convert", "empty", "find_datasets", "find_importers", "id_problem", "importer_for", "importers",
-    "main",
     "parse_harness_file", "read_lm_eval", "read_wide", "register", "unread_files", "unregister", "valid_id",
     "write_imported",
 ]  # fmt: skip
@@ -62,25 +60,10 @@ def convert(source: str | Path, options: dict | None = None) -> tuple[pd.DataFra
 
 
 def write_imported(source: str, output: str, problems_out: str, options: dict | None = None) -> list[Problem]:
-    """Workflow step: write the contract CSV and the importer's problems."""
+    """Workflow step: write the contract CSV and the importer's problems (under results/, so
+    spreadsheet-safe like every table there; the analysis reads them back as written)."""
     df, problems = convert(source, options)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(output, index=False)
-    problems_frame(problems).to_csv(problems_out, index=False)
+    spreadsheet_safe(df).to_csv(output, index=False)
+    spreadsheet_safe(problems_frame(problems)).to_csv(problems_out, index=False)
     return problems
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="emergence-import",
-        description="Print any supported input as the data contract CSV (problems go to stderr).",
-    )
-    kinds = ", ".join(importers())
-    parser.add_argument("source", help=f"an input of a registered kind ({kinds}) or a contract CSV")
-    parser.add_argument("-o", "--output", help="write to this file instead of printing")
-    args = parser.parse_args(argv)
-    df, problems = convert(args.source)
-    for p in problems:
-        print(str(p), file=sys.stderr)
-    df.to_csv(args.output or sys.stdout, index=False)
-    return 1 if problems else 0

@@ -101,13 +101,15 @@ def contract(df: pd.DataFrame) -> pd.DataFrame:
     return out.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
 
 
-def relocate(problems: list[Problem], imported: str | Path, label: str, source: str) -> list[Problem]:
+def relocate(problems: list[Problem], imported: str | Path, label: str, source: str,
+             escaped: bool = False) -> list[Problem]:
     """Problems found in an imported contract CSV (named `label`), moved to the user's file and row.
 
     A problem of a model column goes to where the model was described (e.g. models.csv), any other
-    to where the score was; a problem of the whole file goes to the dataset's source.
+    to where the score was; a problem of the whole file goes to the dataset's source. `escaped`: the
+    CSV is spreadsheet-safe, as `write_imported` writes it.
     """
-    table = read_table(imported)
+    table = read_table(imported, escaped=escaped)
     frame = table.frame
     where = {int(r): rec for r, rec in zip(table.rows, frame.to_dict("records"))} if set(ORIGIN) <= set(frame) \
         else {}

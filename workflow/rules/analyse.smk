@@ -20,6 +20,8 @@ rule import_dataset:
         source=import_source,
         options=import_options,
         content=lambda wildcards: data_digest(import_inputs(wildcards)),
+    message:
+        "import_dataset: {params.source} -> {output.csv} (log: {log})"
     script:
         "../scripts/import_dataset.py"
 
@@ -49,6 +51,8 @@ rule analyse_dataset:
         content=lambda wildcards: (
             "" if wildcards.dataset in IMPORTED else data_digest([dataset_csv(wildcards.dataset)])
         ),
+    message:
+        "analyse_dataset: {input.csv} (log: {log})"
     script:
         "../scripts/analyse_dataset.py"
 
@@ -75,6 +79,8 @@ checkpoint plan_shards:
         settings=dataset_settings,
         shard_size=SHARD_SIZE,
         content=lambda wildcards: data_digest([dataset_csv(wildcards.dataset)]),
+    message:
+        "plan_shards: {input.csv} in shards of {params.shard_size} curves (log: {log})"
     script:
         "../scripts/plan_shards.py"
 
@@ -98,6 +104,8 @@ rule analyse_shard:
         ENV
     params:
         settings=dataset_settings,
+    message:
+        "analyse_shard: {wildcards.dataset} shard {wildcards.shard} (log: {log})"
     script:
         "../scripts/analyse_shard.py"
 
@@ -119,6 +127,8 @@ rule merge_shards:
         dataset=one_of(SHARDED),
     conda:
         ENV
+    message:
+        "merge_shards: {wildcards.dataset} (log: {log})"
     script:
         "../scripts/merge_shards.py"
 
@@ -149,6 +159,8 @@ rule combine:
     params:
         settings=ANALYSIS_SETTINGS,
         unread=UNREAD,
+    message:
+        "combine: every dataset -> {output.curves}, {output.problems} (log: {log})"
     script:
         "../scripts/combine.py"
 
@@ -169,5 +181,7 @@ rule validate_data:
         settings=config,
         sources={str(dataset_csv(d)): str(source) for d, (kind, source) in IMPORTED.items()},
         unread=UNREAD,
+    message:
+        "validate_data: every data file -> {output} (log: {log})"
     script:
         "../scripts/validate_data.py"

@@ -13,6 +13,7 @@ from snakemake.utils import validate
 # (workflow.basedir is the outer workflow's folder there)
 REPO = str(Path(workflow.current_basedir).parents[1])
 sys.path.insert(0, REPO)  # the analysis package, even where it is not installed
+from analysis import runsummary
 from analysis import settings as run_settings
 from analysis.deps import code_closure
 from analysis.importers import DatasetDefinedTwice, find_datasets, importers, unread_files
@@ -32,6 +33,8 @@ try:
 except DatasetDefinedTwice as exc:
     raise WorkflowError(str(exc)) from None
 DATASETS = sorted(_FOUND)
+# what the user gave for each dataset (a file or a folder): the run's summary names it
+DATASET_FILES = {d: str(source) for d, (kind, source) in _FOUND.items()}
 IMPORTED = {d: kind_source for d, kind_source in _FOUND.items() if kind_source[0] is not None}
 # files in the data folder that no dataset reads: said now, and listed in rejected.csv
 UNREAD = [[p.file, p.message] for p in unread_files(DATA)]
@@ -42,6 +45,8 @@ for _file, _message in UNREAD:
 # The analysis code is an input of every rule that runs it, as the script's
 # import closure (analysis/deps.py): a change to the statistics reruns the
 # analysis, a change to a figure only the figures and the report.
+# Snakemake would print them for every job it starts: each rule's `message:` says
+# what the job does and where its log is instead.
 def code_inputs(script):
     """The analysis package's source files that workflow/scripts/<script>.py imports."""
     path = os.path.join(REPO, "workflow", "scripts", f"{script}.py")

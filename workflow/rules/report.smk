@@ -14,6 +14,8 @@ rule calibrate:
         ENV
     params:
         settings=CALIBRATION_SETTINGS,
+    message:
+        "calibrate: labels of synthetic curves of known shape -> {output} (log: {log})"
     script:
         "../scripts/calibrate.py"
 
@@ -50,5 +52,7 @@ rule report:
     threads: 2  # the per-curve figures are drawn in parallel
     params:
         settings=config,
+    message:
+        "report: figures and {output.report} (log: {log})"
     script:
         "../scripts/report.py"
