@@ -351,6 +351,10 @@ CASES = {
                                             check=lambda run: (run["points"]["dataset"] == "bad").sum() == 6
                                             and set(run["curves"].loc[run["curves"]["dataset"] == "bad", "family"])
                                             == {"a\nb"}),
+    "models.csv names a file too long for the system": Case({"data/lm-eval/h/models.csv": MODELS_CSV.replace(
+        "a.json", "x" * 300), "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
+        f"data/lm-eval/h/models.csv row 2: names '{'x' * 300}', which is not a file in data/lm-eval/h; only the "
+        "folder's own files are read: give the file's name alone, or remove the line"]),
     "a NUL byte in one row": Case({"data/bad.csv": H + rows("B", n=3) + "b-9b,B,9B,bench,t,acc,0.9\x00,1000,0.25\n"
                                    + rows("B", n=2, first=4)}, [
         "data/bad.csv row 5: holds a NUL byte (\\0, a binary zero) in score: the row is set aside; retype the value "

@@ -207,7 +207,7 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     for row, m in zip(model_rows, models.to_dict("records")):
         path = folder / m["file"]
         if m["file"] not in own:
-            linked_out = m["file"] and path.is_symlink()
+            linked_out = bool(m["file"]) and _is_link(path)
             message = (f"names {m['file']!r}, a link to something outside {folder}: not read (the folder's other "
                        "files are); copy the file itself into the folder" if linked_out else
                        f"names {m['file']!r}, which is not a file in {folder}; only the folder's own files are read: "
@@ -229,6 +229,14 @@ def read_lm_eval(folder: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
             )  # fmt: skip
     problems += said_once(said, label)
     return contract(pd.DataFrame(rows)), problems
+
+
+def _is_link(path: Path) -> bool:
+    """A symbolic link (False for a name the system cannot even look up, as one too long)."""
+    try:
+        return path.is_symlink()
+    except OSError:
+        return False
 
 
 def said_once(notes: list[tuple[str, str]], label: str) -> list[Problem]:
