@@ -100,8 +100,9 @@ def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
     return out
 
 
-#: the most characters of one cell the page shows (the CSVs beside it hold every cell in full)
-MAX_SHOWN = 300
+#: the most characters of one cell the page shows (the CSVs beside it hold every cell in full): far above
+#: the project's own longest text (a test's description, about 600), far below a pathological cell
+MAX_SHOWN = 2_000
 
 
 def _shortened(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], int]:
