@@ -24,7 +24,7 @@ from .loading import sizes_across_datasets
 from .models import MODELS
 from .noise import LINE, Noise, NoiseTerms, estimate_noise, noise_terms, with_noise, with_own_noise
 from .noise import describe as describe_noise
-from .problems import problems_frame
+from .problems import kept, problems_frame
 from .settings import Settings
 from .stats.emergence import (
     WIDTH_MIN_PRESENT,
@@ -263,7 +263,7 @@ def run_dataset(csv: str, dataset: str, outdir: str, settings: Settings, log: st
     res = DatasetResult(stats["curves"], stats["fits"], points, problems, stats.get("tests", []))
     for line in res.tests:
         logger.info(line)
-    aside = int((~res.problems["kept"].astype(bool)).sum()) if len(res.problems) else 0
+    aside = int((~kept(res.problems)).sum())
     logger.info(f"{csv}: {len(res.curves)} curves from {len(res.points)} rows; {aside} problem(s) that set "
                 f"something aside, {len(res.problems) - aside} warning(s) on what was kept")
     res.write(outdir)

@@ -56,6 +56,13 @@ def more_rows(label: str, rows, what: str) -> list[Problem]:
         f"{MAX_LISTED:,} are listed: fix those and rerun to see the rest"))]
 
 
+def kept(problems: pd.DataFrame) -> pd.Series:
+    """Which problems are warnings on input analysed as given (the others set something aside)."""
+    if "kept" not in problems:
+        return pd.Series(False, index=problems.index)
+    return problems["kept"].fillna(False).astype(bool)
+
+
 def _kind(message: str) -> str:
     """What a problem's message says once its particulars (names, values, row numbers) are left out:
     its last clause (the fix), with quoted text and numbers blanked."""
@@ -83,8 +90,7 @@ def grouped(problems: pd.DataFrame) -> list[Repeated]:
     if not len(problems):
         return []
     frame = problems.reset_index(drop=True)
-    kept = frame["kept"].fillna(False).astype(bool) if "kept" in frame else pd.Series(False, index=frame.index)
-    keys = zip(frame["file"], kept, frame["column"].fillna(""), frame["message"].astype(str).map(_kind))
+    keys = zip(frame["file"], kept(frame), frame["column"].fillna(""), frame["message"].astype(str).map(_kind))
     groups: dict[tuple, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import schema
-from .problems import grouped
+from .problems import grouped, kept
 
 #: files listed one by one, and kinds of problem listed per file; the rest are counted
 MAX_FILES = 20
@@ -154,7 +154,7 @@ def _file_lines(files, results: Path, table: str = "rejected.csv") -> list[str]:
 
 def _empty_line(label: str, problems: pd.DataFrame) -> str:
     """The loud line for a dataset that gave nothing, with the first reason (strict makes it an error)."""
-    aside = problems[~_kept(problems)] if len(problems) else problems
+    aside = problems[~kept(problems)] if len(problems) else problems
     line = f"WARNING: {label} produced 0 curves: " + (_counts(aside, warnings=False) if len(aside) else "no rows")
     kinds = grouped(aside)
     if kinds:
@@ -170,10 +170,10 @@ def _counts(problems: pd.DataFrame, warnings: bool = True) -> str:
     """'16 rows set aside; 2 rows kept with warnings', problems of a whole file counted apart."""
     if not len(problems):
         return "nothing set aside, no warnings"
-    kept = _kept(problems)
-    parts = [_rows(problems[~kept], "set aside", "nothing set aside")]
+    is_kept = kept(problems)
+    parts = [_rows(problems[~is_kept], "set aside", "nothing set aside")]
     if warnings:
-        parts.append(_rows(problems[kept], "kept with warnings", "no warnings"))
+        parts.append(_rows(problems[is_kept], "kept with warnings", "no warnings"))
     return "; ".join(parts)
 
 
@@ -183,10 +183,6 @@ def _rows(problems: pd.DataFrame, what: str, none: str) -> str:
     if whole:
         parts.append(f"{whole:,} problem{_s(whole)} with the file as a whole" + ("" if rows else f" ({what})"))
     return ", ".join(parts) or none
-
-
-def _kept(problems: pd.DataFrame) -> pd.Series:
-    return problems["kept"].fillna(False).astype(bool)
 
 
 def _log_errors(log: str) -> list[str]:

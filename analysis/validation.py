@@ -13,7 +13,7 @@ from .catalogue import apply_catalogue
 from .curves import build_curves
 from .importers.base import relocate
 from .loading import check_models, read_scores, split_families, with_axis
-from .problems import DataError, Problem, grouped, problems_frame
+from .problems import DataError, Problem, grouped, kept, problems_frame
 from .settings import Settings, for_dataset
 
 
@@ -42,7 +42,7 @@ def prepare_points(path: str | Path, axis: str = "params", split_by: tuple[str, 
 def report_problems(problems: pd.DataFrame, logger: logging.Logger, strict: bool) -> None:
     log_problems(problems, logger)
     # strict: any row set aside stops the run (warnings about rows analysed as given do not)
-    rejected = problems[~problems["kept"].fillna(False).astype(bool)] if "kept" in problems else problems
+    rejected = problems[~kept(problems)]
     if strict and len(rejected):
         raise DataError([Problem(r.file, None if pd.isna(r.row) else int(r.row), r.column, r.message)
                          for r in rejected.itertuples()])
