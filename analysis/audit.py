@@ -174,6 +174,11 @@ def rates(case: Case, curves: pd.DataFrame) -> dict:
     for flag in ("emergent", "inverse", "u"):
         names = ("u_shaped", "inverted_u") if flag == "u" else (flag,)
         row[f"rate_{flag}"], (row[f"rate_{flag}_low"], row[f"rate_{flag}_high"]) = rate(np.isin(labels, names))
+    # an emergence that also rules out every accelerating law the smaller models allow (no steep_law caveat)
+    steep = curves["steep_law"].astype(str).eq("True").to_numpy() if "steep_law" in curves else np.zeros(n, bool)
+    row["rate_emergent_steep_ruled_out"], (row["rate_emergent_steep_ruled_out_low"],
+                                           row["rate_emergent_steep_ruled_out_high"]) = rate((labels == "emergent")
+                                                                                             & ~steep)
     if case.expect:
         row["power"], (row["power_low"], row["power_high"]) = rate(labels == case.expect)
     for lab in ("emergent", "smooth", "inverse", "u_shaped", "inverted_u", "flat", "insufficient"):

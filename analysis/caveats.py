@@ -34,6 +34,7 @@ def caveats(curves: pd.DataFrame, points: pd.DataFrame, warned_rows: pd.DataFram
     flags["below_chance"] = curves["below_chance"].astype(str).eq("True") if "below_chance" in curves else \
         flags["below_chance"]
     flags["fragile"] = curves["fragile"].astype(str).eq("True") if "fragile" in curves else flags["fragile"]
+    flags["steep_law"] = curves["steep_law"].astype(str).eq("True") if "steep_law" in curves else flags["steep_law"]
     flags["few_sizes"] = label.isin(_FEW_SIZES_LABELS) & (curves["n_scales"].astype(float) <= FEW_SIZES)
     if len(mirage) and mirage["mirage"].astype(str).eq("True").any():
         key = ["dataset", "family", "benchmark", "task", "shots"]

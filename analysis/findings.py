@@ -64,11 +64,13 @@ def _axis(c: pd.DataFrame, axis: str, min_scales: int, sources: dict[str, str] |
                                                                "inverted_u", "flat") if counts.get(k)) + ".")
     if counts.get("emergent") and "finding" in c:
         em = c[c["label"] == "emergent"]
-        fragile = int(em["fragile"].astype(str).eq("True").sum()) if "fragile" in em else 0
+        fragile, steep = (int(em[k].astype(str).eq("True").sum()) if k in em else 0 for k in ("fragile", "steep_law"))
         one = "one task of one training run" if axis == "tokens" else "one task of one family"
         out.summary += (f" The {counts['emergent']:,} emergent curves are {em['finding'].nunique():,} distinct "
                         f"finding(s) ({one}, whatever its metric, data variant or checkpoint "
-                        f"split); {fragile:,} rest on one model that is not an end of the bracket (fragile).")
+                        f"split); {fragile:,} rest on one model that is not an end of the bracket (fragile); "
+                        f"in {steep:,} a smooth accelerating law through the smaller models is not ruled out "
+                        f"(steep_law).")
     unit = AXIS_UNITS.get(axis, "")
     for title, labels in GROUPS:
         group = _tasks(c, list(labels), title, unit, limit=None if labels == ("emergent",) else MAX_TASKS,

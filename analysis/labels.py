@@ -144,11 +144,13 @@ def _emergent_reason(r, s) -> str:
         str(r.sharpness), "")
     fragile = (f"; fragile: without one model that is not an end of the bracket p={_fmt_p(r.p_emergence_drop1)}"
                if r.fragile else "")
+    steep = (f"; a steep smooth law (A·N^β, β ≤ 1) through the smaller models is not ruled out "
+             f"(p={_fmt_p(r.p_steep_law)})" if not r.p_steep_law <= s.alpha else "")
     return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), the "
             f"largest clearly above (p={_fmt_p(r.p_present)}), the first of them (at {format_scale(r.jump_scale)}) "
             f"{r.jump:+.3g} beyond every smooth extrapolation of the smaller models (p={_fmt_p(r.p_jump)}); "
             f"leaves the floor {_onset(r)} (p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}){rests}{sharp}"
-            f"{fragile}")
+            f"{fragile}{steep}")
 
 
 RULES = (
@@ -251,6 +253,7 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     df["reason"] = reasons
     em = df["label"] == "emergent"
     df["fragile"] = em & df["fragile"]
+    df["steep_law"] = em & ~(df["p_steep_law"].to_numpy(float) <= settings.alpha)
     df["finding"] = finding(df)
     df["emergence_scale"] = np.where(em, df["onset_scale"], np.nan)
     df["emergence_scale_low"] = np.where(em, df["onset_low"], np.nan)

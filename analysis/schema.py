@@ -71,7 +71,8 @@ CURVES: tuple[Column, ...] = (
        step="label"),
     _c("reason", "text", "why the curve got its label, with the figures behind it", step="label"),
     _c("caveats", "text", "what qualifies the label, codes joined by ';': mirage, below_chance, input_warning, "
-       "few_sizes, fragile, format_zero (their meanings: the report's glossary, analysis/vocabulary.py CAVEATS)",
+       "few_sizes, fragile, steep_law, format_zero (their meanings: the report's glossary, analysis/vocabulary.py "
+       "CAVEATS)",
        step="label", report="caveats"),
     _c("finding", "text", "near-duplicate curves share it: dataset|family stem|benchmark|task|shots|axis, the "
        "metric, a data variant in parentheses and a checkpoint split left out (count emergent findings, not "
@@ -150,6 +151,9 @@ CURVES: tuple[Column, ...] = (
     _c("jump_scale", "number", "the scale of the model whose jump is tested", "x axis", step="stats"),
     _c("p_jump", "number", "one-sided p of the jump: the larger of the two extrapolations' p, H0: the first model "
        "above the floor is no higher than that extrapolation predicts", step="stats"),
+    _c("p_steep_law", "number", "one-sided p that the jump's model lies above every accelerating law floor + "
+       "A·N^β (β ≤ 1 per decade) that fits the smaller models (profile likelihood ratio; the 'mirage' reading): "
+       "reported, not part of the label; above alpha on an emergent curve is the steep_law caveat", step="stats"),
     _c("p_emergence", "number", "p of 'absent, then present': the largest of p_floor, p_present and p_jump "
        "(intersection-union test) of the split with the smallest such p", step="stats"),
     _c("p_wide", "number", "one-sided p that the rise is wider than max_transition_decades (sigmoid with its "
@@ -163,6 +167,8 @@ CURVES: tuple[Column, ...] = (
        "but the two ends of the bracket in turn (where p_emergence ≤ alpha)", step="stats"),
     _c("fragile", "boolean", "an emergent label that does not survive leaving out one model that is not an end of "
        "its bracket (p_emergence_drop1 above the dataset's Benjamini-Hochberg critical value alpha·k/m)", step="label"),
+    _c("steep_law", "boolean", "an emergent label whose p_steep_law is above alpha: a smooth accelerating law "
+       "through the smaller models and the jump's model is not ruled out (the steep_law caveat)", step="label"),
     _c("p_smooth_fit", "number", "goodness of fit of the closest smooth model: its weighted RSS against χ² on its "
        "residual dof, where the noise is known (small: no smooth model follows the curve)", step="stats"),
     _c("lr_stat", "number", "likelihood-ratio statistic, sigmoid vs best smooth model (descriptive)", step="stats"),

@@ -89,6 +89,8 @@ CAVEATS = {
     "few_sizes": "4 model sizes: the emergence test has little power there (docs/ACCURACY.md); an emergent label rests "
                  "on a jump large enough to be seen at 4 sizes, and any other label does not rule an emergence out",
     "fragile": "the emergent label does not survive leaving out one model that is not an end of its bracket",
+    "steep_law": "a smooth law A·N^β (β ≤ 1) from the floor through the smaller models is not ruled out "
+                 "(p_steep_law > alpha): the 'mirage' reading stays open",
     "format_zero": "a strict answer format scores exactly 0 at the smaller models: a model that fails the format, not "
                    "the task, scores 0 too (compare a flexible extraction of the same runs)",
 }

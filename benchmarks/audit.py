@@ -40,7 +40,8 @@ def main(argv=None) -> int:
         power = f"; power {r['power']:.1%} [{r['power_low']:.1%}, {r['power_high']:.1%}]" if "power" in r else ""
         print(f"{case.name}: {r['curves']} curves, wrong {r['wrong']:.1%} [{r['wrong_low']:.1%}, "
               f"{r['wrong_high']:.1%}]; emergent {r['rate_emergent']:.1%}, inverse {r['rate_inverse']:.1%}, "
-              f"U {r['rate_u']:.1%}{power} ({r['seconds']} s)", flush=True)
+              f"U {r['rate_u']:.1%}{power}; emergent without the steep_law caveat "
+              f"{r['rate_emergent_steep_ruled_out']:.1%} ({r['seconds']} s)", flush=True)
     pd.DataFrame(rows).to_csv(args.out, index=False)
     return 0
 

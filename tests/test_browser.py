@@ -15,6 +15,7 @@ from analysis.pipeline import analyse_dataset, combine
 from analysis.report import build_report
 from analysis.settings import Settings
 from analysis.synthetic import simulate
+from analysis.vocabulary import CAVEATS
 from tests.browser import CHROMIUM, Browser
 
 pytestmark = [pytest.mark.measurement,
@@ -226,8 +227,9 @@ def test_caveats_are_chips_on_the_label_in_the_findings_the_table_and_the_card(p
     assert [c[0] for c in chips] == ["⚠ mirage", "⚠ fragile"] and "continuous metric" in chips[0][1]
     set_filters(page, search="below chance")
     assert page.evaluate("document.querySelectorAll('#curves-table tbody tr.row .caveat').length") >= 1
-    findings = page.evaluate("Array.from(document.querySelectorAll('.findings .caveat')).map(c => c.textContent)")
-    assert "⚠ mirage" in findings
+    findings = page.evaluate("Array.from(document.querySelectorAll('.findings .caveat'))"
+                             ".map(c => [c.textContent, c.title])")
+    assert ["⚠ mirage", CAVEATS["mirage"]] in findings          # the page's one copy of the meaning, on hover
     cards = page.evaluate("Array.from(document.querySelectorAll('.curve .evidence p:first-child'))"
                           ".filter(p => p.querySelector('.caveat')).map(p => p.textContent)")
     assert any(em["family"] in c and "mirage" in c for c in cards)

@@ -421,3 +421,56 @@ def test_fragile_is_judged_against_the_benjamini_hochberg_critical_value():
     other = pd.DataFrame({"dataset": "e", "headline": True, "p_emergence": [0.7] * 6, "q_emergence": [0.7] * 6,
                           "p_emergence_drop1": np.nan})
     assert fragile(pd.concat([four, other], ignore_index=True), s)[:5].tolist() == [False, True, False, False, False]
+
+
+def _steep_law_by_scipy(x, e, sd, target, margin):
+    """The steep-law statistic by scipy's bounded least squares over (A ≥ 0, 0.02 ≤ β ≤ 1), with and
+    without the target, restarted from a grid of β (the reference for `_steep_law`'s profile grid)."""
+    from scipy.optimize import least_squares
+    xt = x[target]
+
+    def best(idx, obs):
+        fits = [least_squares(lambda th: (th[0] * 10 ** (th[1] * (x[idx] - xt)) - obs) / sd[idx],
+                              [max(obs.max(), 1e-3), b0], bounds=([0, 0.02], [np.inf, 1.0]))
+                for b0 in np.linspace(0.05, 0.95, 10)]
+        f = min(fits, key=lambda f: f.cost)
+        return 2 * f.cost, f.x
+    smaller = np.arange(target)
+    rss1, _ = best(smaller, e[smaller])
+    obs = np.append(e[smaller], e[target] - margin)
+    rss0, (a, _) = best(np.append(smaller, target), obs)
+    return np.sign(e[target] - margin - a) * np.sqrt(max(rss0 - rss1, 0.0))
+
+
+def test_the_steep_law_statistic_matches_scipy_least_squares():
+    """`_steep_law` profiles β on two grids in closed form (A given β); scipy's bounded nonlinear least
+    squares, free in both, must find the same likelihood ratio."""
+    from analysis.curves import CurveBatch
+    from analysis.stats.emergence import _steep_law
+    cases = [  # a gap grid with a noisy floor (D4's), precise zeros then a jump, a gentle rise then a jump
+        (np.array([8.75, 9.04, 9.48, 9.85, 11.25]), np.array([0.013, 0.043, 0.017, 0.009, 0.597]), 0.012),
+        (np.array([8.0, 8.5, 9.0, 9.5, 10.0]), np.array([0.0, 0.002, 0.001, 0.0, 0.35]), 0.004),
+        (np.array([8.6, 9.3, 9.9, 10.8, 11.1]), np.array([0.016, 0.024, 0.034, 0.188, 0.375]), 0.006)]
+    for x, y, s in cases:
+        sd = np.full(5, s)
+        sd[3:] = 0.02
+        for target in (3, 4):
+            batch = CurveBatch(x[None], y[None], sd[None], 1 / sd[None] ** 2, np.zeros(1), np.ones(1, bool),
+                               np.ones(1, bool))
+            smaller = (np.arange(5) < target)[None]
+            z = _steep_law(batch, smaller, np.array([target]), np.zeros(1), sd[None], 0.01)[0]
+            assert z == pytest.approx(_steep_law_by_scipy(x, y, sd, target, 0.01), abs=0.01), (x, y, target)
+
+
+def test_emergence_says_when_a_steep_smooth_law_is_not_ruled_out(tmp_path):
+    """The 'mirage' reading reported beside the label: precise zeros before a jump rule out every
+    accelerating law (no steep_law caveat); a floor within its noise before a 1.4-decade gap does not."""
+    zeros = frame([0.0, 0.001, 0.0, 0.0, 0.35], 10 ** np.array([8.0, 8.5, 9.0, 9.5, 10.0]), n_items=2000,
+                  chance=0.0, task="zeros")
+    gap = frame([0.01, 0.0, 0.02, 0.02, 0.55], 10 ** np.array([8.75, 9.04, 9.48, 9.85, 11.25]), chance=0.0,
+                task="gap", family="G")                                     # no item counts: residual noise
+    c = run(tmp_path, pd.concat([zeros, gap])).set_index("task")
+    assert c.loc["zeros", "label"] == "emergent" and c.loc["zeros", "p_steep_law"] <= 0.05
+    assert "steep_law" not in c.loc["zeros", "caveats"]
+    assert c.loc["gap", "label"] == "emergent" and c.loc["gap", "p_steep_law"] > 0.05
+    assert "steep_law" in c.loc["gap", "caveats"].split(";") and "not ruled out" in c.loc["gap", "reason"]
