@@ -92,6 +92,42 @@ def bernoulli_sd(y: np.ndarray) -> np.ndarray:
     return 2 * np.sqrt(p * (1 - p))
 
 
+#: points a curve needs before its noise is evaluated at its smoothed level (`noise_level`): a quadratic
+#: through fewer leaves at most one residual dof and all but reproduces the observed scores
+LEVEL_MIN_POINTS = 5
+
+
+def noise_level(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The score level (C, N) at which a bounded point's noise is evaluated: the curve's unweighted
+    least-squares quadratic in log scale, clipped to [0, 1], where it has `LEVEL_MIN_POINTS` points
+    or more; the observed score elsewhere.
+
+    A proportion's variance depends on its true level, and evaluated at the observed score it
+    depends on the point's own error: a model that came out low gets a small variance and a large
+    weight, which biases the weighted trend (a flat 12-size curve with 100 items and 3× scatter was
+    called inverse on 6 % of curves, the trend test's size 20 %; METHODS.md 2.1). A smooth fit of the
+    curve, as in a GLM's iteratively reweighted least squares, takes the error out of the weight."""
+    w = mask.astype(float)
+    n = w.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xc = np.where(mask, x - (x * w).sum(1, keepdims=True) / np.maximum(n, 1)[:, None], 0.0)
+    design = np.stack([np.ones_like(xc), xc, xc ** 2], -1) * w[..., None]
+    gram = np.einsum("cni,cnj->cij", design, design) + 1e-12 * np.eye(3)
+    coef = np.linalg.solve(gram, np.einsum("cni,cn->ci", design, np.where(mask, y, 0.0))[..., None])[..., 0]
+    fitted = coef[:, :1] + coef[:, 1:2] * xc + coef[:, 2:3] * xc ** 2
+    fitted = np.clip(fitted, 0.0, 1.0)
+    # never a more precise point than its observed score says: of the two, the level nearer 50 %
+    fitted = np.where(np.abs(fitted - 0.5) < np.abs(y - 0.5), fitted, y)
+    return np.where(mask & (n >= LEVEL_MIN_POINTS)[:, None], fitted, y)
+
+
+def binomial_sd(level: np.ndarray, n_items: np.ndarray) -> np.ndarray:
+    """The sd of a proportion of n items at `level`, Jeffreys-smoothed (a score of 0 % or 100 % is not
+    noiseless)."""
+    p = np.clip((level * n_items + 0.5) / (n_items + 1.0), 0.0, 1.0)
+    return np.sqrt(p * (1 - p) / n_items)
+
+
 def drop_column(a: np.ndarray, j: np.ndarray) -> np.ndarray:
     """a (C, N) with row i's column j[i] removed and a zero column appended (the padding)."""
     C, N = a.shape
@@ -105,9 +141,7 @@ def point_noise(points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     stderr = points["stderr"].to_numpy(float)
     n = points["n_items"].to_numpy(float)
     y = points["score"].to_numpy(float)
-    # Jeffreys-smoothed proportion keeps a 0 % or 100 % score from getting zero noise.
-    p = np.clip((y * n + 0.5) / (n + 1.0), 0.0, 1.0)
-    binom = np.sqrt(p * (1 - p) / n)
+    binom = binomial_sd(y, n)
     has_se = np.isfinite(stderr) & (stderr > 0)
     has_n = np.isfinite(n) & points["bounded"].to_numpy(bool)
     sigma = np.where(has_se, stderr, np.where(has_n, binom, np.nan))
@@ -236,9 +270,12 @@ def to_batch(curves: pd.DataFrame, points: pd.DataFrame, width: int | None = Non
     w[ci, j] = 1.0
     known = curves["known_noise"].to_numpy(bool)
     bounded = curves["bounded"].to_numpy(bool)
-    # unknown noise on a bounded metric: the variance of a proportion, up to a scale the noise model
+    # a bounded point's noise at the curve's smoothed level, not at its own observed score (`noise_level`):
+    # item counts give a proportion's sd; unknown noise, the shape of one, up to a scale the noise model
     # estimates (quasi-binomial): a score of 0 % or 100 % varies less than one of 50 %
-    shape = np.where((~known & bounded)[:, None], bernoulli_sd(y), 1.0)
+    level = noise_level(x, y, w > 0)
+    sigma = np.where(np.isfinite(n_items), binomial_sd(level, n_items), sigma)
+    shape = np.where((~known & bounded)[:, None], bernoulli_sd(level), 1.0)
     sigma = np.where(known[:, None], sigma, shape)
     w = np.where(w > 0, 1.0 / sigma ** 2, w)
     return CurveBatch(x, y, sigma, w, curves["chance"].to_numpy(float), known,

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .curves import CurveBatch, bernoulli_sd
+from .curves import CurveBatch, bernoulli_sd, noise_level
 from .fitting import fit_model
 from .models import cheapest, with_role
 from .settings import Settings
@@ -113,8 +113,10 @@ def dispersion(rss: np.ndarray, dof: np.ndarray, known: np.ndarray,
 
 def scatter_shape(batch: CurveBatch) -> np.ndarray:
     """h² (C, N): the scatter's variance at each point relative to its variance at 50 % (the shape of
-    a proportion's variance, `bernoulli_sd`², on bounded metrics; 1 on raw ones)."""
-    return np.where(batch.bounded[:, None], bernoulli_sd(batch.y) ** 2, 1.0)
+    a proportion's variance, `bernoulli_sd`², on bounded metrics, at the curve's smoothed level,
+    `noise_level`; 1 on raw ones)."""
+    level = noise_level(batch.x, batch.y, batch.mask)
+    return np.where(batch.bounded[:, None], bernoulli_sd(level) ** 2, 1.0)
 
 
 def _chi2(r2: np.ndarray, var: np.ndarray) -> np.ndarray:

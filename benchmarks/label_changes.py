@@ -2,7 +2,7 @@
 
     python benchmarks/label_changes.py BEFORE/curves.csv AFTER/curves.csv docs/label_changes.csv [RULE]
 
-RULE names the round's causes (`RULES`: issue22, short_families, this_round); without it, they follow from
+RULE names the round's causes (`RULES`: issue22, short_families, this_round, noise_level); without it, they follow from
 the columns of the earlier run.
 
 The cause is read from the two rows, first match wins. Between two runs that both
@@ -82,9 +82,19 @@ def cause_this_round(r) -> str:
     return "other"
 
 
+def cause_noise_level(r) -> str:
+    """Issue 21's last round: a proportion's noise at the curve's smoothed level (`curves.noise_level`)."""
+    if np.isclose(r.p_value_before, r.p_value_after, rtol=0.02):
+        return "multiple testing: the q-value moved across alpha with the other curves of the dataset"
+    if int(r.n_points_after) >= 5 and str(r.bounded_after) == "True":
+        return ("noise level: a proportion's sd and the scatter's shape evaluated at the curve's smoothed level, "
+                "not at each point's observed score")
+    return "other"
+
+
 #: the cause rules by round, for `main`'s fourth argument (default: from the columns of the earlier run)
 RULES = {"issue22": lambda r: cause(r), "short_families": lambda r: cause_since_issue22(r),
-         "this_round": lambda r: cause_this_round(r)}
+         "this_round": lambda r: cause_this_round(r), "noise_level": lambda r: cause_noise_level(r)}
 
 
 def cause(r) -> str:
@@ -130,10 +140,11 @@ def main(before: str, after: str, out: str, rule: str = "") -> None:
     read = dict(dtype={"shots": str}, keep_default_na=False, na_values=[""])
     a = pd.read_csv(before, **read)
     b = pd.read_csv(after, **read)
-    extra = [c for c in ("below_chance", "fragile", "sharpness", "chance_source") if c in b]
+    extra = [c for c in ("below_chance", "fragile", "sharpness", "chance_source", "n_points", "bounded") if c in b]
     m = a[KEY + KEEP].merge(b[KEY + KEEP + extra], on=KEY, suffixes=("_before", "_after"), how="outer",
                             indicator="side")
-    m = m.rename(columns={c: f"{c}_after" for c in extra if c in ("below_chance", "chance_source")})
+    m = m.rename(columns={c: f"{c}_after" for c in extra
+                          if c in ("below_chance", "chance_source", "n_points", "bounded")})
     if "chance_source" in a:
         m = m.merge(a[KEY + ["chance_source"]].rename(columns={"chance_source": "chance_source_before"}), on=KEY,
                     how="left")

@@ -474,3 +474,25 @@ def test_emergence_says_when_a_steep_smooth_law_is_not_ruled_out(tmp_path):
     assert "steep_law" not in c.loc["zeros", "caveats"]
     assert c.loc["gap", "label"] == "emergent" and c.loc["gap", "p_steep_law"] > 0.05
     assert "steep_law" in c.loc["gap", "caveats"].split(";") and "not ruled out" in c.loc["gap", "reason"]
+
+
+def test_the_noise_level_is_the_curves_quadratic_never_nearer_the_bounds_than_its_score():
+    """`noise_level`: numpy's polyfit of degree 2 in log scale where a curve has 5 points or more,
+    clipped to [0, 1], except where the observed score is nearer 50 % (never a more precise point);
+    the observed score on shorter curves and on padding."""
+    from analysis.curves import noise_level
+    rng = np.random.default_rng(3)
+    x = np.tile(np.linspace(8.0, 11.0, 7), (3, 1))
+    y = np.clip(np.array([0.27 + rng.normal(0, 0.08, 7), np.r_[0, 0, 0, 0, 0.1, 0.5, 0.7],
+                          0.7 + rng.normal(0, 0.08, 7)]), 0, 1)
+    mask = np.ones_like(y, bool)
+    mask[2, 4:] = False                                                    # a 4-point curve
+    level = noise_level(x, y, mask)
+    for i in (0, 1):
+        fit = np.clip(np.polyval(np.polyfit(x[i], y[i], 2), x[i]), 0, 1)
+        expect = np.where(np.abs(fit - 0.5) < np.abs(y[i] - 0.5), fit, y[i])
+        np.testing.assert_allclose(level[i], expect, atol=1e-9)
+    np.testing.assert_array_equal(level[2], y[2])
+    assert (np.abs(level - 0.5) <= np.abs(y - 0.5) + 1e-12).all()
+    low = y[0].argmin()                                                   # the point that came out low
+    assert level[0, low] > y[0, low]
