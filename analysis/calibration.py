@@ -9,8 +9,10 @@ shape, and how often the emergence bracket holds the true onset.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -85,13 +87,44 @@ def calibrate(settings: Settings, curves_per_shape: int = 30, sizes=SIZES, noise
     return pd.DataFrame(rows)
 
 
-def run_calibration(settings: Settings, output: str, log: str | None = None) -> pd.DataFrame:
-    """Workflow step: the calibration table at the run's settings (cheaper bootstrap)."""
-    from . import runlog
-    logger = runlog.setup(log)
+#: calibration tables shipped with the code, one per digest of the code and settings that made them
+#: (`benchmarks/calibration_cache.py` writes them): the table depends on neither the data nor the run
+CACHE_DIR = Path(__file__).resolve().with_name("calibration_cache")
+#: the folder holding the package: the code files are named relative to it in the digest
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def digest(settings: Settings, code: list[str | Path], root: str | Path = ROOT) -> str:
+    """What the calibration table depends on, as a short hash: every setting (its bootstrap sizes
+    among them) and the bytes of the code and data files the calibration step reads (`code`, the
+    workflow's `code_closure` of the step, named relative to `root`)."""
+    h = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True, default=list).encode())
+    root = Path(root).resolve()
+    for f in sorted(Path(p).resolve() for p in code):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def table_csv(settings: Settings) -> str:
+    """The calibration table at the run's settings (cheaper bootstrap), as the CSV the step writes."""
     n, b = settings.calibration_curves, settings.calibration_bootstrap
     s = replace(settings, bootstrap=b, bootstrap_max=4 * b)
     table = calibrate(s, n, seed=s.seed) if n > 0 else pd.DataFrame()
-    schema.spreadsheet_safe(table).to_csv(output, index=False)
-    logger.info(f"calibration: {len(table)} conditions, {n} curves per shape")
-    return table
+    return schema.spreadsheet_safe(table).to_csv(index=False)
+
+
+def run_calibration(settings: Settings, output: str, log: str | None = None, code: list[str] = (),
+                    cache_dir: str | Path = CACHE_DIR) -> None:
+    """Workflow step: the shipped table where the code and settings are those it was made with
+    (byte-identical to a recomputation: `tests/test_calibration.py`), else the table computed."""
+    from . import runlog
+    logger = runlog.setup(log)
+    cached = Path(cache_dir) / f"{digest(settings, code)}.csv" if code else None
+    if cached is not None and cached.is_file():
+        Path(output).write_bytes(cached.read_bytes())
+        logger.info(f"calibration: the shipped table {cached.name} (its code and settings are this run's)")
+        return
+    text = table_csv(settings)
+    Path(output).write_text(text, encoding="utf-8", newline="")
+    logger.info(f"calibration: computed ({settings.calibration_curves} curves per shape); no shipped table for "
+                "this code and these settings")

@@ -15,7 +15,7 @@ rule calibrate:
     params:
         settings=CALIBRATION_SETTINGS,
     message:
-        "calibrate: labels of synthetic curves of known shape -> {output} (log: {log})"
+        "calibrate: labels of synthetic curves of known shape, or the table shipped for this code -> {output} (log: {log})"
     script:
         "../scripts/calibrate.py"
 
