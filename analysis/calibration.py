@@ -116,7 +116,7 @@ def table_csv(settings: Settings) -> str:
 def run_calibration(settings: Settings, output: str, log: str | None = None, code: list[str] = (),
                     cache_dir: str | Path = CACHE_DIR) -> None:
     """Workflow step: the shipped table where the code and settings are those it was made with
-    (byte-identical to a recomputation: `tests/test_calibration.py`), else the table computed."""
+    (byte-identical to a recomputation: `tests/test_calibration_cache.py`), else the table computed."""
     from . import runlog
     logger = runlog.setup(log)
     cached = Path(cache_dir) / f"{digest(settings, code)}.csv" if code else None

@@ -109,8 +109,7 @@ def noise_level(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
     curve, as in a GLM's iteratively reweighted least squares, takes the error out of the weight."""
     w = mask.astype(float)
     n = w.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xc = np.where(mask, x - (x * w).sum(1, keepdims=True) / np.maximum(n, 1)[:, None], 0.0)
+    xc = np.where(mask, x - (x * w).sum(1, keepdims=True) / np.maximum(n, 1)[:, None], 0.0)
     design = np.stack([np.ones_like(xc), xc, xc ** 2], -1) * w[..., None]
     gram = np.einsum("cni,cnj->cij", design, design) + 1e-12 * np.eye(3)
     coef = np.linalg.solve(gram, np.einsum("cni,cn->ci", design, np.where(mask, y, 0.0))[..., None])[..., 0]

@@ -145,7 +145,7 @@ def _emergent_reason(r, s) -> str:
     fragile = (f"; fragile: without one model that is not an end of the bracket p={_fmt_p(r.p_emergence_drop1)}"
                if r.fragile else "")
     steep = (f"; a steep smooth law (A·N^β, β ≤ 1) through the smaller models is not ruled out "
-             f"(p={_fmt_p(r.p_steep_law)})" if not r.p_steep_law <= s.alpha else "")
+             f"(p={_fmt_p(r.p_steep_law)})" if r.steep_law else "")
     return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), the "
             f"largest clearly above (p={_fmt_p(r.p_present)}), the first of them (at {format_scale(r.jump_scale)}) "
             f"{r.jump:+.3g} beyond every smooth extrapolation of the smaller models (p={_fmt_p(r.p_jump)}); "
@@ -234,6 +234,7 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Add label, test, p_value, q_value, reason and emergence_scale columns (`RULES`, in order)."""
     df = curves.copy()
     df["fragile"] = fragile(df, settings)
+    df["steep_law"] = ~(df["p_steep_law"].to_numpy(float) <= settings.alpha)
     applies = np.column_stack([rule.applies(df, settings).to_numpy(bool) for rule in RULES])
     first = applies.argmax(1)
     labels, tests, ps, qs, reasons = [], [], [], [], []
@@ -253,7 +254,7 @@ def label_curves(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     df["reason"] = reasons
     em = df["label"] == "emergent"
     df["fragile"] = em & df["fragile"]
-    df["steep_law"] = em & ~(df["p_steep_law"].to_numpy(float) <= settings.alpha)
+    df["steep_law"] = em & df["steep_law"]
     df["finding"] = finding(df)
     df["emergence_scale"] = np.where(em, df["onset_scale"], np.nan)
     df["emergence_scale_low"] = np.where(em, df["onset_low"], np.nan)

@@ -123,8 +123,8 @@ def _steep_law(batch: CurveBatch, smaller: np.ndarray, target: np.ndarray, floor
     Unlike the jump test's fitted law, it needs no detectable rise among the smaller models: models
     at the floor within their noise, or a long gap before the target, leave the steepest law open,
     while a gentle rise or precise zeros rule it out. Reported beside the label (`steep_law`), not
-    part of it: on the chain-of-thought table it would overrule the papers on 9 of 25 curves
-    (docs/METHODS.md 7.3)."""
+    part of it: as the jump test's null it overrules the chain-of-thought paper on most of its
+    emergent curves (docs/METHODS.md 4.3, 7.3)."""
     rows = np.arange(len(batch))
     xt = batch.x[rows, target]
     w = np.where(smaller, 1.0 / sd ** 2, 0.0)
@@ -233,7 +233,7 @@ def _floor_equivalence(fl: _FloorLine, runs: _Runs, dof: np.ndarray, settings: S
 
 
 def _jump(batch: CurveBatch, runs: _Runs, fl: _FloorLine, first: np.ndarray, extrapolations: tuple,
-          dof: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+          dof: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first tested model against every smooth extrapolation of the smaller models (the one on the
     way up too): its excess over the highest, the largest of the one-sided p-values, and the p of the
     steepest law the smaller models allow (`_steep_law`, reported, not tested)."""
