@@ -11,7 +11,7 @@ user with one study per file would get (tests/test_audit.py checks it).
 
 The truths are shapes the detector does not fit: a flat truth with a model
 effect three times the sampling sd (D1), accuracy = A·N^β from chance 0
-(D4), a chance column written 0.25 where the floor is 0 (D5), logistics
+(D4), a chance column written 0.25 where the floor is 0 (D5) or not written at all, logistics
 1.5-4 decades wide (D6), small one-paper tables (one task, 4-5 sizes) and
 families whose every task emerges.
 """
@@ -69,6 +69,11 @@ CASES = (
          wrong=("inverse", "u_shaped", "inverted_u")),
     Case("a family whose 8 tasks all emerge, 8 sizes", "emergent", 8, 1000, tasks=8, expect="emergent",
          wrong=("inverse", "u_shaped", "inverted_u")),
+    # tables as papers print them: no chance column (the floor is then the scale's bottom, 0)
+    Case("no chance column, generation task: floor then jump, 5 sizes", "jump", 5, 1000, chance=0.0,
+         written_chance=np.nan, expect="emergent", wrong=("inverse", "u_shaped", "inverted_u")),
+    Case("no chance column, 4-way task: a sharp rise from 0.25, 5 sizes", "emergent", 5, 1000,
+         written_chance=np.nan, wrong=("emergent", "inverse", "u_shaped", "inverted_u")),
 )
 
 

@@ -18,8 +18,16 @@ from .stats.trend import TREND
 from .stats.two_lines import TWO_LINES
 from .vocabulary import format_scale
 
-#: why a rising curve without a chance level was not tested for emergence (require_chance)
+#: why a rising curve without a chance level was not tested for emergence (floor_without_chance: none)
 NOT_ASSESSED = "emergence not assessed: chance level unknown (add a chance column)"
+#: which floor a curve without a chance level was tested against (`stats.emergence.emergence_floor`)
+FLOOR_WITHOUT_CHANCE = {"bottom": "the floor is the scale's bottom, 0, as no chance level is given",
+                        "lowest": "the floor is the curve's lowest score, as no chance level is given"}
+
+
+def _floor_note(r, s) -> str:
+    """Where the floor came from when the table gives no chance level, else nothing."""
+    return "" if np.isfinite(r.chance) else f" ({FLOOR_WITHOUT_CHANCE.get(s.floor_without_chance, '')})"
 
 #: the tests behind the labels, by the name the rules use
 TESTS = {"emergence": EMERGENCE, "ushape": TWO_LINES, "trend": TREND}
@@ -72,8 +80,9 @@ def why_not_emergent(r, s) -> str:
         return NOT_ASSESSED if r.bounded else ""
     if r.onset_untested:
         return UNTESTED.get(r.onset_untested, r.onset_untested).format(
-            floor=s.min_floor_models, tol=s.chance_tolerance, transition=MAX_TRANSITION)
-    failed = [what for p, what in ((r.p_floor, "the smaller models are not shown to be at the floor"),
+            floor=s.min_floor_models, tol=s.chance_tolerance, transition=MAX_TRANSITION) + _floor_note(r, s)
+    failed = [what for p, what in ((r.p_floor, "the smaller models are not shown to be at the floor"
+                                               + _floor_note(r, s)),
                                    (r.p_present, "the larger models are not all clearly above it"),
                                    (r.p_jump, "the first model above it is not beyond the smaller models' trend"))
               if not (p <= s.alpha)]
@@ -146,7 +155,8 @@ def _emergent_reason(r, s) -> str:
                if r.fragile else "")
     steep = (f"; a steep smooth law (A·N^β, β ≤ 1) through the smaller models is not ruled out "
              f"(p={_fmt_p(r.p_steep_law)})" if r.steep_law else "")
-    return (f"absent, then present: {r.onset_floor:.0f} models at the floor (p={_fmt_p(r.p_floor)}), the "
+    return (f"absent, then present: {r.onset_floor:.0f} models at the floor{_floor_note(r, s)} "
+            f"(p={_fmt_p(r.p_floor)}), the "
             f"largest clearly above (p={_fmt_p(r.p_present)}), the first of them (at {format_scale(r.jump_scale)}) "
             f"{r.jump:+.3g} beyond every smooth extrapolation of the smaller models (p={_fmt_p(r.p_jump)}); "
             f"leaves the floor {_onset(r)} (p={_fmt_p(r.p_emergence)}, q={_fmt_p(r.q_emergence)}){rests}{sharp}"

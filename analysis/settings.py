@@ -104,7 +104,7 @@ class Settings:
     max_transition_decades: float = _E["max_transition_decades"]
     chance_tolerance: float = _E["chance_tolerance"]
     jump_margin: float = _E["jump_margin"]
-    require_chance: bool = _E["require_chance"]
+    floor_without_chance: str = _E["floor_without_chance"]
     accelerating_null: str = _E["accelerating_null"]
     x_axis: str = _D["x_axis"]
     catalogue: bool = _D["catalogue"]

@@ -2,7 +2,8 @@
 
     python benchmarks/label_changes.py BEFORE/curves.csv AFTER/curves.csv docs/label_changes.csv [RULE]
 
-RULE names the round's causes (`RULES`: issue22, short_families, this_round, noise_level); without it, they follow from
+RULE names the round's causes (`RULES`: issue22, short_families, this_round, noise_level,
+floor_without_chance); without it, they follow from
 the columns of the earlier run.
 
 The cause is read from the two rows, first match wins. Between two runs that both
@@ -92,9 +93,19 @@ def cause_noise_level(r) -> str:
     return "other"
 
 
+def cause_floor_without_chance(r) -> str:
+    """Issue 21's sixth round: a curve without a chance level tested for emergence from the scale's bottom."""
+    if not np.isfinite(float(r.chance_after)) and str(r.bounded_after) == "True":
+        return "floor without a chance level: emergence tested from the scale's bottom (0), not left untested"
+    if np.isclose(r.p_value_before, r.p_value_after, rtol=0.02):
+        return "multiple testing: the q-value moved across alpha with the other curves of the dataset"
+    return "other"
+
+
 #: the cause rules by round, for `main`'s fourth argument (default: from the columns of the earlier run)
 RULES = {"issue22": lambda r: cause(r), "short_families": lambda r: cause_since_issue22(r),
-         "this_round": lambda r: cause_this_round(r), "noise_level": lambda r: cause_noise_level(r)}
+         "this_round": lambda r: cause_this_round(r), "noise_level": lambda r: cause_noise_level(r),
+         "floor_without_chance": lambda r: cause_floor_without_chance(r)}
 
 
 def cause(r) -> str:

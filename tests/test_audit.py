@@ -32,6 +32,16 @@ def test_chance_written_above_the_true_floor_is_not_emergence():
 
 
 @pytest.mark.measurement
+def test_without_a_chance_column_a_generation_task_still_emerges():
+    """No chance column: the floor is the scale's bottom, so zeros then a jump are emergent (they were
+    "not assessed" before), and a 4-way task's rise from 25 % is not (its models are not at 0)."""
+    r = _rate("no chance column, generation task: floor then jump, 5 sizes")
+    assert r["power"] >= 0.80, r
+    r = _rate("no chance column, 4-way task: a sharp rise from 0.25, 5 sizes")
+    assert r["rate_emergent"] <= 0.05 and r["wrong"] <= 0.08, r
+
+
+@pytest.mark.measurement
 def test_one_paper_table_decline_is_inverse():
     """A 4-size one-task table, 800 items, a decline of 10-20 points: inverse ≥ 80 % (insufficient at 7887b93)."""
     r = _rate("one-paper table: decline >= 10 points, 4 sizes")

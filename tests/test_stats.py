@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from analysis.labels import NOT_ASSESSED
+from analysis.labels import FLOOR_WITHOUT_CHANCE, NOT_ASSESSED
 from analysis.pipeline import analyse_dataset, combine
 from analysis.settings import Settings
 from analysis.stats import monte_carlo_looks
@@ -165,16 +165,24 @@ def test_sequential_monte_carlo_stops_at_the_tenth_exceedance_with_besag_cliffor
     assert c.loc["steep", "p_sharp"] == pytest.approx(1 / 801)
 
 
-def test_without_a_chance_level_emergence_is_not_tested_unless_asked(tmp_path):
-    """require_chance (default): no chance level, no emergence test (and no place in its
-    FDR family); the reason says so. require_chance false: tested against the fitted floor."""
-    df = frame([0.02, 0.02, 0.03, 0.02, 0.35, 0.62, 0.64, 0.65], np.logspace(8, 11, 8), n_items=1000,
-               chance="")
-    c = run(tmp_path, df).iloc[0]
+def test_without_a_chance_level_the_floor_is_the_scales_bottom(tmp_path):
+    """Without a chance level the floor is the scale's bottom (default): a generation task's zeros are
+    absent, a 4-way task's models at 25 % are not (the claim is missed, never made on a wrong floor);
+    `lowest` takes the curve's lowest score, `none` tests nothing. Each reason says which floor."""
+    x = np.logspace(8, 11, 8)
+    zeros = frame([0.02, 0.02, 0.03, 0.02, 0.35, 0.62, 0.64, 0.65], x, n_items=1000, chance="")
+    four_way = frame([0.26, 0.25, 0.26, 0.25, 0.55, 0.72, 0.74, 0.75], x, n_items=1000, chance="")
+    c = run(tmp_path, zeros).iloc[0]
+    assert c["label"] == "emergent" and c["p_emergence"] < 0.01
+    assert FLOOR_WITHOUT_CHANCE["bottom"] in c["reason"]
+    c = run(tmp_path, four_way).iloc[0]
+    assert c["label"] == "smooth" and not c["p_emergence"] <= 0.05
+    assert FLOOR_WITHOUT_CHANCE["bottom"] in c["reason"]
+    c = run(tmp_path, four_way, floor_without_chance="lowest").iloc[0]
+    assert c["label"] == "emergent" and FLOOR_WITHOUT_CHANCE["lowest"] in c["reason"]
+    c = run(tmp_path, zeros, floor_without_chance="none").iloc[0]
     assert np.isnan(c["p_emergence"]) and c["bootstrap_replicates"] == 0
     assert c["label"] == "smooth" and NOT_ASSESSED in c["reason"]
-    c = run(tmp_path, df, require_chance=False).iloc[0]
-    assert c["p_emergence"] < 0.01 and c["label"] == "emergent"
 
 
 def test_bounds_settle_replicates_without_changing_p(tmp_path, monkeypatch):

@@ -22,17 +22,19 @@ EMERGENCE = Test("absent, then present: intersection-union of the floor's equiva
 
 
 def emergence_assessable(bounded: np.ndarray, chance: np.ndarray, settings: Settings) -> np.ndarray:
-    """Where emergence could be called at all: a bounded metric, with a chance
-    level unless `require_chance` is off. Elsewhere it is not tested."""
-    return np.asarray(bounded, bool) & (np.isfinite(chance) | (not settings.require_chance))
+    """Where emergence could be called at all: a bounded metric, with a chance level or, without one,
+    unless `floor_without_chance` is "none". Elsewhere it is not tested."""
+    return np.asarray(bounded, bool) & (np.isfinite(chance) | (settings.floor_without_chance != "none"))
 
 
 def emergence_floor(batch: CurveBatch, settings: Settings) -> np.ndarray:
-    """The floor a curve emerges from: its chance level (a `chance` of 0 for exact match), or, where
-    `require_chance` is off and chance is unknown, its lowest score."""
-    low = np.where(batch.mask, batch.y, np.inf).min(1)
-    return np.where(np.isfinite(batch.chance), batch.chance,
-                    np.nan if settings.require_chance else low)
+    """The floor a curve emerges from: its chance level (a `chance` of 0 for exact match); without one,
+    the scale's bottom (an ability absent as a score of 0: the floor of every generation task, and one a
+    multiple-choice task's models, at their chance, are never at), or, if asked, the curve's lowest
+    score."""
+    unknown = {"bottom": np.zeros(len(batch)), "lowest": np.where(batch.mask, batch.y, np.inf).min(1),
+               "none": np.full(len(batch), np.nan)}[settings.floor_without_chance]
+    return np.where(np.isfinite(batch.chance), batch.chance, unknown)
 
 
 #: models a rise may take to pass from the floor to clearly above it (between the two runs)
