@@ -141,26 +141,39 @@ PALETTE_COLOURS = 32
 TAKE_AWAY_DPI = 300
 
 
-def _palette_png(buf, path) -> None:
+def _rendered(fig, dpi: float):
+    """The figure drawn once at `dpi`, as an RGB image (no PNG written and read back)."""
     from PIL import Image
-    image = Image.open(buf).convert("RGB").quantize(colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE,
-                                                    dither=Image.Dither.NONE)
-    image.save(path, format="PNG", optimize=True)
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    return Image.frombuffer("RGBA", fig.canvas.get_width_height(), fig.canvas.buffer_rgba(), "raw", "RGBA", 0,
+                            1).convert("RGB")
+
+
+def _palette_png(image, path, dpi: float, optimize: bool = True) -> None:
+    """`image` as a PNG of `PALETTE_COLOURS` colours (zlib's search for the smallest file is skipped for the
+    take-away PNG: it halves that file's time for 11 % more bytes)."""
+    from PIL import Image
+    image.quantize(colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE,
+                   dither=Image.Dither.NONE).save(path, format="PNG", optimize=optimize, dpi=(dpi, dpi))
 
 
 def save(fig, path, svg=None, print_png=None) -> None:
     """The figure as a PNG with a small palette (the report embeds every figure; it must stay small), and,
-    given buffers or paths, as an SVG (to take away at any resolution) and a PNG at `TAKE_AWAY_DPI`.
-    No date and fixed ids in the SVG, so that a rerun writes the same bytes."""
-    import io
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    given buffers or paths, as an SVG (to take away at any resolution, its text editable) and a PNG at
+    `TAKE_AWAY_DPI`. The figure is drawn once at that resolution and the embedded PNG is its reduction
+    (drawing it three times was most of the report's time). No date and fixed ids in the SVG, so that a
+    rerun writes the same bytes."""
     if svg is not None:
-        with matplotlib.rc_context({"svg.hashsalt": "emergence"}):
+        with matplotlib.rc_context({"svg.hashsalt": "emergence", "svg.fonttype": "none"}):
             fig.savefig(svg, format="svg", metadata={"Date": None})
-    if print_png is not None:
-        hi = io.BytesIO()
-        fig.savefig(hi, format="png", dpi=TAKE_AWAY_DPI)
-        _palette_png(hi, print_png)
+    dpi = fig.dpi
+    if print_png is None:
+        image = _rendered(fig, dpi)
+    else:
+        factor = round(TAKE_AWAY_DPI / dpi)
+        hi = _rendered(fig, dpi * factor)
+        _palette_png(hi, print_png, dpi * factor, optimize=False)
+        image = hi.reduce(factor)
     plt.close(fig)
-    _palette_png(buf, path)
+    _palette_png(image, path, dpi)

@@ -107,6 +107,14 @@ def read_tables(inputs: dict) -> dict[str, pd.DataFrame]:
 MAX_SHOWN = 2_000
 
 
+def _longer(column: pd.Series, limit: int) -> np.ndarray:
+    """Which cells are text longer than `limit` (vectorised: a call per cell took a second on the corpus)."""
+    try:
+        return column.str.len().gt(limit).to_numpy(bool)
+    except AttributeError:      # an object column without any text
+        return np.zeros(len(column), bool)
+
+
 def _shortened(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], int]:
     """Every text cell longer than `MAX_SHOWN` cut for the page, saying how much was cut, and how many
     were (a 50 MB name made a 53 MB report). `curve_id` stays whole: the page names figures by its digest."""
@@ -121,7 +129,7 @@ def _shortened(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame]
             continue
         text = [c for c in frame.columns if c != "curve_id" and (frame[c].dtype == object
                                                                  or pd.api.types.is_string_dtype(frame[c]))]
-        long = {c: frame[c].map(lambda v: isinstance(v, str) and len(v) > MAX_SHOWN).to_numpy(bool) for c in text}
+        long = {c: _longer(frame[c], MAX_SHOWN) for c in text}
         long = {c: m for c, m in long.items() if m.any()}
         if long:
             frame = frame.copy()
@@ -219,6 +227,8 @@ def _task_panels(curves: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     if not len(curves) or not len(points):
         return []
     key = ["x_axis", "benchmark", "task", "shots"]
+    curves = curves[[*key, "metric", "curve_id", "family", "dataset", "label", "bounded", "unit", "chance",
+                     "higher_is_better"]]     # what a panel shows: merging and sorting every column took a second
     tasks = curves.loc[curves["label"].isin(FLAGGED), key].drop_duplicates()
     chosen = curves.merge(tasks, on=key)
     twin_of = {t: plain_prompting(str(t)) for t in chosen["task"].unique()}
@@ -252,7 +262,7 @@ class _PanelPoints:
         unit = shown_per_fraction(m["unit"].iloc[0])  # one curve's rows share a unit (curves.build_curves)
         series = []
         per_family = m["family"].value_counts()
-        for c in m.sort_values("family").to_dict("records"):
+        for c in m.sort_values("family")[["curve_id", "family", "dataset", "label", "bounded"]].to_dict("records"):
             rows = self.rows_of.get(c["curve_id"])
             if rows is None:
                 continue
@@ -320,8 +330,10 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
     points_by = rows_by_curve(points.sort_values(["scale", "model"], kind="stable") if len(points) else points,
                               reps["curve_id"])
     cards = []
+    # the records in one call: a frame of this width costs 10 ms per `to_dict`, one per card
+    records = dict(zip(sel.index, sel.to_dict("records")))
     for _, g in groups:
-        c, *others = g.to_dict("records")
+        c, *others = (records[i] for i in g.index)
         cards.append({"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])), "alt": _alt(c),
                       "models": [_model_row(r) for r in fits_by.get(c["curve_id"], pd.DataFrame()).to_dict("records")],
                       "points": _points_caption(c, points_by.get(c["curve_id"], pd.DataFrame())),
