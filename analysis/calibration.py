@@ -108,7 +108,7 @@ def digest(settings: Settings, code: list[str | Path], root: str | Path = ROOT) 
 def table_csv(settings: Settings) -> str:
     """The calibration table at the run's settings (cheaper bootstrap), as the CSV the step writes."""
     n, b = settings.calibration_curves, settings.calibration_bootstrap
-    s = replace(settings, bootstrap=b, bootstrap_max=4 * b)
+    s = replace(settings, bootstrap=b)
     table = calibrate(s, n, seed=s.seed) if n > 0 else pd.DataFrame()
     return schema.spreadsheet_safe(table).to_csv(index=False)
 

@@ -152,10 +152,13 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     assessable = emergence_assessable(batch.bounded, batch.chance, settings)
     emerg = emergence_test(batch, noise, assessable, settings)
     # the sharpness test needs the sigmoid to leave a residual dof: 4 points
-    # with a fitted floor (chance unknown) are matched exactly by any sigmoid
-    # (up to bootstrap_max where the curve could be emergent: its reason reports p_sharp)
-    sharp = sharpness_test(batch, fits, noise, keys, assessable & np.isfinite(sig.rss) & (batch.n > sig.n_free),
-                           settings, extend=emerg.p() <= settings.alpha)
+    # with a fitted floor (chance unknown) are matched exactly by any sigmoid.
+    # It is descriptive, and the run's costliest step: run where it is read, a curve that may be smooth
+    # (a rising trend: its reason quotes p_sharp) or emergent (its column describes the rise)
+    read = ((trend.frame["p_trend"].to_numpy(float) <= settings.alpha) & (trend.frame["change"].to_numpy(float) > 0)) \
+        | (emerg.p() <= settings.alpha)
+    sharp = sharpness_test(batch, fits, noise, keys,
+                           read & assessable & np.isfinite(sig.rss) & (batch.n > sig.n_free), settings)
 
     candidate = emerg.p() <= settings.alpha
     wide = width_test(batch, sig, noise, candidate & (emerg.frame["onset_present"].to_numpy() >= WIDTH_MIN_PRESENT),

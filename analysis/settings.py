@@ -90,7 +90,6 @@ class Settings:
 
     alpha: float = _D["alpha"]
     bootstrap: int = _D["bootstrap"]
-    bootstrap_max: int = _D["bootstrap_max"]
     seed: int = _D["seed"]
     min_scales: int = _D["min_scales"]
     min_change: float = _D["min_change"]

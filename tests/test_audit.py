@@ -16,7 +16,7 @@ from analysis.pipeline import analyse_dataset, combine
 from analysis.settings import Settings
 from tests.conftest import REPO
 
-S = Settings(bootstrap=100, bootstrap_max=200)
+S = Settings(bootstrap=100)
 CASE = {c.name: c for c in CASES}
 
 

@@ -24,7 +24,7 @@ from analysis.pipeline import run_combine, run_dataset
 from analysis.settings import Settings
 from analysis.synthetic import simulate
 
-SETTINGS = Settings(bootstrap=20, bootstrap_max=20)
+SETTINGS = Settings(bootstrap=20)
 H = "model,family,params,benchmark,task,metric,score,n_items,chance\n"
 OUTPUTS = ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional")
 

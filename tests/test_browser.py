@@ -37,7 +37,7 @@ def report(tmp_path_factory):
     with_tokens = data["family"].isin(["emergent-1", "emergent-2"])
     data["tokens"] = np.where(with_tokens, 20 * data["params"], np.nan)
     data.to_csv(root / "d.csv", index=False)
-    s = Settings(bootstrap=20, bootstrap_max=20)
+    s = Settings(bootstrap=20)
     part = analyse_dataset(root / "d.csv", s, dataset="d")
     run = combine([part], s)
     # caveats as the run-wide step writes them (tests/test_caveats.py tests how they are found): a mirage on an
@@ -385,7 +385,7 @@ def test_a_percent_panel_on_the_logit_scale_keeps_its_points_apart(tmp_path):
     data["score"], data["unit"] = data["score"] * 100, "percent"
     data["chance"] = data["chance"] * 100
     data.to_csv(tmp_path / "d.csv", index=False)
-    s = Settings(bootstrap=20, bootstrap_max=20)
+    s = Settings(bootstrap=20)
     run = combine([analyse_dataset(tmp_path / "d.csv", s, dataset="d")], s)
     (tmp_path / "figures").mkdir()
     html = build_report({"curves": run.curves, "fits": run.fits, "points": run.points, "problems": run.problems},

@@ -23,7 +23,7 @@ def labelled(tmp_path, n_sizes, n_items):
                     for i, shape in enumerate(SHAPES)])
     path = tmp_path / "synthetic.csv"
     df.to_csv(path, index=False)
-    s = Settings(bootstrap=200, bootstrap_max=800)
+    s = Settings(bootstrap=200)
     return combine([analyse_dataset(path, s)], s).curves
 
 

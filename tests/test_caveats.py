@@ -59,7 +59,7 @@ def test_a_kept_warning_reaches_the_curve_through_the_pipeline(tmp_path):
     df = pd.DataFrame(rows)
     df.loc[0, "source"] = ""                                      # a kept row with a warning (no source)
     df.to_csv(tmp_path / "d.csv", index=False)
-    s = Settings(bootstrap=20, bootstrap_max=20)
+    s = Settings(bootstrap=20)
     part = analyse_dataset(tmp_path / "d.csv", s, dataset="d")
     assert part.problems["kept"].astype(bool).any(), part.problems
     assert len(warned_rows(part.problems, "d")) >= 1

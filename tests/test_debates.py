@@ -96,7 +96,7 @@ def test_backtest_predicts_smooth_curves_with_calibrated_intervals(tmp_path):
     df = pd.concat([simulate("smooth", 60, n_sizes=8, seed=1), simulate("emergent", 60, n_sizes=8, seed=2)])
     path = tmp_path / "b.csv"
     df.to_csv(path, index=False)
-    s = Settings(bootstrap=50, bootstrap_max=50)
+    s = Settings(bootstrap=50)
     curves = combine([analyse_dataset(path, s)], s).curves
     summary = backtest_summary(curves, by="task").set_index("task")
     print(summary)
@@ -110,7 +110,7 @@ def test_backtest_predicts_smooth_curves_with_calibrated_intervals(tmp_path):
 def test_emergence_bracket_coverage_at_least_90_percent():
     """Brackets on 8 sizes with 1000 items: how often they hold the true onset (not a
     confidence interval: the data's own gap between two models, so no upper bound)."""
-    s = Settings(bootstrap=200, bootstrap_max=400)
+    s = Settings(bootstrap=200)
     curves = pd.concat([label_condition(8, 1000, 100, s, seed=seed) for seed in (11, 12)])
     r = rates(curves[curves["task"] == "emergent"], 8)
     print(f"bracket coverage {r['bracket_coverage']:.1%} over {r['brackets']} brackets, truth {true_onset():.3g}")
@@ -126,7 +126,7 @@ def test_backtest_predicts_where_aicc_cannot_rank_the_smooth_models(tmp_path):
                        "task": "t", "metric": "acc", "score": [0.30, 0.36, 0.41, 0.47, 0.52], "chance": 0.25})
     path = tmp_path / "b.csv"
     df.to_csv(path, index=False)
-    s = Settings(bootstrap=50, bootstrap_max=50)
+    s = Settings(bootstrap=50)
     c = combine([analyse_dataset(path, s)], s).curves.iloc[0]
     assert c["backtest_model"] == "loglinear" and np.isfinite(c["backtest_predicted"])
     assert np.isfinite(c["backtest_interval"]) and c["backtest_covered"] in (True, False)

@@ -12,7 +12,7 @@ from analysis.synthetic import simulate
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("figs")
     pd.concat([simulate("emergent", 2, seed=1), simulate("inverse", 1, seed=3)]).to_csv(root / "d.csv", index=False)
-    s = Settings(bootstrap=20, bootstrap_max=20)
+    s = Settings(bootstrap=20)
     return combine([analyse_dataset(root / "d.csv", s, dataset="d")], s)
 
 
@@ -45,7 +45,7 @@ def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
     data = pd.concat([simulate("emergent", 2, seed=1), simulate("inverse", 1, seed=3)])
     twin = data[data["family"] == "emergent-0"].assign(metric="acc_norm")
     pd.concat([data, twin]).to_csv(tmp_path / "d.csv", index=False)
-    s = Settings(bootstrap=20, bootstrap_max=20)
+    s = Settings(bootstrap=20)
     run = combine([analyse_dataset(tmp_path / "d.csv", s, dataset="d")], s)
     em = run.curves[(run.curves["family"] == "emergent-0") & (run.curves["label"] == "emergent")]
     assert len(em) == 2 and em["finding"].nunique() == 1
@@ -98,7 +98,7 @@ def test_a_chain_of_thought_panel_has_the_task_without_it_beside_it(tmp_path):
     plain = simulate("flat", 1, seed=2).assign(benchmark="GSM8K", task="standard_prompting")
     plain["family"] = data["family"].iloc[0]
     pd.concat([data, plain]).to_csv(tmp_path / "d.csv", index=False)
-    s = Settings(bootstrap=20, bootstrap_max=20)
+    s = Settings(bootstrap=20)
     run = combine([analyse_dataset(tmp_path / "d.csv", s, dataset="d")], s)
     assert (run.curves.set_index("task").loc["chain_of_thought", "label"]) == "emergent"
     tasks = _task_panels(run.curves, run.points)
@@ -118,7 +118,7 @@ def test_a_very_long_cell_is_shortened_on_the_page_and_kept_in_the_tables(tmp_pa
     data.loc[data.index[0], "model"] = long_name
     data.loc[data["family"] == data["family"].iloc[0], "task"] = "t" * 5_000
     data.to_csv(tmp_path / "d.csv", index=False)
-    s = Settings(bootstrap=20, bootstrap_max=20)
+    s = Settings(bootstrap=20)
     run = combine([analyse_dataset(tmp_path / "d.csv", s, dataset="d")], s)
     assert long_name in set(run.points["model"])
     draw_figures(run.curves, run.fits, run.points, tmp_path / "figures")

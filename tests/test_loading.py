@@ -171,7 +171,7 @@ def test_formula_cells_are_neutralised_in_every_results_table(tmp_path):
                          "params": [1e8, 1e9, 1e10, 1e11], "benchmark": "b", "task": "t", "metric": "acc",
                          "score": [0.3, 0.4, 0.5, 0.6], "n_items": 500, "chance": 0.25, "source": "+evil"})
     (tmp_path / "d.csv").write_text(rows.to_csv(index=False))
-    s = Settings(bootstrap=20, bootstrap_max=20)
+    s = Settings(bootstrap=20)
     analyse_dataset(tmp_path / "d.csv", s).write(tmp_path / "res")
     outputs = {n: tmp_path / "out" / f"{n}.csv" for n in
                ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional")}
@@ -221,7 +221,7 @@ def test_a_bar_in_names_does_not_merge_curves(tmp_path):
     rows += [f"n{i},X,{s},Y|Z,t,acc,0.{i + 3},fraction,100,0.25" for i, s in enumerate(["1B", "2B", "4B", "8B", "16B"])]
     path = tmp_path / "d.csv"
     path.write_text("model,family,params,benchmark,task,metric,score,unit,n_items,chance\n" + "\n".join(rows) + "\n")
-    curves = analyse_dataset(path, Settings(bootstrap=20, bootstrap_max=20)).curves
+    curves = analyse_dataset(path, Settings(bootstrap=20)).curves
     assert len(curves) == 2 and set(curves["n_points"]) == {5}
 
 

@@ -18,7 +18,7 @@ def test_every_written_column_is_declared_in_order(tmp_path):
     short = simulate("smooth", 1, n_sizes=3, seed=3).assign(task="short")
     path = tmp_path / "x.csv"
     pd.concat([df, short]).to_csv(path, index=False)
-    run = combine([analyse_dataset(path, Settings(bootstrap=20, bootstrap_max=20))], Settings())
+    run = combine([analyse_dataset(path, Settings(bootstrap=20))], Settings())
     assert schema.undeclared(run.curves, schema.CURVES) == []
     assert list(run.curves.columns) == schema.names(schema.CURVES)
     assert schema.undeclared(run.points, schema.POINTS) == []

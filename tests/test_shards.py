@@ -44,7 +44,7 @@ def mixed(path):
 def test_sharded_dataset_is_byte_identical_to_the_whole(tmp_path, monkeypatch, source, workers):
     """workers 2: the plan's reference fits in two processes (on any number of curves, for the test)."""
     monkeypatch.setattr("analysis.noise.MIN_PARALLEL", 1)
-    settings = Settings(bootstrap=40, bootstrap_max=80)
+    settings = Settings(bootstrap=40)
     if source == "synthetic":
         csv = tmp_path / "mixed.csv"
         mixed(csv)
@@ -72,7 +72,7 @@ def test_the_workflow_counts_a_files_curves_from_its_key_columns(tmp_path):
     from analysis.shards import estimated_curves
     mixed(tmp_path / "m.csv")
     whole = tmp_path / "whole"
-    run_dataset(str(tmp_path / "m.csv"), "m", str(whole), Settings(bootstrap=20, bootstrap_max=20))
+    run_dataset(str(tmp_path / "m.csv"), "m", str(whole), Settings(bootstrap=20))
     assert estimated_curves(tmp_path / "m.csv") == len(pd.read_csv(whole / "curves.csv"))
     data = pd.read_csv(tmp_path / "m.csv")
     data.columns = [c.title() for c in data.columns]   # the loader reads title-case headers too

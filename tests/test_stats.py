@@ -147,22 +147,23 @@ def test_replicates_at_one_scale_are_kept_as_points(tmp_path):
 
 
 def test_sequential_monte_carlo_stops_at_the_tenth_exceedance_with_besag_clifford_p(tmp_path):
-    """The sharpness test: a flat curve stops early with p = 10 / l; a clear sigmoid gets every
-    replicate (up to bootstrap_max when it could be emergent), p = 1 / (n + 1)."""
-    assert monte_carlo_looks(Settings(bootstrap=1000, bootstrap_max=4000), True) == [
-        (50, False), (100, False), (200, False), (400, False), (800, False), (1000, False),
-        (2000, True), (4000, True)]
-    assert monte_carlo_looks(Settings(bootstrap=1000, bootstrap_max=4000), False)[-1] == (1000, False)
+    """The sharpness test: a smooth rise stops early with p = 10 / l; a clear sigmoid gets every
+    replicate, p = 1 / (n + 1); a curve that can be neither smooth nor emergent is not tested."""
+    assert monte_carlo_looks(Settings(bootstrap=1000)) == [50, 100, 200, 400, 800, 1000]
     rng = np.random.default_rng(3)
-    flat = frame(np.round(0.26 + rng.normal(0, 0.01, 8), 3), np.logspace(8, 11, 8), n_items=1000, family="flat")
-    steep = frame([0.25, 0.25, 0.26, 0.25, 0.55, 0.80, 0.82, 0.83], np.logspace(8, 11, 8), n_items=1000,
-                  family="steep")
-    c = run(tmp_path, pd.concat([flat, steep]), bootstrap=400, bootstrap_max=800).set_index("family")
-    n_flat = c.loc["flat", "bootstrap_replicates"]
-    assert 10 <= n_flat < 400
-    assert c.loc["flat", "p_sharp"] == pytest.approx(10 / n_flat)
-    assert c.loc["steep", "bootstrap_replicates"] == 800
-    assert c.loc["steep", "p_sharp"] == pytest.approx(1 / 801)
+    x = np.logspace(8, 11, 8)
+    rise = frame(np.round(0.30 + 0.06 * np.log10(x / 1e8) + rng.normal(0, 0.01, 8), 3), x, n_items=1000,
+                 family="rise")
+    flat = frame(np.round(0.26 + rng.normal(0, 0.01, 8), 3), x, n_items=1000, family="flat")
+    steep = frame([0.25, 0.25, 0.26, 0.25, 0.55, 0.80, 0.82, 0.83], x, n_items=1000, family="steep")
+    c = run(tmp_path, pd.concat([rise, flat, steep]), bootstrap=400).set_index("family")
+    n_rise = c.loc["rise", "bootstrap_replicates"]
+    assert 10 <= n_rise < 400
+    assert c.loc["rise", "p_sharp"] == pytest.approx(10 / n_rise)
+    assert c.loc["steep", "bootstrap_replicates"] == 400
+    assert c.loc["steep", "p_sharp"] == pytest.approx(1 / 401)
+    assert c.loc["flat", "label"] == "flat" and c.loc["flat", "bootstrap_replicates"] == 0
+    assert np.isnan(c.loc["flat", "p_sharp"])
 
 
 def test_without_a_chance_level_the_floor_is_the_scales_bottom(tmp_path):
@@ -200,12 +201,12 @@ def test_bounds_settle_replicates_without_changing_p(tmp_path, monkeypatch):
     real_polish = st.polish_sigmoid
     monkeypatch.setattr(st, "polish_sigmoid", lambda b, p0: polished.append(len(b)) or real_polish(b, p0))
     cols = ["family", "p_sharp", "bootstrap_replicates"]
-    with_bounds = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
+    with_bounds = run(tmp_path, df, bootstrap=200)[cols]
     n_with = sum(polished)
     polished.clear()
     monkeypatch.setattr(st, "monotone_rss", lambda b: np.full(len(b), -np.inf))   # no bound at all
     monkeypatch.setattr(st, "sigmoid_objective", lambda b, p: np.full(len(b), np.inf))
-    without = run(tmp_path, df, bootstrap=200, bootstrap_max=400)[cols]
+    without = run(tmp_path, df, bootstrap=200)[cols]
     pd.testing.assert_frame_equal(with_bounds, without)
     assert (with_bounds["p_sharp"] < 0.01).sum() >= 3 and (with_bounds["p_sharp"] > 0.05).sum() >= 3
     assert n_with < 0.5 * sum(polished)

@@ -21,7 +21,7 @@ PINNED_DATE = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
 
 def snakemake(workdir, *args, config=()):
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-           "--cores", "2", *args, "--config", "bootstrap=60", "bootstrap_max=240", "calibration_curves=0", *config]
+           "--cores", "2", *args, "--config", "bootstrap=60", "calibration_curves=0", *config]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
@@ -379,7 +379,7 @@ def test_the_workflow_runs_as_a_snakemake_module(tmp_path):
     outer, direct = tmp_path / "outer", tmp_path / "direct"
     for work in (outer, direct):
         shutil.copytree(REPO / ".test" / "data", work / "data")
-    settings = "data_dir: data\nresults_dir: results\nbootstrap: 60\nbootstrap_max: 240\ncalibration_curves: 0\n"
+    settings = "data_dir: data\nresults_dir: results\nbootstrap: 60\ncalibration_curves: 0\n"
     (outer / "config.yaml").write_text(settings)
     (outer / "Snakefile").write_text(textwrap.dedent(f"""\
         configfile: "config.yaml"

@@ -147,28 +147,19 @@ def null_model(fits: dict[str, ModelFit]) -> np.ndarray:
     return np.array(SMOOTH)[np.argmin(rss, axis=1)]
 
 
-def monte_carlo_looks(settings: Settings, extend: bool, first: int = 50) -> list[tuple[int, bool]]:
-    """When the sequential test looks at its exceedances: (replicates so far, extended curves only).
-
-    Looks double from `first` up to `bootstrap`, then (for curves that could
-    be emergent) go on doubling up to `bootstrap_max`.
-    """
+def monte_carlo_looks(settings: Settings, first: int = 50) -> list[int]:
+    """When the sequential test looks at its exceedances (replicates so far): doubling from `first` up to
+    `bootstrap`."""
     B = settings.bootstrap
     looks, t = [], first
     while t < B:
-        looks.append((t, False))
+        looks.append(t)
         t *= 2
-    looks.append((B, False))
-    t = B
-    while extend and t < settings.bootstrap_max:
-        t = min(t * 2, settings.bootstrap_max)
-        looks.append((t, True))
-    return looks
+    return looks + [B]
 
 
 def sharpness_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, keys: list[str],
-                   eligible: np.ndarray, settings: Settings, extend: np.ndarray | None = None,
-                   stop_after: int = 10) -> TestResult:
+                   eligible: np.ndarray, settings: Settings, stop_after: int = 10) -> TestResult:
     """Parametric bootstrap of the likelihood ratio, sigmoid vs best smooth model.
 
     Descriptive since issue 12 (`p_sharp`): whether a sharp rise fits the
@@ -183,11 +174,10 @@ def sharpness_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, k
     Monte-Carlo effort is sequential (Besag & Clifford 1991): a curve stops at
     its `stop_after`-th exceedance T* ≥ T, after l replicates, with p = h/l;
     a curve that never gets there has p = (1 + #{T* ≥ T}) / (1 + n) after the
-    n = `bootstrap` replicates, or, for curves in `extend` (those whose
-    emergence test holds at alpha: their reasons quote p_sharp), up to
-    `bootstrap_max`. Both are
-    valid p-values; replicates are drawn in rounds (`monte_carlo_looks`) and
-    those after the stopping one are discarded.
+    n = `bootstrap` replicates. Both are valid p-values; replicates are drawn
+    in rounds (`monte_carlo_looks`) and those after the stopping one are
+    discarded. `eligible`: the curves whose p_sharp is read (the caller's
+    choice; the others get none).
     """
     C, N = batch.x.shape
     dof1 = batch.n - fits[SHARP_MODEL].n_free
@@ -203,10 +193,8 @@ def sharpness_test(batch: CurveBatch, fits: dict[str, ModelFit], noise: Noise, k
 
     exceed = np.zeros(C, int); done = np.zeros(C, int); stopped = np.zeros(C, bool)
     active = eligible & np.isfinite(t_obs)
-    for target, extended_only in monte_carlo_looks(settings, extend is not None):
+    for target in monte_carlo_looks(settings):
         want = active & ~stopped & (done < target)
-        if extended_only:
-            want &= extend
         todo = np.flatnonzero(want)
         if len(todo) == 0:
             continue
