@@ -10,7 +10,7 @@ fit (`synthetic.NULL_TRUTHS`) mixed with clear effects (`synthetic.EFFECT_TRUTHS
 Each block (sizes, noise, scatter, chance) is ONE run of the public pipeline
 (`stress_run.run_block`), exactly as the workflow does it: a contract CSV, `analyse_dataset`, then
 `combine` (FDR across the block's curves, labels) at the given settings
-(default: the run's own, bootstrap 1000).
+(default: the run's own).
 
 Per cell (block × truth) it reports
 - size: the share of raw p ≤ alpha of every test whose null holds on that truth

@@ -4,7 +4,7 @@
         [--out benchmarks/stress.csv] [--sizes 4 5 8 12] [--quick]
 
 Each block (sizes, noise, scatter, chance) is one analyse_dataset + combine at
-the run's default settings (bootstrap 1000). Prints the
+the run's default settings. Prints the
 markdown table, the missed targets and timings; writes the cell table (CSV),
 the misses (<out>_misses.csv) and per-block timings (<out>_blocks.csv).
 """
