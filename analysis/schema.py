@@ -9,6 +9,7 @@ here (and the code that computes it).
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -311,8 +312,12 @@ def read(path: str | Path, table: str | None = None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     text = [c for c in header if cell_as_written(c) in declared and declared[cell_as_written(c)].kind == "text"]
-    return as_written(pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=False,
-                                  na_values={c: [""] for c in header if c not in text}))
+    raw = Path(path).read_bytes()
+    frame = pd.read_csv(io.BytesIO(raw), dtype={c: str for c in text}, keep_default_na=False,
+                        na_values={c: [""] for c in header if c not in text})
+    # a file where no cell starts with the quote has nothing to undo (a scan of the bytes, where undoing
+    # cell by cell took most of the run-wide step's reading)
+    return as_written(frame) if _ESCAPED_CELL.search(raw) else frame
 
 
 #: a cell a spreadsheet would run as a formula (OWASP "CSV injection")
@@ -320,6 +325,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: what makes a spreadsheet show a cell as text (and not show itself); it escapes itself too, so that
 #: a name that starts with it survives the round trip
 QUOTE = "'"
+#: where a cell (or column name) of a CSV's bytes starts with the quote, CSV-quoted or not
+_ESCAPED_CELL = re.compile(rb'(?:^|[,\n])"?' + re.escape(QUOTE.encode()))
 #: a plain number (-0.5, +1e-3): a spreadsheet reads it as a number, never runs it
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 

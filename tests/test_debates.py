@@ -145,3 +145,23 @@ def test_cot_gain_pairs_chain_of_thought_with_standard_prompting_within_each_ben
     assert list(g.index) == ["GSM8K", "SVAMP"] and (g["plain_task"] == "standard_prompting").all()
     assert g["gain_largest"].tolist() == pytest.approx([0.25, 0.25])     # within a benchmark: no offset mixed in
     assert g["models"].tolist() == [3, 3]
+
+
+def test_rising_slope_matches_statsmodels():
+    """The mirage check's slope test is numpy; statsmodels' WLS (fixed scale) and OLS are the reference."""
+    from statsmodels.regression.linear_model import OLS, WLS
+    from statsmodels.tools.tools import add_constant
+
+    from analysis.debates import rising_slope
+    rng = np.random.default_rng(4)
+    for slope_true in (0.05, 0.0, -0.03):
+        x = np.log10(np.sort(rng.uniform(1e8, 1e11, 5)))
+        var = rng.uniform(1e-4, 4e-4, 5)
+        y = 0.3 + slope_true * x + rng.normal(0, 0.02, 5)
+        for weights in (var, None):
+            X = add_constant(x)
+            fit = WLS(y, X, weights=1 / var).fit(cov_type="fixed scale") if weights is not None else OLS(y, X).fit()
+            p_ref = fit.pvalues[1] / 2 if fit.params[1] > 0 else 1 - fit.pvalues[1] / 2
+            slope, p = rising_slope(x, y, weights)
+            assert slope == pytest.approx(fit.params[1], rel=1e-10)
+            assert p == pytest.approx(p_ref, rel=1e-8, abs=1e-14)

@@ -505,3 +505,19 @@ def test_the_noise_level_is_the_curves_quadratic_never_nearer_the_bounds_than_it
     assert (np.abs(level - 0.5) <= np.abs(y - 0.5) + 1e-12).all()
     low = y[0].argmin()                                                   # the point that came out low
     assert level[0, low] > y[0, low]
+
+
+def test_benjamini_hochberg_matches_statsmodels():
+    """`bh_q` is our own numpy (for speed); statsmodels' fdr_bh is the reference, ties, ones and NaN included."""
+    from statsmodels.stats.multitest import multipletests
+
+    from analysis.stats import bh_q
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 7, 300):
+        p = np.concatenate([rng.uniform(0, 1, n) ** 3, [0.01, 0.01, 1.0, 0.0]])
+        p[rng.integers(0, len(p), max(1, n // 10))] = np.nan
+        ok = np.isfinite(p)
+        expected = np.full(len(p), np.nan)
+        expected[ok] = multipletests(p[ok], method="fdr_bh")[1]
+        np.testing.assert_array_equal(bh_q(p), expected)
+    assert np.isnan(bh_q(np.array([np.nan, np.nan]))).all() and len(bh_q(np.array([]))) == 0
