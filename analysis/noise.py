@@ -156,7 +156,11 @@ def _pool(r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, group: np.ndarray, me
     mean's efficiency). Returns τ² per group, the pooled dof per group (0
     where fewer than `MIN_CURVES` curves are kept), and the curves kept.
     """
-    hi = np.full(n_groups, max(float(r2[members].max(initial=0.0)), 1e-12) * 2)
+    # each group's own bracket: one over the whole batch made a family's τ² depend, in its last bits, on
+    # the other families analysed with it (a shard of whole families must give the whole dataset's bits)
+    hi = np.zeros(n_groups)
+    np.maximum.at(hi, group[members], r2[members].max(1, initial=0.0))
+    hi = np.maximum(hi, 1e-12) * 2
     median = special.chdtri(np.maximum(dof, 1), 0.5)
     n_half = np.bincount(group[members], minlength=n_groups) / 2
 
@@ -176,28 +180,15 @@ def _pool(r2: np.ndarray, s2: np.ndarray, dof: np.ndarray, group: np.ndarray, me
     return tau2, np.where(enough, D, 0.0), keep
 
 
-#: fewer curves than this are fitted in one process (starting another costs about a second)
-MIN_PARALLEL = 2000
-
 #: the fits a curve's scatter is measured around: smooth trends of either curvature, the
 #: floor-then-rise of emergence and the sharp rise with its plateau, so that no task's shape is
 #: counted as scatter between models (a family whose tasks all rise sharply: issue 21, D3)
 SCATTER_REFERENCE = with_role("curvature", "smooth", "onset", "sharp")
 
 
-def _reference_residuals(batch: CurveBatch, workers: int = 1) -> np.ndarray:
+def _reference_residuals(batch: CurveBatch) -> np.ndarray:
     """Each curve's residuals from the closest of the `SCATTER_REFERENCE` fits (at most 3
-    parameters each; counted as 3 whichever is closest, which offsets the choice).
-
-    With workers > 1, the curves are fitted in that many processes: a big dataset's plan
-    (analysis/shards.py) is the one step of its analysis that sees every curve. Each fit
-    depends on its own curve only, so the result is the same.
-    """
-    if workers > 1 and len(batch) >= MIN_PARALLEL:
-        from concurrent.futures import ProcessPoolExecutor
-        parts = np.array_split(np.arange(len(batch)), workers)
-        with ProcessPoolExecutor(workers) as pool:
-            return np.concatenate(list(pool.map(_reference_residuals, [batch.take(p) for p in parts])))
+    parameters each; counted as 3 whichever is closest, which offsets the choice)."""
     fits = [fit_model(m, batch) for m in SCATTER_REFERENCE]
     rss = np.column_stack([np.where(np.isfinite(f.rss), f.rss, np.inf) for f in fits])
     best = rss.argmin(1)
@@ -217,12 +208,12 @@ def _reference_params(batch: CurveBatch) -> np.ndarray:
     return np.where(batch.n - 3 >= POOL_MIN_DOF, 3, 2)
 
 
-def _pooled_residuals(batch: CurveBatch, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def _pooled_residuals(batch: CurveBatch) -> tuple[np.ndarray, np.ndarray]:
     """Each curve's residuals for the family pool, and those around its closest 3-parameter reference
     (a lone curve's own noise). A short curve's pooled residuals are its line's: a shape the line
     cannot follow then counts as scatter, which overstates the noise, and a task whose shape is far
     from it is a misfit the pool leaves out (`_pool`)."""
-    closest = _reference_residuals(batch, workers)
+    closest = _reference_residuals(batch)
     short = _reference_params(batch) == 2
     if not short.any():
         return closest, closest
@@ -324,8 +315,8 @@ def _scatter_pool(batch: CurveBatch, r2: np.ndarray, s2: np.ndarray, dof: np.nda
 SHAPE_NOT_SCATTER = 0.999
 
 
-def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, priors: dict[str, ReferencePrior],
-                     workers: int = 1) -> FamilyEstimates:
+def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings,
+                     priors: dict[str, ReferencePrior]) -> FamilyEstimates:
     """Each family's own scatter and residual variance, from its curves alone (`group` (C,) codes 0..G-1).
 
     τ² is pooled over the family's curves (`_pool`: Paule–Mandel around each curve's reference fit,
@@ -343,7 +334,7 @@ def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, p
     dof3 = np.maximum(batch.n - 3, 0).astype(float)
     bounded, known = batch.bounded, batch.known_noise
     s2 = np.where(batch.mask & known[:, None], batch.sigma ** 2, 0.0)
-    pooled, closest = _pooled_residuals(batch, workers)
+    pooled, closest = _pooled_residuals(batch)
     r2, own_r2 = pooled ** 2, closest ** 2
     fit_ok = np.isfinite(r2).all(1) & np.isfinite(own_r2).all(1) & (dof >= 1)
     scatter, scatter_dof = np.full(G, np.nan), np.zeros(G)
@@ -352,13 +343,13 @@ def family_estimates(batch: CurveBatch, group: np.ndarray, settings: Settings, p
     if members.any():
         prior = priors["scatter"]
         scatter, scatter_dof = _scatter_pool(batch, r2, s2, dof, params, group, members, G, settings, prior,
-                                             lambda b: _pooled_residuals(b, workers)[0])
+                                             lambda b: _pooled_residuals(b)[0])
         shape_like = prior.beyond(scatter, scatter_dof, SHAPE_NOT_SCATTER)
         short = np.bincount(group[members & (params == 2)], minlength=G) > 0
         if (shape_like & short).any():
             again = members & (shape_like & short)[group]
             t2, d = _scatter_pool(batch, own_r2, s2, dof3, np.full(C, 3), group, again, G, settings, prior,
-                                  lambda b: _reference_residuals(b, workers))
+                                  _reference_residuals)
             scatter = np.where(shape_like & short, t2, scatter)
             scatter_dof = np.where(shape_like & short, d, scatter_dof)
     # unknown noise: a curve that never moves (as one stuck at 0) says nothing about the noise elsewhere
@@ -406,7 +397,7 @@ CONFLICT = {"family": 0.90, "curve": 0.99}
 
 
 def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
-                scatter_given: bool = False, workers: int = 1,
+                scatter_given: bool = False,
                 priors: dict[str, ReferencePrior] | None = None) -> NoiseTerms:
     """What every curve's noise is made of: its family's own estimate and the shipped prior.
 
@@ -435,7 +426,7 @@ def noise_terms(batch: CurveBatch, family: np.ndarray, settings: Settings,
     tau2, scale, dof_t, tau2_ref = np.zeros(C), np.ones(C), np.full(C, np.inf), np.zeros(C)
     if C == 0:
         return NoiseTerms(tau2, scale, dof_t, scatter, scatter_dof, source, tau2_ref)
-    fam = family_estimates(batch, group, settings, priors, workers)
+    fam = family_estimates(batch, group, settings, priors)
 
     pooled = bounded & known
     if scatter_given:

@@ -22,7 +22,7 @@ from .fitting import fit_all
 from .labels import best_models, label_curves
 from .loading import sizes_across_datasets
 from .models import MODELS
-from .noise import LINE, Noise, NoiseTerms, estimate_noise, noise_terms, with_noise, with_own_noise
+from .noise import LINE, Noise, estimate_noise, with_own_noise
 from .noise import describe as describe_noise
 from .problems import kept, problems_frame
 from .settings import Settings
@@ -101,22 +101,19 @@ def _fitted(curves: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return curves[fit_mask].reset_index(drop=True)
 
 
-def dataset_noise(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings,
-                  workers: int = 1) -> tuple[pd.DataFrame, int]:
-    """The noise terms of every fitted curve, pooled over the whole dataset, and the width its batch is
-    padded to: what a shard of the dataset needs to be analysed as it would be in the whole."""
-    todo = _fitted(curves.reset_index(drop=True), settings)
-    batch = to_batch(todo, points)
-    terms = noise_terms(batch, todo["family"].to_numpy(), settings, scatter_given=settings.scatter == "given",
-                        workers=workers)
-    return terms.frame(todo["curve_id"]), batch.x.shape[1]
+def batch_width(curves: pd.DataFrame, settings: Settings) -> int:
+    """The width the dataset's batch of fitted curves is padded to (its longest curve's points): a shard
+    padded to it sums every curve's points over the same array as the whole dataset, to the last bit."""
+    todo = _fitted(curves, settings)
+    return int(todo["n_points"].max()) if len(todo) else 0
 
 
 def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Settings,
-                   terms: pd.DataFrame | None = None, width: int | None = None) -> dict:
+                   width: int | None = None) -> dict:
     """Fit, test and describe curves; the per-dataset part of the statistics.
 
-    terms, width: for a shard of a dataset, `dataset_noise` of the whole (else the curves are the whole).
+    width: for a shard of a dataset (whole families: a curve's noise depends on its family alone, with the
+    shipped prior), the whole dataset's `batch_width`.
     """
     curves = curves.reset_index(drop=True)
     todo = _fitted(curves, settings)
@@ -127,20 +124,20 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     curves["effect_unit"] = effect_unit(curves, points)
     keys = list(todo["curve_id"])
     # the noise first (sampling error plus the family's scatter): every fit and test is weighted by it
-    if terms is None:
-        noise, batch = estimate_noise(to_batch(todo, points), todo["family"].to_numpy(), settings,
-                                      scatter_given=settings.scatter == "given")
-    else:
-        own = NoiseTerms.from_frame(terms.set_index("curve_id").loc[keys].reset_index())
-        noise, batch = with_noise(to_batch(todo, points, width), own)
+    noise, batch = estimate_noise(to_batch(todo, points, width), todo["family"].to_numpy(), settings,
+                                  scatter_given=settings.scatter == "given")
     fits = fit_all(batch)
     noise = with_own_noise(noise, batch, fits, settings)
     aicc = np.column_stack([fits[m].aicc for m in MODELS])
     finite = np.isfinite(aicc)
     # AICc needs n > k + 1: with fewer points it cannot rank the models, so
     # no best model is named rather than the only one it can score.
-    best = np.where(finite.sum(1) >= 2,
-                    np.array(MODELS)[np.argmin(np.where(finite, aicc, np.inf), 1)], "")
+    # AICc values equal to rounding (a hinge whose knot sits at an end is the line) are a tie, which the
+    # registry's order breaks: argmin alone would pick by the last bit, which moves with the batch
+    scored = np.where(finite, aicc, np.inf)
+    low = scored.min(1, keepdims=True)
+    tied = scored <= low + 1e-9 * np.maximum(np.abs(low), 1.0)
+    best = np.where(finite.sum(1) >= 2, np.array(MODELS)[np.argmax(tied, 1)], "")
 
     trend = trend_test(batch, fits[LINE], noise, settings,
                        margin=settings.flat_margin

@@ -1,14 +1,18 @@
 """A big dataset analysed as several jobs: plan the shards, analyse each, merge them.
 
-Each curve's result depends on the dataset only through its noise terms (the
-scatter pooled over its family and dataset, `noise.noise_terms`) and the width
-its batch is padded to: the plan computes both once for the whole dataset, so a
-shard's curves come out as they would in the whole (every fit is per curve, its
-bootstrap drawn from the curve's own seed). The merge puts the curves and fits
-back in the whole dataset's order, so the dataset's tables are byte-identical
-with sharding on and off (tests/test_shards.py).
+Each curve's result depends on the dataset only through its family (its noise:
+the family's own scatter with the shipped prior, `noise.noise_terms`) and the
+width its batch is padded to. A shard therefore holds whole families and is
+padded to the whole dataset's width (`pipeline.batch_width`), and its curves
+come out as they would in the whole (every fit is per curve, its bootstrap
+drawn from the curve's own seed). The plan only reads, checks and splits: it
+fits nothing, so the shards' work runs in parallel from the start (issue 26:
+the plan's noise step had been most of a 200,000-curve run's serial part). The
+merge puts the curves and fits back in the whole dataset's order, so the
+dataset's tables are byte-identical with sharding on and off
+(tests/test_shards.py).
 
-A curve's shard is a hash of its id, so the same curve lands in the same shard
+A curve's shard is a hash of its family, so a family lands in the same shard
 whenever the dataset has the same number of shards. The intermediate tables are
 pickles: exact floats and dtypes, so that the merged frame is the one the whole
 dataset would have made.
@@ -25,7 +29,7 @@ import pandas as pd
 
 from . import runlog
 from .models import MODELS
-from .pipeline import DatasetResult, analyse_curves, dataset_noise, prepared_dataset
+from .pipeline import DatasetResult, analyse_curves, batch_width, prepared_dataset
 from .settings import Settings
 
 PLAN = "plan.json"
@@ -64,31 +68,30 @@ def data_rows(path: str | Path) -> int:
         return sum(1 for _ in f) - 1
 
 
-def shard_of(curve_ids, shards: int) -> np.ndarray:
-    """Each curve's shard: a hash of its id (the same on every machine and run)."""
-    return np.array([zlib.crc32(str(c).encode()) % shards for c in curve_ids], dtype=int)
+def shard_of(families, shards: int) -> np.ndarray:
+    """Each curve's shard: a hash of its family (the same on every machine and run; a family is never
+    split, as its curves share their noise)."""
+    codes, uniques = pd.factorize(pd.Series(families, dtype=str))
+    return np.array([zlib.crc32(f.encode()) % shards for f in uniques], dtype=int)[codes] if len(codes) else \
+        np.zeros(0, int)
 
 
 def plan_shards(csv: str, dataset: str, outdir: str, shards_dir: str, settings: Settings, shard_size: int,
-                log: str | None = None, import_problems: list[str] = (), source: str | None = None,
-                workers: int = 1) -> int:
+                log: str | None = None, import_problems: list[str] = (), source: str | None = None) -> int:
     """Read and check the dataset, write its points and problems as the unsharded job would, and one
-    folder per shard with its curves and points; returns the number of shards.
-
-    workers: processes for the noise's reference fits, the one part of the analysis that sees every curve.
-    """
+    folder per shard with its curves and points; returns the number of shards."""
     logger = runlog.setup(log)
     curves, points, problems = prepared_dataset(csv, dataset, settings, logger, import_problems, source)
     DatasetResult(pd.DataFrame(), pd.DataFrame(), points, problems).write(outdir, only=("points", "problems"))
     curves = curves.reset_index(drop=True)
-    noise, width = dataset_noise(curves, points, settings, workers)
+    width = batch_width(curves, settings)
     n = shard_count(len(curves), shard_size)
-    where = shard_of(curves["curve_id"], n)
+    where = shard_of(curves["family"], n)
     out = Path(shards_dir)
     out.mkdir(parents=True, exist_ok=True)
     shard = pd.Series(where, index=curves["curve_id"].to_numpy())
     # each table split once by its rows' shard (not filtered once per shard: 100 shards of a million rows)
-    tables = {"curves": curves, "points": points, "noise": noise}
+    tables = {"curves": curves, "points": points}
     parts = {name: dict(tuple(t.groupby(shard.reindex(t["curve_id"].to_numpy()).to_numpy(), sort=False)))
              for name, t in tables.items()}
     for k in range(n):
@@ -108,12 +111,12 @@ def shard_ids(shards_dir: str | Path) -> list[str]:
 
 
 def run_shard(shard_dir: str, plan: str, outdir: str, settings: Settings, log: str | None = None) -> None:
-    """Analyse one shard's curves with the whole dataset's noise terms; write its curves and fits."""
+    """Analyse one shard's curves (whole families) padded as the whole dataset; write its curves and fits."""
     logger = runlog.setup(log)
     folder = Path(shard_dir)
-    curves, points, noise = (pd.read_pickle(folder / f"{name}.pkl") for name in ("curves", "points", "noise"))
+    curves, points = (pd.read_pickle(folder / f"{name}.pkl") for name in ("curves", "points"))
     width = json.loads(Path(plan).read_text())["width"]
-    stats = analyse_curves(curves, points, settings, terms=noise, width=width)
+    stats = analyse_curves(curves, points, settings, width=width)
     for line in stats.get("tests", []):
         logger.info(line)
     out = Path(outdir)

@@ -58,7 +58,7 @@ rule analyse_dataset:
 
 
 checkpoint plan_shards:
-    """A big dataset: read and check it once, pool its noise, and split its curves into shards."""
+    """A big dataset: read and check it once, and split its curves into shards of whole families."""
     input:
         csv=lambda wildcards: dataset_csv(wildcards.dataset),
         code=code_inputs("plan_shards"),
@@ -74,7 +74,6 @@ checkpoint plan_shards:
         dataset=one_of(SHARDED),
     conda:
         ENV
-    threads: 2  # the noise's reference fits of every curve, in parallel (more on a cluster: profiles/slurm)
     params:
         settings=dataset_settings,
         shard_size=SHARD_SIZE,
@@ -86,7 +85,7 @@ checkpoint plan_shards:
 
 
 rule analyse_shard:
-    """Fit and test one shard's curves, with the noise pooled over the whole dataset."""
+    """Fit and test one shard's curves (whole families: each estimates its own noise), padded as the whole dataset."""
     input:
         shard=RESULTS / "datasets/{dataset}/shards/{shard}/curves.pkl",
         plan=RESULTS / "datasets/{dataset}/shards/plan.json",

@@ -10,5 +10,4 @@ plan_shards(
     settings=Settings.from_config(snakemake.params.settings),
     shard_size=snakemake.params.shard_size,
     log=snakemake.log[0],
-    workers=snakemake.threads,
 )
