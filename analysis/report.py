@@ -22,6 +22,7 @@ from .figures import (
     capability_map_name,
     draw_figures,
     figure_name,
+    figure_pool,
     flagged_curves,
     rows_by_curve,
 )
@@ -492,9 +493,15 @@ def run_report(inputs: dict, report: str, figures: str, settings: dict, log: str
     """Workflow step: the figures (those whose curve changed are drawn, the others copied from
     results/figure_cache/), then the HTML report that embeds them; the tables are read once for both."""
     logger = runlog.setup(log)
-    tables = read_tables(inputs)
-    n, drawn = draw_figures(tables["curves"], tables["fits"], tables["points"], figures, workers=workers,
-                            cache_dir=Path(figures).parent / "figure_cache")
+    pool = figure_pool(workers)       # forked before the tables are read (`figure_pool`)
+    try:
+        tables = read_tables(inputs)
+        n, drawn = draw_figures(tables["curves"], tables["fits"], tables["points"], figures,
+                                cache_dir=Path(figures).parent / "figure_cache", pool=pool)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     logger.info(f"wrote {n} figures to {figures} ({drawn} drawn, {n - drawn} unchanged, from the cache)")
     html = build_report(tables, figures, settings)
     Path(report).write_text(html, encoding="utf-8")
