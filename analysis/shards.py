@@ -133,8 +133,9 @@ def merge_shards(plan: str, shard_results: list[str], outdir: str, log: str | No
     position = pd.Series(np.arange(len(order)), index=order)
     curves = [pd.read_pickle(Path(d) / "curves.pkl") for d in shard_results]
     fits = [f for f in (pd.read_pickle(Path(d) / "fits.pkl") for d in shard_results) if len(f)]
-    # the columns as a shard with fitted curves has them (a shard of curves too short to fit has fewer)
-    columns = max((list(c.columns) for c in curves), key=len)
+    # the columns as a shard with fitted curves has them (a shard of curves too short to fit has fewer, an
+    # empty one, which a family hash can leave, another order)
+    columns = max((list(c.columns) for c in curves if len(c)), key=len, default=list(curves[0].columns))
     merged = pd.concat(curves, ignore_index=True)[columns]
     merged = merged.iloc[np.argsort(position.reindex(merged["curve_id"]).to_numpy(), kind="stable")]
     fitted = pd.DataFrame()

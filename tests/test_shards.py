@@ -82,3 +82,16 @@ def test_the_workflow_counts_a_files_curves_from_its_key_columns(tmp_path):
     assert estimated_curves(tmp_path / "m.csv", ("params",)) > estimated_curves(tmp_path / "m.csv")
     (tmp_path / "bad.csv").write_bytes(b"family,task\n" + b"F\xff,t\n" * 4)   # not UTF-8: its 4 rows
     assert estimated_curves(tmp_path / "bad.csv") == 4
+
+
+def test_one_family_in_several_shards_leaves_empty_ones_and_the_same_bytes(tmp_path):
+    """A family is never split: the .test data (one family, 9 curves) in 3 shards fills one and leaves two
+    empty, and the merged tables are still the whole's (an empty shard's column order is not taken)."""
+    csv = REPO / ".test" / "data" / "gpt3_brown2020_subset.csv"
+    settings = Settings(bootstrap=40)
+    run_dataset(str(csv), "g", str(tmp_path / "whole"), settings)
+    n, out = sharded(csv, "g", settings, shard_size=3, root=tmp_path / "sharded")
+    sizes = [len(pd.read_pickle(tmp_path / "sharded" / "shards" / str(k) / "curves.pkl")) for k in range(n)]
+    assert n == 3 and sorted(sizes) == [0, 0, 9], sizes
+    for table in TABLES:
+        assert filecmp.cmp(tmp_path / "whole" / f"{table}.csv", out / f"{table}.csv", shallow=False), table
