@@ -1,16 +1,22 @@
 """End-to-end costs: the whole bundled corpus cold, as a no-op rerun and after adding one small dataset; scaling.
 
     python benchmarks/pipeline.py [--skip-corpus] [--runs 3] [--no-calibration] [--sizes 100 1000 10000]
+                                  [--baseline COMMIT]
 
 Corpus: runs the workflow on a copy of data/ in a temporary folder (default
 settings), then again with nothing changed; peak memory is the largest
-max_rss of any job (Snakemake's benchmark files). Scaling: analyse_dataset on
+max_rss of any job (Snakemake's benchmark files: a job's processes summed).
+With --baseline, the same runs of that commit's code (`git archive`, found first
+on PYTHONPATH, its own Snakefile) on the same data, interleaved with this
+commit's, and a table of medians and ratios: the side-by-side measurement
+issue 26 asks for. Scaling: analyse_dataset on
 synthetic datasets of 100, 1,000 and 10,000 curves (8 sizes, 1,000 items,
 every shape), default settings.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -28,15 +34,23 @@ from analysis.synthetic import SHAPES, simulate
 REPO = Path(__file__).resolve().parents[1]
 
 
-def corpus(workdir: Path, config: list[str] = ()) -> dict:
+def corpus(workdir: Path, config: list[str] = (), code: Path = REPO) -> dict:
+    """Cold run, no-op rerun, and a rerun after adding one small dataset, of the code in `code`."""
     shutil.copytree(REPO / "data", workdir / "data")
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2",
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "-d", str(workdir), "--cores", "2",
            "--quiet", "all"] + (["--config", *config] if config else [])
+    env = {**os.environ, "PYTHONPATH": str(code)}
+
+    def run():
+        done = subprocess.run(cmd, capture_output=True, env=env)
+        if done.returncode:
+            raise SystemExit(f"{code}: snakemake failed in {workdir}:\n{done.stderr.decode()[-3000:]}")
+
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    run()
     cold = time.perf_counter() - t
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    run()
     noop = time.perf_counter() - t
     root = workdir / "results" / "benchmarks"
     # a job's name: its dataset (analyse_dataset), rule and shard (analyse_shard/<dataset>/<k>), or its rule
@@ -51,10 +65,10 @@ def corpus(workdir: Path, config: list[str] = ()) -> dict:
     new = workdir / "data" / "zz_added.csv"
     shutil.copy(REPO / ".test" / "data" / "gpt3_brown2020_subset.csv", new)
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    run()
     added = time.perf_counter() - t
     new.unlink()
-    subprocess.run(cmd, check=True, capture_output=True)
+    run()
     return {"curves": curves, "cold_s": cold, "noop_s": noop, "added_s": added, "peak_rss_mb": peak,
             "per_rule": per_rule}
 
@@ -79,10 +93,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="cold corpus runs (the median is reported)")
     ap.add_argument("--no-calibration", action="store_true",
                     help="skip the calibration table (calibration_curves=0): the data's own cost")
+    ap.add_argument("--baseline", help="a commit to measure side by side with this one (e.g. 7887b93)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if not args.skip_corpus:
+        if args.baseline and not args.skip_corpus:
+            side_by_side(args.baseline, args.runs, tmp)
+        elif not args.skip_corpus:
             runs = []
             for i in range(args.runs):
                 c = corpus(tmp / f"corpus{i}", ["calibration_curves=0"] if args.no_calibration else [])
@@ -101,6 +118,34 @@ def main() -> None:
             per_curve = r["seconds"] / rows[0]["seconds"] * rows[0]["curves"] / r["curves"]
             print(f"scaling: {r['curves']:6d} curves in {r['seconds']:7.1f} s "
                   f"({per_curve:.2f}x per curve vs the smallest)")
+
+
+MEASURES = (("cold_s", "cold run (s)"), ("noop_s", "no-op rerun (s)"),
+            ("added_s", "one small dataset added, rerun (s)"), ("peak_rss_mb", "peak memory of a job (MB)"))
+
+
+def side_by_side(commit: str, runs: int, tmp: Path) -> None:
+    """The corpus runs of `commit` and of this working tree, interleaved (baseline, this, baseline, ...) so
+    that the machine's drift falls on both; medians and their ratio."""
+    base = tmp / "baseline"
+    base.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+    got = {"baseline": [], "this": []}
+    for i in range(runs):
+        for name, code in (("baseline", base), ("this", REPO)):
+            r = corpus(tmp / f"{name}{i}", code=code)
+            got[name].append(r)
+            print(f"{name} run {i + 1}: cold {r['cold_s']:.1f} s, no-op {r['noop_s']:.2f} s, "
+                  f"added {r['added_s']:.1f} s, peak {r['peak_rss_mb']:.0f} MB; longest jobs: "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["per_rule"].items(), key=lambda kv: -kv[1])[:4]),
+                  flush=True)
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    print(f"\n| median of {runs} | {commit} | {head} | ratio |\n|---|---|---|---|")
+    for key, label in MEASURES:
+        a, b = (statistics.median(r[key] for r in got[n]) for n in ("baseline", "this"))
+        print(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.2f}x |")
 
 
 if __name__ == "__main__":
