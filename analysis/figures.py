@@ -21,6 +21,11 @@ import pandas as pd
 from .vocabulary import FLAGGED
 
 LABEL_COUNTS = "labels.png"
+#: what `plots.curve_figure` draws a curve from (its cache key: a figure is redrawn only when one of these
+#: changes); here, so that a rerun that draws nothing never imports matplotlib
+FIGURE_FIELDS = ("family", "benchmark", "task", "metric", "shots", "x_axis", "label", "best_model", "unit",
+                 "bounded", "higher_is_better", "log_scale", "chance", "noise", "noise_sd", "dispersion",
+                 "emergence_scale", "emergence_scale_low", "emergence_scale_high")
 
 
 def capability_map_name(x_axis: str) -> str:
@@ -52,6 +57,7 @@ def rows_by_curve(table: pd.DataFrame, curve_ids: pd.Series) -> dict[str, pd.Dat
 def _overview_png(what: tuple) -> tuple[bytes]:
     """An overview figure's PNG: ("labels", curves) or ("map", curves, axis) (runs in a worker)."""
     from . import plots
+    _first_figure_in_worker()
     kind, curves, *axis = what
     fig = plots.label_counts_figure(curves) if kind == "labels" else plots.capability_map_figure(curves, *axis)
     buf = io.BytesIO()
@@ -74,26 +80,30 @@ TAKE_AWAY = (".svg", "-300dpi.png")
 def _curve_figure(args) -> tuple[bytes, bytes, bytes]:
     """One flagged curve's figure: the PNG the report embeds, then its `TAKE_AWAY` files (runs in a worker)."""
     from . import plots
+    _first_figure_in_worker()
     png, svg, hi = io.BytesIO(), io.BytesIO(), io.BytesIO()
     plots.save(plots.curve_figure(*args), png, svg=svg, print_png=hi)
-    if _IN_WORKER:
+    if _WORKER["frozen"]:
         gc.collect()
     return png.getvalue(), svg.getvalue(), hi.getvalue()
 
 
-#: set in a `figure_pool` worker, which frees each figure's reference cycles as soon as it is drawn
-_IN_WORKER = False
+#: a `figure_pool` worker's state: in a worker, and whether what it holds before its first figure is frozen
+_WORKER = {"in": False, "frozen": False}
 
 
 def _worker_start() -> None:
-    """A drawing worker: its imports and inherited objects frozen out of the collector's reach, so that
-    a collection after each figure costs 4 ms, not 70 (without it a worker's memory grew from 0.2 to
-    0.3 GB over 50 figures: matplotlib's cycles wait for a collection that allocation counts rarely
-    trigger)."""
-    global _IN_WORKER
-    from . import plots  # noqa: F401
-    gc.freeze()
-    _IN_WORKER = True
+    _WORKER["in"] = True
+
+
+def _first_figure_in_worker() -> None:
+    """Before a worker's first figure (its drawing modules imported): freeze what it holds out of the
+    collector's reach, so that a collection after each figure costs 4 ms, not 70 (without it a worker's
+    memory grew from 0.2 to 0.3 GB over 50 figures: matplotlib's cycles wait for a collection that
+    allocation counts rarely trigger). Not at the worker's start: a rerun that draws nothing waits for none."""
+    if _WORKER["in"] and not _WORKER["frozen"]:
+        gc.freeze()
+        _WORKER["frozen"] = True
 
 
 def _key(code: bytes, *parts: str | bytes) -> str:
@@ -104,9 +114,15 @@ def _key(code: bytes, *parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-def _row_digests(by_curve: dict[str, pd.DataFrame]) -> dict[str, bytes]:
-    """Per curve, a digest of its rows (points or fits): a vectorised hash, not a CSV text per curve."""
-    return {cid: pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes() for cid, rows in by_curve.items()}
+def _row_digests(table: pd.DataFrame, curve_ids: pd.Series) -> dict[str, bytes]:
+    """Per curve, a digest of its rows (points or fits): one hash of the table's rows, each curve's slice of
+    it (a row's hash is its own, so this is the hash of the curve's own rows; one call per curve took 2.7 s
+    of a rerun that draws nothing)."""
+    if len(table) == 0:
+        return {}
+    rows = table[table["curve_id"].isin(curve_ids)]
+    hashed = pd.util.hash_pandas_object(rows, index=False).to_numpy()
+    return {cid: hashed[i].tobytes() for cid, i in rows.groupby("curve_id").indices.items()}
 
 
 def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
@@ -117,7 +133,6 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
     (a rerun after adding a dataset redraws only what changed); the cache keeps only this run's
     figures. They are drawn by `pool` (`figure_pool`), or here.
     """
-    from .plots import FIGURE_FIELDS
     out = Path(figures_dir)
     if out.exists():
         shutil.rmtree(out)
@@ -139,25 +154,29 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
             wanted[capability_map_name(axis)] = (_key(code, "map", axis, drawn_from.to_csv(index=False)),
                                                  ("map", em[[*drawn_from.columns, "label", "x_axis"]], axis))
     sel = flagged_curves(curves)
-    fits_by, pts_by = (rows_by_curve(t, sel["curve_id"]) for t in (fits, points))
-    fits_hash, pts_hash = _row_digests(fits_by), _row_digests(pts_by)
+    fits_hash, pts_hash = (_row_digests(t, sel["curve_id"]) for t in (fits, points))
     shown = sel.reindex(columns=list(FIGURE_FIELDS)).to_json(orient="records", lines=True).splitlines()
-    jobs = {}
+    curve_of = {}
     for (_, c), fields in zip(sel.iterrows(), shown):
         cid = c["curve_id"]
         name = figure_name(cid)
         wanted[name] = (_key(code, "curve", fields, pts_hash.get(cid, b""), b"|", fits_hash.get(cid, b"")), None)
-        jobs[name] = (c, pts_by.get(cid, pd.DataFrame()), fits_by.get(cid, pd.DataFrame()))
+        curve_of[name] = c
     def files(name: str, key: str) -> list[tuple[str, str]]:
         """(file in the figures folder, file in the cache) of a figure: its PNG, and a flagged curve's
         `TAKE_AWAY` files (the overviews have none)."""
         stem = name[:-4]
-        return [(name, f"{key}.png")] + ([(stem + s, key + s) for s in TAKE_AWAY] if name in jobs else [])
+        return [(name, f"{key}.png")] + ([(stem + s, key + s) for s in TAKE_AWAY] if name in curve_of else [])
 
     missing = [n for n, (k, _) in wanted.items()
                if not (cache and all((cache / c).exists() for _, c in files(n, k)))]
-    overviews = [n for n in missing if n not in jobs]
-    curve_jobs = [n for n in missing if n in jobs]
+    overviews = [n for n in missing if n not in curve_of]
+    curve_jobs = [n for n in missing if n in curve_of]
+    # the rows of the curves to draw only (grouping every flagged curve's rows costs a second)
+    fits_by, pts_by = (rows_by_curve(t, pd.Series([curve_of[n]["curve_id"] for n in curve_jobs], dtype=object))
+                       for t in (fits, points))
+    jobs = {n: (curve_of[n], pts_by.get(curve_of[n]["curve_id"], pd.DataFrame()),
+                fits_by.get(curve_of[n]["curve_id"], pd.DataFrame())) for n in curve_jobs}
     each = pool.imap if pool is not None else map
     drawn = dict(zip(overviews, each(_overview_png, [wanted[n][1] for n in overviews])))
     drawn.update(zip(curve_jobs, pool.imap(_curve_figure, [jobs[n] for n in curve_jobs], chunksize=4)

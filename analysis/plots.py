@@ -28,12 +28,6 @@ def to_score(curve: pd.Series, y: np.ndarray) -> np.ndarray:
     return y if bool(curve["higher_is_better"]) else -y
 
 
-#: what a curve's figure is drawn from (its cache key: a figure is redrawn only when one of these changes)
-FIGURE_FIELDS = ("family", "benchmark", "task", "metric", "shots", "x_axis", "label", "best_model", "unit",
-                 "bounded", "higher_is_better", "log_scale", "chance", "noise", "noise_sd", "dispersion",
-                 "emergence_scale", "emergence_scale_low", "emergence_scale_high")
-
-
 def curve_figure(curve: pd.Series, points: pd.DataFrame, fits: pd.DataFrame):
     """Points with error bars, every fitted model (the best in bold), where an emergent curve leaves the floor."""
     sns.set_theme(style="whitegrid", context="notebook")
