@@ -173,8 +173,11 @@ CURVES: tuple[Column, ...] = (
     _c("p_smooth_fit", "number", "goodness of fit of the closest smooth model: its weighted RSS against χ² on its "
        "residual dof, where the noise is known (small: no smooth model follows the curve)", step="stats"),
     _c("lr_stat", "number", "likelihood-ratio statistic, sigmoid vs best smooth model (descriptive)", step="stats"),
-    _c("p_sharp", "number", "parametric-bootstrap p of that statistic (descriptive)", step="stats"),
-    _c("bootstrap_replicates", "integer", "replicates drawn before the sequential test stopped", step="stats"),
+    _c("p_sharp", "number", "parametric-bootstrap p of that statistic (descriptive; at most `bootstrap` "
+       "replicates); blank where nothing reads it: a curve with neither a rising trend nor an emergence at alpha",
+       step="stats"),
+    _c("bootstrap_replicates", "integer", "replicates drawn before the sequential test stopped (0: not run)",
+       step="stats"),
     _c("null_model", "text", "the smooth model the sharpness test's replicates come from", step="stats"),
     _c("backtest_model", "text", "the smooth model with the most AICc weight in the prediction of the largest "
        "scale from the smaller ones", step="stats"),
