@@ -177,10 +177,11 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
                        for t in (fits, points))
     jobs = {n: (curve_of[n], pts_by.get(curve_of[n]["curve_id"], pd.DataFrame()),
                 fits_by.get(curve_of[n]["curve_id"], pd.DataFrame())) for n in curve_jobs}
-    each = pool.imap if pool is not None else map
+    def each(draw, items, chunksize=1):
+        return pool.imap(draw, items, chunksize) if pool is not None else map(draw, items)
+
     drawn = dict(zip(overviews, each(_overview_png, [wanted[n][1] for n in overviews])))
-    drawn.update(zip(curve_jobs, pool.imap(_curve_figure, [jobs[n] for n in curve_jobs], chunksize=4)
-                     if pool is not None else map(_curve_figure, [jobs[n] for n in curve_jobs])))
+    drawn.update(zip(curve_jobs, each(_curve_figure, [jobs[n] for n in curve_jobs], chunksize=4)))
     keep = set()
     for name, (key, _) in wanted.items():
         where = files(name, key)

@@ -310,12 +310,12 @@ def read(path: str | Path, table: str | None = None) -> pd.DataFrame:
     """
     declared = {c.name: c for c in TABLES.get(table, ())} if table else {
         c.name: c for cols in TABLES.values() for c in cols}
+    raw = Path(path).read_bytes()
     try:
-        header = pd.read_csv(path, nrows=0).columns
+        header = pd.read_csv(io.BytesIO(raw), nrows=0).columns
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     text = [c for c in header if cell_as_written(c) in declared and declared[cell_as_written(c)].kind == "text"]
-    raw = Path(path).read_bytes()
     frame = pd.read_csv(io.BytesIO(raw), dtype={c: str for c in text}, keep_default_na=False,
                         na_values={c: [""] for c in header if c not in text})
     # a file where no cell starts with the quote has nothing to undo (a scan of the bytes, where undoing

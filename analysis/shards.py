@@ -72,8 +72,7 @@ def shard_of(families, shards: int) -> np.ndarray:
     """Each curve's shard: a hash of its family (the same on every machine and run; a family is never
     split, as its curves share their noise)."""
     codes, uniques = pd.factorize(pd.Series(families, dtype=str))
-    return np.array([zlib.crc32(f.encode()) % shards for f in uniques], dtype=int)[codes] if len(codes) else \
-        np.zeros(0, int)
+    return np.array([zlib.crc32(f.encode()) % shards for f in uniques], dtype=int)[codes]
 
 
 def plan_shards(csv: str, dataset: str, outdir: str, shards_dir: str, settings: Settings, shard_size: int,
