@@ -381,6 +381,37 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["dataset", "row", *REQUIRED, *OPTIONAL, "bounded"])
 
 
+#: metric names of unbounded scores (a perplexity of 12 is not 12 %): never read as percent by their size
+_UNBOUNDED_METRIC = r"perplexity|ppl|loss|nll|bits|bpb|likelihood|logprob|entropy"
+
+
+def _blank_unit_as_percent(raw: pd.DataFrame, score: np.ndarray, unit: pd.Series, rows: np.ndarray,
+                           label: str) -> tuple[pd.Series, list[Problem]]:
+    """A metric whose unit is left blank, whose scores stay within 0-100 and at least half of whose nonzero
+    scores are above 1 is in percent, as papers print it (0.5, 0.8, 2.4, 46.9): all its blank rows are read
+    so, said once per metric. Read as fractions, its scores above 1 would be set aside and those below 1
+    kept as 50 % and 80 %. One score above 1 among fractions (0.30, 0.41, 45.2) is a slip in that row,
+    set aside with its fix, not a reason to read the others as 0.3 %."""
+    blank = (raw["unit"] == "").to_numpy() & np.isfinite(score)
+    if not blank.any():
+        return unit, []
+    metric = raw["metric"].str.lower()
+    frame = pd.DataFrame({"metric": metric[blank], "score": score[blank], "row": rows[blank],
+                          "above": score[blank] > 1, "below": (score[blank] > 0) & (score[blank] <= 1)})
+    spread = frame.groupby("metric", sort=False).agg(low=("score", "min"), high=("score", "max"), row=("row", "min"),
+                                                     above=("above", "sum"), below=("below", "sum"))
+    percent = spread[(spread["above"] > 0) & (spread["above"] >= spread["below"]) & (spread["high"] <= 100)
+                     & (spread["low"] >= 0)
+                     & ~spread.index.str.contains(_UNBOUNDED_METRIC, case=False)]
+    if percent.empty:
+        return unit, []
+    unit = unit.mask(blank & metric.isin(percent.index).to_numpy(), "percent")
+    return unit, [Problem(label, int(r.row), "unit", (
+        f'unit is blank and the scores of metric "{name}" run from {r.low:g} to {r.high:g}: read as percent '
+        f"(0-100), so {r.high:g} is {r.high / 100:g} as a fraction; write unit percent (or fraction, or raw) "
+        "in the file to say so"), kept=True) for name, r in percent.iterrows()]
+
+
 def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> LoadedScores:
     n = len(raw)
     flags: list[tuple[np.ndarray, str, object]] = []
@@ -419,6 +450,7 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
     unit = raw["unit"].str.lower().replace("", "fraction")
     flag(~unit.isin(UNITS).to_numpy(), "unit",
          lambda i: f'unit "{raw["unit"].iat[i]}" is not one of {", ".join(UNITS)}')
+    unit, read_as_percent = _blank_unit_as_percent(raw, score, unit, rows, label)
 
     hib_text = raw["higher_is_better"].str.lower()
     hib_ok = hib_text.isin(_TRUE | _FALSE | {""}).to_numpy()
@@ -449,7 +481,8 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
     out_of_range = bounded & np.isfinite(score) & ((score < 0) | (score > top))
     flag(out_of_range, "score", lambda i: (
         f'score {raw["score"].iat[i]} is outside 0-{top[i]} for unit {unit.iat[i]}; '
-        + ("if it is a percentage, set unit to percent" if unit.iat[i] == "fraction"
+        + ("if it is a percentage, set unit to percent"
+           if unit.iat[i] == "fraction" and not re.search(_UNBOUNDED_METRIC, raw["metric"].iat[i], re.IGNORECASE)
            else "if it is unbounded (e.g. perplexity), set unit to raw")))
     bad_chance = bounded & np.isfinite(chance) & ((chance < 0) | (chance > top))
     flag(bad_chance, "chance", lambda i: f"chance {raw['chance'].iat[i]} is outside 0-{top[i]} for unit {unit.iat[i]}")
@@ -465,6 +498,7 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
         for i in np.flatnonzero(mask & listed):
             messages.setdefault(i, []).append(Problem(label, int(rows[i]), col, make(i)))
     problems = [p for i in sorted(messages) for p in messages[i]]
+    problems += read_as_percent
     problems += more_rows(label, rows[bad[MAX_LISTED:]], "problems like those listed")
     ok = ~failed
 

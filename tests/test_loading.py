@@ -242,6 +242,30 @@ def test_scores_that_do_not_fit_their_unit_or_chance_are_said_once_per_curve(tmp
     assert len(loaded.points) == 6 and len(messages) == 3
 
 
+def test_a_table_in_percent_without_a_unit_is_read_as_percent_and_said(tmp_path):
+    """A paper's table copied without a unit column (0.5, 0.8, 2.4, 8.2, 14.3 %): every score of that
+    metric is read as percent, said once; read as fractions, three rows were set aside and 0.5 and 0.8
+    kept as 50 % and 80 %. One slip among fractions, and a perplexity, are not read so."""
+    head = "model,family,params,benchmark,task,metric,score\n"
+    sizes = ["422M", "2B", "8B", "68B", "137B"]
+    rows = [f"m{i},L,{s},GSM8K,gsm8k,accuracy,{v}" for i, (s, v) in enumerate(zip(sizes, [0.5, 0.8, 2.4, 8.2, 14.3]))]
+    rows += [f"m{i},L,{s},MMLU,mmlu,acc,{v}" for i, (s, v) in enumerate(zip(sizes, [0.30, 0.35, 41, 0.47, 0.52]))]
+    rows += [f"m{i},L,{s},Pile,pile,perplexity,{v}" for i, (s, v) in enumerate(zip(sizes, [30, 21, 15, 11, 9]))]
+    path = tmp_path / "d.csv"
+    path.write_text(head + "\n".join(rows) + "\n")
+    loaded = read_scores(path)
+    gsm = loaded.points[loaded.points["task"] == "gsm8k"]
+    assert gsm["score"].tolist() == pytest.approx([0.005, 0.008, 0.024, 0.082, 0.143])
+    assert set(gsm["unit"]) == {"percent"}
+    [said] = [p for p in loaded.problems if p.column == "unit"]
+    assert said.kept and said.row == 2 and '"accuracy" run from 0.5 to 14.3: read as percent' in said.message
+    mmlu = loaded.points[loaded.points["task"] == "mmlu"]
+    assert mmlu["score"].tolist() == [0.30, 0.35, 0.47, 0.52] and set(mmlu["unit"]) == {"fraction"}
+    refused = {p.row: p.message for p in loaded.problems if not p.kept}
+    assert "set unit to percent" in refused[9]
+    assert len(refused) == 6 and all("set unit to raw" in refused[r] for r in range(12, 17))
+
+
 def test_duplicate_rows_are_counted_once_and_conflicts_are_said(tmp_path):
     """Issue 13, 8: rows pasted twice counted as replicates (p 0.055 became 0.012); an exact copy is
     now set aside with a message, two different scores for one model and task are both kept and said."""

@@ -122,7 +122,7 @@ def test_import_exits_as_validate_does(write, tmp_path):
 @pytest.mark.parametrize("command", ["emergence-validate", "emergence-import"])
 def test_a_reader_that_stops_early_ends_the_output_quietly(command, tmp_path):
     # more output than a pipe holds (64 KiB): the command is still writing when the reader is gone
-    rows = "".join(f"m-{i},M,{i + 1}B,MMLU,mmlu,acc,{'0.5' if i % 2 else '85'},14042,0.25\n" for i in range(3000))
+    rows = "".join(f"m-{i},M,{i + 1}B,MMLU,mmlu,acc,{'0.5' if i % 2 else '150'},14042,0.25\n" for i in range(3000))
     path = tmp_path / "long.csv"
     path.write_text(HEADER + rows, encoding="utf-8")
     # as `command long.csv | head -1`; stderr to a file, which never fills up as an unread pipe would
