@@ -151,3 +151,12 @@ def test_the_report_shows_names_as_written_and_escaped(hostile_run):
         assert not re.search(re.escape(leaked) + "(?!&#39;)", shown), name
         assert not any(s.startswith("'" + name) for s in packed), name
     assert 'HYPERLINK("' not in shown   # a double quote in a name cannot close an attribute
+
+
+@pytest.mark.parametrize("raw", [b"a,b\n'x,1", b"'a,b", b"\"'a\",b", b"a,\"'b\"\n", b"a,b\n1,2", b"a,b\nx'y,2",
+                                 b"a,b\r\n'x,1", b"", b"x,\"a'\"\n", b"a,b\n\"'=1\",2"])
+def test_the_scan_for_escaped_cells_finds_what_the_pattern_finds(raw):
+    """`schema.read` undoes the escaping only where a cell starts with the quote; its substring scan
+    must find exactly the cells the plain pattern (a separator, an optional CSV quote, the quote) finds."""
+    pattern = re.compile(rb'(?:^|[,\n])"?' + re.escape(schema.QUOTE.encode()))
+    assert schema._has_escaped_cell(raw) == bool(pattern.search(raw))
