@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
+import json
+import os
 import re
 from pathlib import Path
 
@@ -116,14 +119,65 @@ def _data_names(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
     return tuple(_DATA_FILE.findall(path.read_text(encoding="utf-8")))
 
 
-def code_closure(script: str | Path, root: str | Path, package: str = PACKAGE) -> list[Path]:
+def code_closure(script: str | Path, root: str | Path, package: str = PACKAGE,
+                 store: str | Path | None = None) -> list[Path]:
     """The package's source files a script imports, directly or transitively, and the data files
     they read from beside themselves (the shipped prior, the benchmark catalogue, the settings'
     schema), sorted.
 
     root is the folder holding the package (the repository); the paths returned are under it.
+    `store`: a JSON file that keeps each script's closure with a stamp of every file it could depend
+    on (the script, and each file's path, time and size under the package); a stamp that matches
+    is read, not parsed (parsing took 0.8 s of a 2.7 s no-op rerun).
     """
     root = Path(root).resolve()
+    if store is None:
+        return _closure(Path(script).resolve(), root, package)
+    script = Path(script).resolve()
+    stamp = _stamp(script, root / package)
+    kept = _read_store(Path(store))
+    if kept.get(str(script), {}).get("stamp") == stamp:
+        return [Path(p) for p in kept[str(script)]["files"]]
+    files = _closure(script, root, package)
+    kept[str(script)] = {"stamp": stamp, "files": [str(p) for p in files]}
+    _write_store(Path(store), kept)
+    return files
+
+
+def _stamp(script: Path, package_dir: Path) -> str:
+    """A digest of the path, modification time and size of the script and of every file under the
+    package: any edit, new or removed module or data file changes it."""
+    lines = []
+    for p in (script, *sorted(package_dir.rglob("*"))):
+        if "__pycache__" in p.parts or not p.is_file():
+            continue
+        st = p.stat()
+        lines.append(f"{p}\t{st.st_mtime_ns}\t{st.st_size}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _read_store(path: Path) -> dict:
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _write_store(path: Path, kept: dict) -> None:
+    """Written whole and moved into place, so that a workflow parsing at the same time (a cluster's
+    jobs) reads the old file or the new one, never half of one; a folder it cannot write costs only
+    the next parse."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(kept), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _closure(script: Path, root: Path, package: str) -> list[Path]:
     seen: set[Path] = set()
     todo = [Path(script).resolve()]
     while todo:

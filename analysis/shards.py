@@ -20,7 +20,6 @@ dataset would have made.
 from __future__ import annotations
 
 import json
-import math
 import zlib
 from pathlib import Path
 
@@ -31,41 +30,7 @@ from . import runlog
 from .models import MODELS
 from .pipeline import DatasetResult, analyse_curves, batch_width, prepared_dataset
 from .settings import Settings
-
-PLAN = "plan.json"
-
-
-def shard_count(n_curves: int, shard_size: int) -> int:
-    """How many shards a dataset of n_curves is split into (at least 1; shard_size 0: never split)."""
-    return max(1, math.ceil(n_curves / shard_size)) if shard_size > 0 else 1
-
-
-#: the columns that make a curve (loading.build_curves), before a dataset's split_by columns
-CURVE_KEY = ("family", "benchmark", "task", "metric", "shots")
-
-
-def estimated_curves(path: str | Path, split_by: tuple[str, ...] = ()) -> int:
-    """The curves of a contract CSV, counted from its key columns without validating it.
-
-    The workflow decides while it parses whether a dataset is split into shards; reading a
-    million rows' key columns takes about a second, and only files with more data rows than
-    shard_size are read. Validation can only set rows aside, so this is an upper bound. A file
-    pandas cannot read counts as its rows (the plan's validation then says what is wrong).
-    """
-    try:
-        header = pd.read_csv(path, nrows=0).columns
-        wanted = {c.lower() for c in (*CURVE_KEY, *split_by)}
-        use = [c for c in header if str(c).strip().lower() in wanted]
-        keys = pd.read_csv(path, usecols=use, dtype=str, keep_default_na=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError):
-        return data_rows(path)
-    return len(keys.drop_duplicates())
-
-
-def data_rows(path: str | Path) -> int:
-    """A CSV's lines less its header: at least its number of curves, counted cheaply."""
-    with open(path, "rb") as f:
-        return sum(1 for _ in f) - 1
+from .shard_plan import PLAN, shard_count
 
 
 def shard_of(families, shards: int) -> np.ndarray:
@@ -102,11 +67,6 @@ def plan_shards(csv: str, dataset: str, outdir: str, shards_dir: str, settings: 
                                         "order": curves["curve_id"].tolist()}))
     logger.info(f"{csv}: {len(curves)} curves in {n} shard(s) of at most {shard_size}")
     return n
-
-
-def shard_ids(shards_dir: str | Path) -> list[str]:
-    """The shards a plan made (for the workflow's merge step)."""
-    return [str(k) for k in range(json.loads((Path(shards_dir) / PLAN).read_text())["shards"])]
 
 
 def run_shard(shard_dir: str, plan: str, outdir: str, settings: Settings, log: str | None = None) -> None:

@@ -53,3 +53,23 @@ def test_real_scripts_reach_what_the_hand_kept_lists_missed():
     imports = {p.relative_to(REPO).as_posix() for p in code_closure(SCRIPTS / "import_dataset.py", REPO)}
     assert {"analysis/importers/lm_eval.py", "analysis/importers/wide.py", "analysis/loading.py"} <= imports
     assert not any(p.startswith("analysis/stats/") for p in imports)
+
+
+def test_a_kept_closure_is_read_until_a_file_changes(tmp_path):
+    """The workflow keeps the closures between runs (a no-op rerun parses nothing); an edit, a new
+    module or a removed one must still be seen by the next run."""
+    write(tmp_path, {"step.py": "from analysis.a import run\n", "analysis/__init__.py": "",
+                     "analysis/a.py": "", "analysis/b.py": ""})
+    store = tmp_path / "kept" / "closures.json"
+
+    def found():
+        return [p.name for p in code_closure(tmp_path / "step.py", tmp_path, store=store)]
+
+    assert found() == ["__init__.py", "a.py"] and store.is_file()
+    assert found() == ["__init__.py", "a.py"]                       # read from the store
+    write(tmp_path, {"analysis/a.py": "from . import b\n"})         # an edit (its size changes)
+    assert found() == ["__init__.py", "a.py", "b.py"]
+    write(tmp_path, {"analysis/a.py": "import json\n"})             # and its import removed
+    assert found() == ["__init__.py", "a.py"]
+    store.write_text("not json")                                    # a damaged store is recomputed
+    assert found() == ["__init__.py", "a.py"]

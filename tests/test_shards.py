@@ -9,7 +9,8 @@ import pytest
 
 from analysis.pipeline import run_dataset
 from analysis.settings import Settings
-from analysis.shards import merge_shards, plan_shards, run_shard, shard_count, shard_ids, shard_of
+from analysis.shard_plan import shard_count, shard_ids
+from analysis.shards import merge_shards, plan_shards, run_shard, shard_of
 from analysis.synthetic import SHAPES, simulate
 from tests.conftest import REPO
 
@@ -69,7 +70,7 @@ def test_a_curve_keeps_its_shard():
 
 
 def test_the_workflow_counts_a_files_curves_from_its_key_columns(tmp_path):
-    from analysis.shards import estimated_curves
+    from analysis.shard_plan import estimated_curves
     mixed(tmp_path / "m.csv")
     whole = tmp_path / "whole"
     run_dataset(str(tmp_path / "m.csv"), "m", str(whole), Settings(bootstrap=20))

@@ -17,7 +17,7 @@ from analysis import runsummary
 from analysis import settings as run_settings
 from analysis.deps import code_closure
 from analysis.importers import DatasetDefinedTwice, find_datasets, importers, unread_files
-from analysis.shards import data_rows, estimated_curves, shard_ids
+from analysis.shard_plan import data_rows, estimated_curves, shard_ids
 
 # every setting's default and meaning lives in the schema; the config only overrides
 validate(config, schema=str(run_settings.SCHEMA_PATH))
@@ -47,10 +47,15 @@ for _file, _message in UNREAD:
 # analysis, a change to a figure only the figures and the report.
 # Snakemake would print them for every job it starts: each rule's `message:` says
 # what the job does and where its log is instead.
+# The closures are kept between runs, stamped with every file's time and size (no parse when
+# nothing changed).
+CODE_CLOSURES = Path(".snakemake", "emergence_atlas", "code_closures.json")
+
+
 def code_inputs(script):
     """The analysis package's source files that workflow/scripts/<script>.py imports."""
     path = os.path.join(REPO, "workflow", "scripts", f"{script}.py")
-    return [str(p) for p in code_closure(path, REPO)]
+    return [str(p) for p in code_closure(path, REPO, store=CODE_CLOSURES)]
 
 
 # the measured error rates on realistic null data (benchmarks/stress.py), shown in the report when present
