@@ -160,9 +160,37 @@ def apply_catalogue(points: pd.DataFrame, label: str, catalogue: Catalogue | Non
     # chance in the direction the score is written: a lower-is-better score's chance is 1 - chance
     higher = pts["higher_is_better"].to_numpy(bool)
     pts.loc[fill_c, "chance"] = np.where(higher, chance, 1.0 - chance)[fill_c]
+    written = pts["chance"].to_numpy(float, copy=True)
+    slip = _chance_as_fraction_in_percent(pts, found & ~fill_c, np.where(higher, chance, 1.0 - chance))
+    fill_c |= slip
     pts["filled"] = np.select([fill_n & fill_c, fill_n, fill_c], ["n_items, chance", "n_items", "chance"], "")
 
-    return _generation_floor(pts), unknown + _contradictions(pts, found, test_items, chance, fill_c, label)
+    return (_generation_floor(pts), unknown + _slips(pts, slip, written, label)
+            + _contradictions(pts, found, test_items, chance, fill_c, label))
+
+
+def _chance_as_fraction_in_percent(pts: pd.DataFrame, given: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Rows of a percent table whose chance is a hundredth of their catalogue entry's (0.25 written for
+    25 %, read as 0.25 %): the entry's chance replaces it, as a wrong floor would cost the curve its
+    emergence. Which rows; their chance is set in place."""
+    chance = pts["chance"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        slip = (given & pts["unit"].eq("percent").to_numpy() & np.isfinite(chance) & np.isfinite(expected)
+                & (expected > 0.01) & (np.abs(100 * chance - expected) <= 0.005))
+    pts.loc[slip, "chance"] = expected[slip]
+    return slip
+
+
+def _slips(pts: pd.DataFrame, slip: np.ndarray, written: np.ndarray, label: str) -> list[Problem]:
+    out = []
+    for i in pts[slip].drop_duplicates(list(CURVE_KEY)).index:        # one warning per curve
+        r = pts.loc[i]
+        out.append(Problem(label, int(r["row"]), "chance", (
+            f"chance {100 * written[i]:g} in a percent table reads as {100 * written[i]:g} %, a "
+            f"hundredth of what guessing scores on {r['catalogue']} ({100 * r['chance']:g} %, benchmark "
+            f"catalogue): a fraction written in a percent table; the catalogue's {100 * r['chance']:g} % is used "
+            f"(write {100 * r['chance']:g} to say so)"), kept=True))
+    return out
 
 
 #: what `filled` says where the chance level came from the metric's name, not from a catalogue entry

@@ -28,10 +28,15 @@ SCALE_COLUMNS = ("params", "tokens", "compute")
 CURVE_KEY = ("family", "benchmark", "task", "metric", "shots")
 
 NO_ROWS = "has a header but no rows: add one row per score, or remove the file"
-_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBgGtT]?)\s*$")
+_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "thousand": 1e3, "million": 1e6,
+           "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+#: a size's suffix: a letter or a word, as papers print them (`7B`, `13 billion`, `1.3bn`)
+_SIZE_SUFFIX = r"(?:[kKmMbBgGtT]|(?i:thousand|million|billion|bn|trillion))"
+#: a size: a number, with thousands separators as papers print them (`1,300,000,000`), then its suffix
+_SIZE = re.compile(r"^\s*((?:[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?)|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*("
+                   + _SIZE_SUFFIX + r"?)\s*$")
 #: an exponent and a unit suffix together (`7e9B`): 7e18 or 7e9? Refused, never guessed
-_EXPONENT_AND_SUFFIX = re.compile(r"^\s*[0-9.]+[eE][+-]?[0-9]+\s*[kKmMbBgGtT]\s*$")
+_EXPONENT_AND_SUFFIX = re.compile(r"^\s*[0-9.]+[eE][+-]?[0-9]+\s*" + _SIZE_SUFFIX + r"\s*$")
 #: the smallest size taken as a count: a parameter (or token, or FLOP) count below it is a number
 #: written in another unit (`#Params (B)` = 34 is 34 billion), so the row is refused with the fix
 MIN_SIZE = 1e4
@@ -45,15 +50,15 @@ _FALSE = {"false", "0", "no", "n", "f"}
 
 
 def parse_size(text: str) -> float:
-    """Parse '7e9', '7000000000', '7B', '125M', '1.3T', '70m' into a number.
+    """Parse '7e9', '7000000000', '7B', '125M', '1.3T', '70m', '13 billion', '1,300,000,000' into a number.
 
     Raises ValueError for anything else. Suffixes are case-insensitive
-    (k, M, B/G, T); a lower-case 'm' means million, as in model names.
+    (k, M, B/G, T, or the word); a lower-case 'm' means million, as in model names.
     """
     m = _SIZE.match(str(text))
     if not m or _EXPONENT_AND_SUFFIX.match(str(text)):
         raise ValueError(text)
-    return float(m.group(1)) * _SUFFIX[m.group(2).lower()]
+    return float(m.group(1).replace(",", "")) * _SUFFIX[m.group(2).lower()]
 
 
 def _numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +74,7 @@ def _sizes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     out, other = _numbers(col)  # most sizes are plain numbers; only the rest go through the pattern
     if other.any():
         parts = col[other].str.extract(_SIZE)
-        number = pd.to_numeric(parts[0], errors="coerce").to_numpy(float)
+        number = pd.to_numeric(parts[0].str.replace(",", ""), errors="coerce").to_numpy(float)
         out[other] = number * parts[1].fillna("").str.lower().map(_SUFFIX).to_numpy(float)
     bad = other & (~np.isfinite(out) | col.str.match(_EXPONENT_AND_SUFFIX).to_numpy(bool))
     return np.where(bad, np.nan, out), bad
@@ -385,17 +390,21 @@ def _empty() -> pd.DataFrame:
 _UNBOUNDED_METRIC = r"perplexity|ppl|loss|nll|bits|bpb|likelihood|logprob|entropy"
 
 
-def _blank_unit_as_percent(raw: pd.DataFrame, score: np.ndarray, unit: pd.Series, rows: np.ndarray,
-                           label: str) -> tuple[pd.Series, list[Problem]]:
+def _signed_cells(raw: pd.DataFrame, signed: dict, i: int) -> str:
+    return ", ".join(f'{c} "{raw[c].iat[i]}"' for c, mask in signed.items() if mask[i])
+
+
+def _blank_unit_as_percent(metrics: pd.Series, given: pd.Series, score: np.ndarray, unit: pd.Series,
+                           rows: np.ndarray, label: str) -> tuple[pd.Series, list[Problem]]:
     """A metric whose unit is left blank, whose scores stay within 0-100 and at least half of whose nonzero
     scores are above 1 is in percent, as papers print it (0.5, 0.8, 2.4, 46.9): all its blank rows are read
-    so, said once per metric. Read as fractions, its scores above 1 would be set aside and those below 1
+    so, said once per file. Read as fractions, its scores above 1 would be set aside and those below 1
     kept as 50 % and 80 %. One score above 1 among fractions (0.30, 0.41, 45.2) is a slip in that row,
     set aside with its fix, not a reason to read the others as 0.3 %."""
-    blank = (raw["unit"] == "").to_numpy() & np.isfinite(score)
+    blank = (given == "").to_numpy() & np.isfinite(score)
     if not blank.any():
         return unit, []
-    metric = raw["metric"].str.lower()
+    metric = metrics.str.lower()
     frame = pd.DataFrame({"metric": metric[blank], "score": score[blank], "row": rows[blank],
                           "above": score[blank] > 1, "below": (score[blank] > 0) & (score[blank] <= 1)})
     spread = frame.groupby("metric", sort=False).agg(low=("score", "min"), high=("score", "max"), row=("row", "min"),
@@ -406,10 +415,13 @@ def _blank_unit_as_percent(raw: pd.DataFrame, score: np.ndarray, unit: pd.Series
     if percent.empty:
         return unit, []
     unit = unit.mask(blank & metric.isin(percent.index).to_numpy(), "percent")
-    return unit, [Problem(label, int(r.row), "unit", (
-        f'unit is blank and the scores of metric "{name}" run from {r.low:g} to {r.high:g}: read as percent '
-        f"(0-100), so {r.high:g} is {r.high / 100:g} as a fraction; write unit percent (or fraction, or raw) "
-        "in the file to say so"), kept=True) for name, r in percent.iterrows()]
+    shown = [f'"{name}" ({r.low:g} to {r.high:g})' for name, r in percent.head(5).iterrows()]
+    more = f" and {len(percent) - 5} more" if len(percent) > 5 else ""
+    top = percent["high"].iat[0]
+    return unit, [Problem(label, int(percent["row"].min()), "unit", (
+        f"unit is blank and the scores of metric{'s' if len(percent) > 1 else ''} {', '.join(shown)}{more} run "
+        f"past 1: read as percent (0-100), so {top:g} is {top / 100:g} as a fraction; write unit percent (or "
+        "fraction, or raw) in the file to say so"), kept=True)]
 
 
 def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> LoadedScores:
@@ -443,14 +455,24 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
     flag((raw["params"] == "").to_numpy(), "params",
          lambda i: "params is blank; give the parameter count (e.g. 7B), or drop the row if it is not known")
 
-    score, bad = _numbers(raw["score"])
+    # a score, stderr or chance printed with its percent sign (24.9%) is in percent
+    signed = {c: raw[c].str.endswith("%").to_numpy() for c in ("score", "stderr", "chance")}
+    in_percent = signed["score"] | signed["stderr"] | signed["chance"]
+    unsigned = {c: raw[c].where(~signed[c], raw[c].str.removesuffix("%").str.strip()) for c in signed}
+    score, bad = _numbers(unsigned["score"])
     flag(bad, "score", lambda i: f'score "{raw["score"].iat[i]}" is not a number')
     flag((raw["score"] == "").to_numpy(), "score", lambda i: "score is blank; every row needs a score")
 
-    unit = raw["unit"].str.lower().replace("", "fraction")
+    given = raw["unit"].str.lower()
+    sign_conflict = in_percent & given.isin(("fraction", "raw")).to_numpy()
+    flag(sign_conflict, "unit", lambda i: (
+        f"a cell of this row is written with a percent sign ({_signed_cells(raw, signed, i)}) but unit is "
+        f"{given.iat[i]}: set unit to percent, or write the number without the sign in unit {given.iat[i]}"))
+    given = given.mask(in_percent & (given == "").to_numpy(), "percent")
+    unit = given.replace("", "fraction")
     flag(~unit.isin(UNITS).to_numpy(), "unit",
          lambda i: f'unit "{raw["unit"].iat[i]}" is not one of {", ".join(UNITS)}')
-    unit, read_as_percent = _blank_unit_as_percent(raw, score, unit, rows, label)
+    unit, read_as_percent = _blank_unit_as_percent(raw["metric"], given, score, unit, rows, label)
 
     hib_text = raw["higher_is_better"].str.lower()
     hib_ok = hib_text.isin(_TRUE | _FALSE | {""}).to_numpy()
@@ -468,17 +490,17 @@ def _validate(raw: pd.DataFrame, rows: np.ndarray, dataset: str, label: str) -> 
     bad |= np.isfinite(n_items) & ((n_items < 1) | (np.nan_to_num(n_items) % 1 != 0))
     flag(bad, "n_items", lambda i: f'n_items "{raw["n_items"].iat[i]}" is not a whole number ≥ 1')
 
-    stderr, bad = _numbers(raw["stderr"])
+    stderr, bad = _numbers(unsigned["stderr"])
     bad |= np.isfinite(stderr) & (stderr < 0)
     flag(bad, "stderr", lambda i: f'stderr "{raw["stderr"].iat[i]}" is not a number ≥ 0')
 
-    chance, bad = _numbers(raw["chance"])
+    chance, bad = _numbers(unsigned["chance"])
     flag(bad, "chance", lambda i: f'chance "{raw["chance"].iat[i]}" is not a number')
 
     scale = np.where(unit == "percent", 100.0, 1.0)
     bounded = (unit != "raw").to_numpy()
     top = np.where(unit == "percent", 100, 1)
-    out_of_range = bounded & np.isfinite(score) & ((score < 0) | (score > top))
+    out_of_range = bounded & np.isfinite(score) & ((score < 0) | (score > top)) & ~sign_conflict
     flag(out_of_range, "score", lambda i: (
         f'score {raw["score"].iat[i]} is outside 0-{top[i]} for unit {unit.iat[i]}; '
         + ("if it is a percentage, set unit to percent"

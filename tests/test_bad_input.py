@@ -214,9 +214,9 @@ CASES = {
         "data/wide/w.csv row 3: score 1.4 is outside 0-1 for unit fraction; if it is a percentage, set unit to "
         "percent"]),
     "harness problem names models.csv's row": Case({
-        "data/lm-eval/h/models.csv": MODELS_CSV.replace("m-2b,H,2B", "m-2b,H,2 billion"),
+        "data/lm-eval/h/models.csv": MODELS_CSV.replace("m-2b,H,2B", "m-2b,H,2 bilion"),
         "data/lm-eval/h/a.json": harness(GOOD_JSON), "data/lm-eval/h/b.json": harness(GOOD_JSON)}, [
-        'data/lm-eval/h/models.csv row 3: params "2 billion" is not a size; write e.g. 7000000000, 7e9 or 7B']),
+        'data/lm-eval/h/models.csv row 3: params "2 bilion" is not a size; write e.g. 7000000000, 7e9 or 7B']),
     "wide table without sidecar": Case({"data/wide/w.csv": WIDE_CSV}, [
         "data/wide/w.csv: is not read: a wide table needs its sidecar data/wide/w.yaml"]),
     # ---- found by a referee trying the workflow as a hostile user

@@ -132,6 +132,22 @@ def test_the_tables_own_values_stand_and_contradictions_are_warned(tmp_path):
     assert len([p for p in said if p.column == "n_items"]) == 1     # one warning per curve, not per row
 
 
+def test_a_chance_written_as_a_fraction_in_a_percent_table_takes_the_catalogues(tmp_path):
+    """GPT-3's MMLU printed in percent with chance 0.25 (read as 0.25 %): the floor it gave turned an
+    emergence into "no flat start". The catalogue's 25 % replaces it, and both are said; a chance that
+    is not a hundredth of the entry's stands, with the usual warning."""
+    rows = (_rows("MMLU", "mmlu", "acc", [25.9, 24.9, 26.0, 43.9], unit="percent", chance=0.25)
+            + _rows("MMLU", "mmlu_anatomy", "acc", [25.9, 24.9, 26.0, 43.9], unit="percent", chance=20))
+    curves, points, problems = prepare_points(_table(tmp_path, rows))
+    c = curves.set_index("task")
+    assert c.loc["mmlu", "chance"] == pytest.approx(0.25) and c.loc["mmlu", "chance_source"] == "catalogue"
+    assert c.loc["mmlu_anatomy", "chance"] == pytest.approx(0.20) and c.loc["mmlu_anatomy", "chance_source"] == "table"
+    [slip] = [p for p in problems if "a hundredth of what guessing scores" in p.message]
+    assert slip.kept and slip.column == "chance" and "the catalogue's 25 % is used" in slip.message
+    assert any(p.column == "chance" and "chance 0.2 is not what guessing scores" in p.message
+               for p in problems)
+
+
 def test_every_bundled_benchmark_resolves_or_is_listed_as_unknown():
     cat = Catalogue.shipped()
     for csv in sorted((REPO / "data").glob("*.csv")):

@@ -13,12 +13,13 @@ GOOD = "m1,F,1B,bench,task,acc,0.5,fraction,100,0.25\n"
 @pytest.mark.parametrize("text,value", [
     ("7000000000", 7e9), ("7e9", 7e9), ("7B", 7e9), ("125M", 1.25e8), ("1.3T", 1.3e12),
     ("70m", 7e7), ("2.7b", 2.7e9), (" 350M ", 3.5e8), ("1.5k", 1500.0),
+    ("13 billion", 1.3e10), ("1,300,000,000", 1.3e9), ("1.3bn", 1.3e9), ("175 Billion", 1.75e11),
 ])
 def test_parse_size_accepts_numbers_and_suffixes(text, value):
     assert parse_size(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["seven", "7X", "", "1e", "B7"])
+@pytest.mark.parametrize("text", ["seven", "7X", "", "1e", "B7", "1,3B", "12,34", "7e9 billion"])
 def test_parse_size_rejects_garbage(text):
     with pytest.raises(ValueError):
         parse_size(text)
@@ -258,12 +259,26 @@ def test_a_table_in_percent_without_a_unit_is_read_as_percent_and_said(tmp_path)
     assert gsm["score"].tolist() == pytest.approx([0.005, 0.008, 0.024, 0.082, 0.143])
     assert set(gsm["unit"]) == {"percent"}
     [said] = [p for p in loaded.problems if p.column == "unit"]
-    assert said.kept and said.row == 2 and '"accuracy" run from 0.5 to 14.3: read as percent' in said.message
+    assert said.kept and said.row == 2 and "metric \"accuracy\" (0.5 to 14.3) run past 1: read as percent" in said.message
     mmlu = loaded.points[loaded.points["task"] == "mmlu"]
     assert mmlu["score"].tolist() == [0.30, 0.35, 0.47, 0.52] and set(mmlu["unit"]) == {"fraction"}
     refused = {p.row: p.message for p in loaded.problems if not p.kept}
     assert "set unit to percent" in refused[9]
     assert len(refused) == 6 and all("set unit to raw" in refused[r] for r in range(12, 17))
+
+
+def test_a_score_printed_with_its_percent_sign_is_read_as_percent(tmp_path):
+    """`24.9%` was "not a number"; blank unit: percent; unit fraction: set aside with the fix."""
+    head = "model,family,params,benchmark,task,metric,score,unit,chance\n"
+    rows = ["a,F,125M,b,t,acc,24.9%,,25%", "b,F,350M,b,t,acc,25.3%,,25%", "c,F,1.3B,b,t,acc,31 %,,25%",
+            "d,F,2.7B,b,u,acc,31%,fraction,0.25"]
+    path = tmp_path / "d.csv"
+    path.write_text(head + "\n".join(rows) + "\n")
+    loaded = read_scores(path)
+    assert loaded.points["score"].tolist() == pytest.approx([0.249, 0.253, 0.31])
+    assert loaded.points["chance"].tolist() == pytest.approx([0.25] * 3) and set(loaded.points["unit"]) == {"percent"}
+    [refused] = [p for p in loaded.problems if not p.kept]
+    assert refused.row == 5 and refused.column == "unit" and 'percent sign (score "31%")' in refused.message
 
 
 def test_duplicate_rows_are_counted_once_and_conflicts_are_said(tmp_path):
