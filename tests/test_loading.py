@@ -259,7 +259,8 @@ def test_a_table_in_percent_without_a_unit_is_read_as_percent_and_said(tmp_path)
     assert gsm["score"].tolist() == pytest.approx([0.005, 0.008, 0.024, 0.082, 0.143])
     assert set(gsm["unit"]) == {"percent"}
     [said] = [p for p in loaded.problems if p.column == "unit"]
-    assert said.kept and said.row == 2 and "metric \"accuracy\" (0.5 to 14.3) run past 1: read as percent" in said.message
+    assert said.kept and said.row == 2
+    assert "metric \"accuracy\" (0.5 to 14.3) run past 1: read as percent" in said.message
     mmlu = loaded.points[loaded.points["task"] == "mmlu"]
     assert mmlu["score"].tolist() == [0.30, 0.35, 0.47, 0.52] and set(mmlu["unit"]) == {"fraction"}
     refused = {p.row: p.message for p in loaded.problems if not p.kept}
