@@ -112,13 +112,20 @@ def _fit_note(r, s) -> str:
 
 
 def _smooth_reason(r, s) -> str:
+    """"Smooth" says the curve improves and is not shown to be emergent. Where its shape departs from the
+    smooth models, the reason says so first and then why that is still no emergence, so that it never
+    reads as a claim that a smooth law fits."""
     why = f"score improves by {r.change:.3g} across the range (p={_fmt_p(r.p_trend)}, q={_fmt_p(r.q_trend)})"
-    if _fit_note(r, s):
-        why += "; " + _fit_note(r, s)
-    more = why_not_emergent(r, s)
+    not_emergent = why_not_emergent(r, s)
+    shape = []
+    if np.isfinite(r.p_smooth_fit) and r.p_smooth_fit <= s.alpha:
+        shape.append(f"no single smooth model fits its shape (p={_fmt_p(r.p_smooth_fit)})")
     if r.p_sharp <= s.alpha:
-        more = (more + "; " if more else "") + f"a sigmoid fits better than {r.null_model} (p={_fmt_p(r.p_sharp)})"
-    return why + ("; " + more if more else "")
+        shape.append(f"a sigmoid fits better than {r.null_model} (p={_fmt_p(r.p_sharp)})")
+    if shape:
+        return (f"{why}; {' and '.join(shape)}"
+                + (f"; not shown to be emergent: {not_emergent}" if not_emergent else ""))
+    return why + "".join(f"; {part}" for part in (_fit_note(r, s), not_emergent) if part)
 
 
 def _too_few_reason(r, s) -> str:

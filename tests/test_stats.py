@@ -371,6 +371,22 @@ def test_smooth_says_whether_a_smooth_model_fits(tmp_path):
     assert c.loc["steady", "noise"] == "binomial + family scatter (with the reference prior)"
     assert c.loc["steady", "p_smooth_fit"] > 0.05 and "fit is adequate" in c.loc["steady", "reason"]
     assert c.loc["zigzag", "p_smooth_fit"] < 1e-3
+    if c.loc["zigzag", "label"] == "smooth":     # its shape is no smooth law's, and the reason must not say one fits
+        assert "no single smooth model fits its shape" in c.loc["zigzag", "reason"]
+        assert "fit is adequate" not in c.loc["zigzag", "reason"]
+
+
+def test_a_smooth_label_on_a_shape_no_smooth_law_fits_says_both(tmp_path):
+    """A rise that leaves the floor over several models and then steepens (0.7 ... 6, 14, 50, 100 %):
+    not an emergence by the jump test (the first model above the floor is on the smaller models'
+    trend), but no smooth law fits its whole shape. The reason says the shape first, then why it is no
+    emergence; it read "a sigmoid fits better" after the jump test's verdict, as if the two disagreed."""
+    x = np.array([1.25e8, 3.5e8, 7.6e8, 1.3e9, 2.7e9, 6.7e9, 1.3e10, 1.75e11])
+    c = run(tmp_path, frame(np.array([0.7, 1.5, 2.5, 3.5, 6.0, 14.0, 50.0, 100.0]) / 100, x, n_items=2000,
+                            chance=0.0)).iloc[0]
+    assert c["label"] == "smooth" and c["p_sharp"] <= 0.05
+    assert c["reason"].startswith("score improves by") and "fit is adequate" not in c["reason"]
+    assert "a sigmoid fits better than" in c["reason"] and "; not shown to be emergent: " in c["reason"]
 
 
 @pytest.mark.measurement
