@@ -57,7 +57,6 @@ def rows_by_curve(table: pd.DataFrame, curve_ids: pd.Series) -> dict[str, pd.Dat
 def _overview_png(what: tuple) -> tuple[bytes]:
     """An overview figure's PNG: ("labels", curves) or ("map", curves, axis) (runs in a worker)."""
     from . import plots
-    _first_figure_in_worker()
     kind, curves, *axis = what
     fig = plots.label_counts_figure(curves) if kind == "labels" else plots.capability_map_figure(curves, *axis)
     buf = io.BytesIO()
@@ -68,7 +67,10 @@ def _overview_png(what: tuple) -> tuple[bytes]:
 def figure_pool(workers: int):
     """The processes that draw, forked at once, or None for one. Fork it before reading the tables: a
     worker then holds its figures only, not a copy of the caller's tables and imports (the report's
-    job, counted with its workers, went from 0.8 GB to its budget of 0.7 GB)."""
+    job, counted with its workers, went from 0.8 GB to its budget of 0.7 GB). Each worker imports the
+    drawing modules as it starts (2 s: matplotlib, seaborn and the scipy.stats seaborn imports), while
+    the caller reads the tables and works out which figures to draw; end it with `pool.terminate()`
+    once the figures are back, so that a rerun that draws nothing does not wait for those imports."""
     import multiprocessing
     return multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) if workers > 1 else None
 
@@ -80,7 +82,6 @@ TAKE_AWAY = (".svg", "-300dpi.png")
 def _curve_figure(args) -> tuple[bytes, bytes, bytes]:
     """One flagged curve's figure: the PNG the report embeds, then its `TAKE_AWAY` files (runs in a worker)."""
     from . import plots
-    _first_figure_in_worker()
     png, svg, hi = io.BytesIO(), io.BytesIO(), io.BytesIO()
     plots.save(plots.curve_figure(*args), png, svg=svg, print_png=hi)
     if _WORKER["frozen"]:
@@ -88,22 +89,18 @@ def _curve_figure(args) -> tuple[bytes, bytes, bytes]:
     return png.getvalue(), svg.getvalue(), hi.getvalue()
 
 
-#: a `figure_pool` worker's state: in a worker, and whether what it holds before its first figure is frozen
-_WORKER = {"in": False, "frozen": False}
+#: a `figure_pool` worker's state: whether what it holds before its first figure is frozen
+_WORKER = {"frozen": False}
 
 
 def _worker_start() -> None:
-    _WORKER["in"] = True
-
-
-def _first_figure_in_worker() -> None:
-    """Before a worker's first figure (its drawing modules imported): freeze what it holds out of the
-    collector's reach, so that a collection after each figure costs 4 ms, not 70 (without it a worker's
-    memory grew from 0.2 to 0.3 GB over 50 figures: matplotlib's cycles wait for a collection that
-    allocation counts rarely trigger). Not at the worker's start: a rerun that draws nothing waits for none."""
-    if _WORKER["in"] and not _WORKER["frozen"]:
-        gc.freeze()
-        _WORKER["frozen"] = True
+    """A worker imports the drawing modules, then freezes what it holds out of the collector's reach, so
+    that a collection after each figure costs 4 ms, not 70 (without it a worker's memory grew from 0.2 to
+    0.3 GB over 50 figures: matplotlib's cycles wait for a collection that allocation counts rarely
+    trigger)."""
+    from . import plots  # noqa: F401
+    gc.freeze()
+    _WORKER["frozen"] = True
 
 
 def _key(code: bytes, *parts: str | bytes) -> str:

@@ -117,40 +117,57 @@ def _tasks(c: pd.DataFrame, labels: list[str], title: str, unit: str, limit: int
     """One sentence per task with the label: its families (with the bracket), and the other families' labels;
     the first `limit` tasks (every emergent one: a reader asking "is X emergent" must find X here)."""
     c = with_test_set(c)
-    hit = c[c["label"].isin(labels)]
+    # the columns a finding's sentence reads (every column, copied per task, took half of the step)
+    hit = c.loc[c["label"].isin(labels), [k for k in dict.fromkeys(
+        [*KEY, *FINDING_FIELDS]) if k in c.columns]]
     if hit.empty:
         return None
     key = KEY
     groups = sorted(hit.groupby(key, dropna=False, sort=False), key=lambda g: (-len(g[1]), g[1]["q_value"].min()))
     out, said = [], set()
-    # the columns the other curves are read for (a merge of every column, per task, took seconds)
-    c = c[list(dict.fromkeys([*key, "test_set", "task", "label"]))]
+    # the columns the other curves are read for, and each curve's task as one string, so that a task's
+    # other curves are looked up, not merged (a merge per task took a second of the report)
+    c = c[list(dict.fromkeys([*key, "test_set", "task", "label"]))].assign(_key=_key_strings(c))
+    rows_of = c.groupby("_key", sort=False).indices
+    bench_rows = c.groupby("test_set", sort=False).indices
     for _, g in groups[:limit]:
         g = g.sort_values("q_value")
         names = [_family(r, unit) for _, r in g.head(MAX_FAMILIES).iterrows()]
         more = f" and {len(g) - MAX_FAMILIES} more" if len(g) > MAX_FAMILIES else ""
-        same = c.merge(g[key].drop_duplicates(), on=key)
+        same = c.iloc[rows_of[_key_strings(g.head(1)).iat[0]]]
         others = same[~same["label"].isin(labels)]["label"].value_counts()
         who = "runs" if unit == AXIS_UNITS["tokens"] else "families"      # checkpoints of one run over tokens
         rest = f"; the other {who}: " + ", ".join(f"{v} {k}" for k, v in others.items()) if len(others) else ""
         kind = "/".join(sorted(g["label"].unique())) + _caveat_counts(g)
-        out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}{_elsewhere(c, g, said)}."
-                   + _brackets_agree(g, unit) + _one_source(g, sources))
+        out.append(f"{_task_name(g.iloc[0])}: {kind} for {', '.join(names)}{more}{rest}"
+                   f"{_elsewhere(c, bench_rows, g, said)}." + _brackets_agree(g, unit) + _one_source(g, sources))
     if limit is not None and len(groups) > limit:
         out.append(f"… and {len(groups) - limit} more task(s) in the table below.")
     return f"{title}: {len(hit):,} curve(s) on {len(groups)} task(s)", out
 
 
-def _elsewhere(c: pd.DataFrame, g: pd.DataFrame, said: set) -> str:
+#: what a task's sentence reads of its flagged curves (`_task_name`, `_family`, `_effect`, `_caveat_counts`,
+#: `_brackets_agree`, `_one_source`)
+FINDING_FIELDS = ("benchmark", "task", "metric", "shots", "family", "label", "q_value", "jump", "change",
+                  "change_low", "change_high", "caveats", "emergence_scale_low", "emergence_scale_high",
+                  "dataset", "curve_id")
+
+
+def _key_strings(c: pd.DataFrame) -> pd.Series:
+    """Each curve's task (`KEY`) as one string: a lookup key that a missing shots value cannot break."""
+    return pd.Series(["|".join(map(str, t)) for t in c[KEY].itertuples(index=False)], index=c.index, dtype=object)
+
+
+def _elsewhere(c: pd.DataFrame, bench_rows: dict, g: pd.DataFrame, said: set) -> str:
     """The benchmark's other curves (other tasks, prompts, metrics or datasets) and their labels, once per
-    benchmark: "is GSM8K emergent" asks about all of them, not only the task that happens to be flagged."""
+    benchmark: "is GSM8K emergent" asks about all of them, not only the task that happens to be flagged.
+    `c` holds every curve with its `_key`, `bench_rows` the positions of each test set's curves in it."""
     bench = g["test_set"].iloc[0]
     if bench in said:
         return ""
     said.add(bench)
-    key = KEY
-    same = c[c["test_set"] == bench].merge(g[key].drop_duplicates(), on=key, how="left", indicator=True)
-    other = same[same["_merge"] == "left_only"]
+    same = c.iloc[bench_rows[bench]]
+    other = same[same["_key"] != _key_strings(g.head(1)).iat[0]]
     if other.empty:
         return ""
     counts = other["label"].value_counts()
@@ -222,7 +239,9 @@ def chip(code: str) -> str:
 
 def _caveat_counts(g: pd.DataFrame) -> str:
     """"(5, all mirage)", "(5; 2 fragile)": what qualifies the task's curves, next to their label."""
-    counts = pd.Series([c for _, r in g.iterrows() for c in _caveats(r)], dtype=object).value_counts()
+    listed = g["caveats"] if "caveats" in g else pd.Series([], dtype=object)
+    counts = pd.Series([c for value in listed if isinstance(value, str) for c in value.split(";") if c],
+                       dtype=object).value_counts()
     if counts.empty or len(g) == 1:     # one curve: its family's chips say it
         return ""
     said = [f"all {chip(k)}" if v == len(g) else f"{v} {chip(k)}" for k, v in counts.items()]

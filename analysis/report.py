@@ -499,8 +499,8 @@ def run_report(inputs: dict, report: str, figures: str, settings: dict, log: str
         n, drawn = draw_figures(tables["curves"], tables["fits"], tables["points"], figures,
                                 cache_dir=Path(figures).parent / "figure_cache", pool=pool)
     finally:
-        if pool is not None:
-            pool.close()
+        if pool is not None:    # every figure is back: nothing is left to wait for (`figure_pool`)
+            pool.terminate()
             pool.join()
     logger.info(f"wrote {n} figures to {figures} ({drawn} drawn, {n - drawn} unchanged, from the cache)")
     html = build_report(tables, figures, settings)
