@@ -14,11 +14,10 @@ import numpy as np
 import pandas as pd
 
 from .curves import CurveBatch, bernoulli_sd
-from .engine import prediction_se
-from .fitting import fit_model
+from .forecast import smooth_prediction, trend_of
 from .noise import LINE, Noise
 from .settings import Settings
-from .stats.common import _crit, _segment, _sf
+from .stats.common import _crit, _sf
 from .stats.sharp_rise import SMOOTH
 from .vocabulary import plain_prompting
 
@@ -79,36 +78,25 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
         n_scales = np.isfinite(xs[:, 0]) + (np.isfinite(xs[:, 1:]) & (np.diff(xs, axis=1) != 0)).sum(1)
     ok = n_scales >= settings.min_scales
     scale, dof_t = noise.tests
-    fits = {m: fit_model(m, train) for m in SMOOTH}
-    aicc = np.column_stack([f.aicc for f in fits.values()])
-    preds = np.column_stack([f.predict(xmax[:, None])[:, 0] for f in fits.values()])
-    ses = np.column_stack([prediction_se(f, train, xmax[:, None], scale)[:, 0] for f in fits.values()])
-    # a model without a prediction or its error (a fit at a bound) takes no part; where AICc cannot
-    # rank any (too few training points), the line alone predicts, as it would with one model
-    usable = np.isfinite(preds) & np.isfinite(ses)
-    finite = usable & np.isfinite(aicc)
-    finite[:, 0] |= ~finite.any(1) & usable[:, 0]
-    a = np.where(np.isfinite(aicc), aicc, 0.0)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        rel = np.where(finite, np.exp(-0.5 * (a - np.where(finite, a, np.inf).min(1, keepdims=True))), 0.0)
-        weight = rel / rel.sum(1, keepdims=True)
-    ok &= finite.any(1)
-    preds, ses = np.where(finite, preds, 0.0), np.where(finite, ses, 0.0)
-    pred = (weight * preds).sum(1)
-    se_fit = (weight * np.sqrt(ses ** 2 + (preds - pred[:, None]) ** 2)).sum(1)
+    prediction = smooth_prediction(train, scale, xmax[:, None])
+    ok &= prediction.ok
+    weight, fits = prediction.weight, prediction.fits
+    pred, se_fit = prediction.mean[:, 0], prediction.se[:, 0]
+    pred = np.where(batch.bounded, np.clip(pred, 0.0, 1.0), pred)     # a bounded score never leaves [0, 1]
     m = held.sum(1)
     observed = np.where(held, batch.y, 0).sum(1) / np.maximum(m, 1)
     point_var = np.where(batch.known_noise,
                          scale * np.where(held, batch.sigma ** 2, 0).sum(1) / np.maximum(m, 1) ** 2,
                          scale / np.maximum(m, 1))
-    half = _crit(np.where(np.isnan(dof_t), np.inf, dof_t)) * np.sqrt(se_fit ** 2 + point_var)
+    half = _crit(np.where(np.isnan(dof_t), np.inf, dof_t)) * np.sqrt(se_fit ** 2 + prediction.misfit * point_var)
     error = observed - pred
+    # two naive forecasts to beat: the largest training model's score, and a line in log size
+    last_x = train.x_max
+    at_last = train.mask & (np.abs(x - last_x[:, None]) < 1e-12)
+    last = np.where(at_last, batch.y, 0).sum(1) / np.maximum(at_last.sum(1), 1)
+    line = fits[LINE].predict(xmax[:, None])[:, 0]
     # the trend on the training sizes alone: the weighted slope's two-sided t test
-    _, sxx = _segment(x, batch.y, train.w)          # the held-out points have weight 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = fits[LINE].params[:, 1] / np.sqrt(scale / sxx)
-    significant = np.abs(t) >= _crit(np.where(np.isnan(dof_t), np.inf, dof_t), 1 - settings.alpha / 2)
-    trend = np.where(significant, np.where(t > 0, "rising", "falling"), "no trend")
+    trend = trend_of(train, fits, scale, dof_t, settings.alpha)
     nan = np.full(C, np.nan)
     return pd.DataFrame({
         "backtest_model": np.where(ok, np.array(SMOOTH)[weight.argmax(1)], ""),
@@ -118,6 +106,8 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
         "backtest_error": np.where(ok, error, nan),
         "backtest_interval": np.where(ok, half, nan),
         "backtest_covered": np.where(ok & np.isfinite(half), np.abs(error) <= half, nan),
+        "backtest_error_last": np.where(ok, observed - last, nan),
+        "backtest_error_line": np.where(ok, observed - line, nan),
     })
 
 

@@ -19,6 +19,7 @@ from .changes import since_last_run
 from .curves import CURVE_COLUMNS, to_batch
 from .debates import TABLE_COLUMNS, backtest, compositional_check, cot_gain, descriptive_scores, mirage_table
 from .fitting import fit_all
+from .forecast import forecast, forecast_table
 from .labels import best_models, label_curves
 from .loading import sizes_across_datasets
 from .models import MODELS
@@ -165,6 +166,8 @@ def analyse_curves(curves: pd.DataFrame, points: pd.DataFrame, settings: Setting
     stats = pd.concat([trend.frame, ushape.frame, emerg.frame, wide, sharp.frame,
                        smooth_fit_test(batch, fits, noise).frame,
                        backtest(batch, noise, settings),
+                       forecast(batch, noise, np.where(candidate, np.log10(emerg.frame["jump_scale"].to_numpy(float)),
+                                                       np.nan), settings.alpha),
                        noise_columns(noise, batch, todo["noise"].to_numpy())], axis=1)
     stats["aicc_best_model"] = best
     stats["x0"] = np.where(assessable, sig.params[:, 3], np.nan)
@@ -215,6 +218,7 @@ class RunResult:
     mirage: pd.DataFrame
     cot_gain: pd.DataFrame
     compositional: pd.DataFrame
+    forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def combine(parts: list[DatasetResult], settings: Settings,
@@ -240,7 +244,8 @@ def combine(parts: list[DatasetResult], settings: Settings,
                      cat(problems) if any(len(p) for p in problems) else problems_frame([]),
                      mirage,
                      cot_gain(points) if has_points else pd.DataFrame(),
-                     compositional_check(points, compositional or {}) if has_points else pd.DataFrame())
+                     compositional_check(points, compositional or {}) if has_points else pd.DataFrame(),
+                     forecast_table(curves))
 
 
 def read_dataset_result(folder: str | Path) -> DatasetResult:
@@ -295,7 +300,9 @@ def run_combine(folders: list[str], outputs: dict, settings: Settings, log: str 
     if len(unread):
         run.problems = pd.concat([unread_frame(unread), run.problems],
                                  ignore_index=True)
-    for name in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional"):
+    for name in ("curves", "fits", "points", "problems", "mirage", "cot_gain", "compositional", "forecasts"):
+        if name not in outputs:         # a caller that asks for fewer tables
+            continue
         frame = getattr(run, name)
         if frame.columns.empty:  # nothing to report: still a table, with its header, for other tools
             frame = pd.DataFrame(columns=schema.names(schema.TABLES[name]) if name in schema.TABLES

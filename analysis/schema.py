@@ -187,8 +187,39 @@ CURVES: tuple[Column, ...] = (
     _c("backtest_observed", "number", "the score observed there", _SCORE, step="stats"),
     _c("backtest_error", "number", "observed minus predicted", _SCORE, step="stats"),
     _c("backtest_interval", "number", "half-width of the 95% prediction interval (fit, model choice and the "
-       "point's noise with the family's scatter)", _SCORE, step="stats"),
+       "point's noise with the family's scatter, each scaled by the models' misfit beyond their noise), before "
+       "the widening a forecast carries", _SCORE, step="stats"),
     _c("backtest_covered", "boolean", "the observation lies inside that interval", step="stats"),
+    _c("backtest_error_last", "number", "observed minus a naive forecast: the largest training model's score",
+       _SCORE, step="stats"),
+    _c("backtest_error_line", "number", "observed minus a naive forecast: a line in log size through the "
+       "training models", _SCORE, step="stats"),
+    _c("forecast_trend", "text", "the trend on the models the forecast rests on (rising, falling, no trend): "
+       "with their number of scales, the group whose backtest sets the widening", step="stats"),
+    _c("forecast_sizes", "text", "the number of scales the forecast rests on, as the widening groups it "
+       "(fewer than 10, or 10 and more)", step="stats"),
+    _c("forecast_widening", "number", "the factor the forecast's intervals are widened (or narrowed) by: the "
+       "95th percentile of |error| / half-width in the corpus backtest of its group (forecast_widening.csv)",
+       step="stats"),
+    _c("forecast_models", "integer", "the models the forecast rests on (every model; an emergence's above "
+       "the floor)", step="stats"),
+    _c("forecast_basis", "text", "what the forecast rests on, or why there is none", step="stats"),
+    *(_c(f"forecast_{h}{end}", "number", f"{what} of the score at {h} the largest model's scale (smooth models, "
+         "AICc-weighted)", _SCORE, step="stats")
+      for h in ("2x", "10x") for end, what in (("", "the forecast"), ("_low", "lower end of the 95% prediction "
+                                                                       "interval"),
+                                               ("_high", "upper end of the 95% prediction interval"))),
+    _c("forecast_target", "number", "the level a reach scale is sought for: chance plus half the headroom to "
+       "the ceiling", _SCORE, step="stats"),
+    _c("forecast_reach", "text", "whether the target is reached: reached (by an observed model), within the "
+       "limit (10x the largest model), possible within the limit (the interval's upper end reaches it), or not "
+       "within the limit", step="stats"),
+    _c("forecast_reach_scale", "number", "the scale at which the forecast reaches the target", "x axis",
+       step="stats"),
+    _c("forecast_reach_scale_low", "number", "the earliest scale the interval allows (its upper end reaches "
+       "the target there)", "x axis", step="stats"),
+    _c("forecast_reach_scale_high", "number", "the latest scale the interval allows within the limit (its "
+       "lower end reaches the target there; blank beyond the limit)", "x axis", step="stats"),
     _c("x0", "number", "the sigmoid's midpoint", _LOG, step="stats"),
     _c("sigmoid_k", "number", "the sigmoid's steepness", "per decade", step="stats"),
     _c("sigmoid_floor", "number", "the sigmoid's floor c", _SCORE, step="stats"),
@@ -253,7 +284,38 @@ PROBLEMS: tuple[Column, ...] = (
     _c("message", "text", "what is wrong and how to fix it"),
     _c("kept", "boolean", "the row is analysed as given (a warning); false: the row was set aside"),
 )
-TABLES = {"curves": CURVES, "fits": FITS, "points": POINTS, "problems": PROBLEMS}
+FORECASTS: tuple[Column, ...] = (
+    _c("curve_id", "text", "the curve (curves.csv)"),
+    _c("dataset", "text", "the data file"),
+    _c("family", "text", "model family"),
+    _c("benchmark", "text", "benchmark"),
+    _c("task", "text", "task"),
+    _c("metric", "text", "metric"),
+    _c("shots", "text", "shots"),
+    _c("x_axis", "text", "the x axis (params, tokens or compute)"),
+    _c("label", "text", "the curve's label"),
+    _c("target", "text", "2x or 10x (the score at that multiple of the largest model's scale), or reach (the "
+       "scale where the curve reaches its target score)"),
+    _c("scale", "number", "2x, 10x: the scale forecast; reach: the scale where the forecast reaches the target",
+       "x axis"),
+    _c("score", "number", "2x, 10x: the forecast score; reach: the target (chance plus half the headroom to the "
+       "ceiling)", "the score's own terms (a fraction for bounded metrics)"),
+    _c("score_low", "number", "lower end of the 95% prediction interval, widened by the backtest's factor",
+       "as score"),
+    _c("score_high", "number", "upper end of the 95% prediction interval, widened by the backtest's factor",
+       "as score"),
+    _c("scale_low", "number", "reach: the earliest scale the interval allows", "x axis"),
+    _c("scale_high", "number", "reach: the latest scale the interval allows within 10x the largest model "
+       "(blank beyond)", "x axis"),
+    _c("reach", "text", "reach: reached, within the limit, possible within the limit, or not within the limit"),
+    _c("basis", "text", "what the forecast rests on (every model; an emergence's models above the floor), or why "
+       "there is none"),
+    _c("trend", "text", "the trend on those models: with their number of scales, the backtest group"),
+    _c("widening", "number", "the factor the interval was scaled by (the backtest's, forecast_widening.csv)"),
+    _c("backtest_coverage", "number", "the coverage of that group's widened 95% interval in the corpus backtest, "
+       "each dataset judged by the others' factors: how far to trust the interval"),
+)
+TABLES = {"curves": CURVES, "fits": FITS, "points": POINTS, "problems": PROBLEMS, "forecasts": FORECASTS}
 
 
 def names(columns: tuple[Column, ...], step: str | None = None) -> list[str]:

@@ -148,6 +148,7 @@ rule combine:
         mirage=RESULTS / "mirage.csv",
         cot_gain=RESULTS / "cot_gain.csv",
         compositional=RESULTS / "compositional.csv",
+        forecasts=RESULTS / "forecasts.csv",
         changes=report(RESULTS / "changes.csv", caption="../report/changes.rst", category="Tables"),
     log:
         RESULTS / "logs/combine.log",
