@@ -285,15 +285,8 @@ PROBLEMS: tuple[Column, ...] = (
     _c("kept", "boolean", "the row is analysed as given (a warning); false: the row was set aside"),
 )
 FORECASTS: tuple[Column, ...] = (
-    _c("curve_id", "text", "the curve (curves.csv)"),
-    _c("dataset", "text", "the data file"),
-    _c("family", "text", "model family"),
-    _c("benchmark", "text", "benchmark"),
-    _c("task", "text", "task"),
-    _c("metric", "text", "metric"),
-    _c("shots", "text", "shots"),
-    _c("x_axis", "text", "the x axis (params, tokens or compute)"),
-    _c("label", "text", "the curve's label"),
+    *(next(c for c in CURVES if c.name == n)     # the curve, as curves.csv names it
+      for n in ("curve_id", "dataset", "family", "benchmark", "task", "metric", "shots", "x_axis", "label")),
     _c("target", "text", "2x or 10x (the score at that multiple of the largest model's scale), or reach (the "
        "scale where the curve reaches its target score)"),
     _c("scale", "number", "2x, 10x: the scale forecast; reach: the scale where the forecast reaches the target",
