@@ -47,6 +47,7 @@ class Case:
     scatter: str = "empirical"      # "empirical" (EMPIRICAL_TAU), "stress" (3× the sampling sd), or "none"
     chance: float = 0.25            # the true floor
     written_chance: float | None = None   # the chance column, where it differs from the truth
+    items_written: bool = True      # the n_items column filled (False: left blank, as many papers print tables)
     expect: str = ""                # the label power is measured for ("" for a null case)
     wrong: tuple[str, ...] = FLAGS  # labels that are false positives on this case
 
@@ -74,6 +75,12 @@ CASES = (
          written_chance=np.nan, expect="emergent", wrong=("inverse", "u_shaped", "inverted_u")),
     Case("no chance column, 4-way task: a sharp rise from 0.25, 5 sizes", "emergent", 5, 1000,
          written_chance=np.nan, wrong=("emergent", "inverse", "u_shaped", "inverted_u")),
+    # tables printed without item counts: the noise is the curve's own residuals with the shipped prior
+    Case("no item counts: decline >= 10 points, 4 sizes", "decline", 4, 800, items_written=False,
+         expect="inverse", wrong=("emergent", "u_shaped", "inverted_u", "smooth")),
+    Case("no item counts: flat, 5 sizes", "flat", 5, 1000, items_written=False, expect="flat", wrong=ON_FLAT),
+    Case("no item counts: floor then jump >= 0.2, 5 sizes", "jump", 5, 1000, items_written=False,
+         expect="emergent", wrong=("inverse", "u_shaped", "inverted_u")),
 )
 
 
@@ -134,7 +141,7 @@ def study_rows(case: Case, studies: int, seed: int) -> pd.DataFrame:
             "params": np.where(np.repeat(np.array(axes) == "params", N), scales.ravel(), 1.4e9),
             "tokens": np.where(np.repeat(np.array(axes) == "tokens", N), scales.ravel(), np.nan),
             "benchmark": "audit", "task": f"task{task}", "metric": "acc", "shots": 0,
-            "score": score.ravel(), "unit": "fraction", "n_items": case.n_items,
+            "score": score.ravel(), "unit": "fraction", "n_items": case.n_items if case.items_written else "",
             "chance": case.chance if case.written_chance is None else case.written_chance,
             "source": f"synthetic audit case {case.name!r}, seed {seed}"}))
     return pd.concat(frames, ignore_index=True)
