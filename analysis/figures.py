@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .findings import findings_order
 from .vocabulary import FLAGGED
 
 LABEL_COUNTS = "labels.png"
@@ -33,11 +34,22 @@ def capability_map_name(x_axis: str) -> str:
 
 
 def flagged_curves(curves: pd.DataFrame) -> pd.DataFrame:
-    """The curves the report shows one by one (a figure each), in its order:
-    by label (FLAGGED), then by q-value."""
+    """The flagged curves, by label (FLAGGED), then by q-value."""
     order = {lab: i for i, lab in enumerate(FLAGGED)}
     sel = curves[curves["label"].isin(FLAGGED)]
     return sel.assign(_o=sel["label"].map(order)).sort_values(["_o", "q_value"]).drop(columns="_o")
+
+
+def finding_cards(curves: pd.DataFrame) -> list[pd.DataFrame]:
+    """The report's cards, in the order of Key findings: per finding (near-duplicate curves: one task of one
+    family under several metrics, data variants or checkpoint splits) and label, its flagged curves, the
+    one the card draws first. Only that curve gets a figure: its near-duplicates are rows of the card and
+    of the table, and the task's panel draws them all (a figure each was 111 of the corpus's 190, half of
+    a cold run's report)."""
+    sel = flagged_curves(curves)
+    sel = sel.loc[findings_order(sel).sort_values(kind="stable").index]
+    key = sel["finding"].fillna(sel["curve_id"]) if "finding" in sel else sel["curve_id"]
+    return [g for _, g in sel.assign(_g=key + "\x1f" + sel["label"].astype(str)).groupby("_g", sort=False)]
 
 
 def figure_name(curve_id: str) -> str:
@@ -150,7 +162,8 @@ def draw_figures(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame,
                              "emergence_scale_high"]]
             wanted[capability_map_name(axis)] = (_key(code, "map", axis, drawn_from.to_csv(index=False)),
                                                  ("map", em[[*drawn_from.columns, "label", "x_axis"]], axis))
-    sel = flagged_curves(curves)
+    cards = finding_cards(curves)
+    sel = pd.concat([g.head(1) for g in cards]) if cards else curves.iloc[:0]
     fits_hash, pts_hash = (_row_digests(t, sel["curve_id"]) for t in (fits, points))
     shown = sel.reindex(columns=list(FIGURE_FIELDS)).to_json(orient="records", lines=True).splitlines()
     curve_of = {}

@@ -23,7 +23,7 @@ from .figures import (
     draw_figures,
     figure_name,
     figure_pool,
-    flagged_curves,
+    finding_cards,
     rows_by_curve,
 )
 from .findings import (
@@ -32,7 +32,6 @@ from .findings import (
     benchmark_summary,
     chip,
     curve_sources,
-    findings_order,
     key_findings,
     trust,
 )
@@ -319,21 +318,21 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
     """A card per finding and label (near-duplicate curves: one task of one family under several metrics, data
     variants or checkpoint splits): the figure of its most significant curve, the models that figure shows (the
     caption), the evidence, every fitted model, and the other curves of the finding with their brackets, q-values
-    and caveats (their figures are in the figures folder beside the report)."""
+    and caveats (`figures.finding_cards`; their points are in the task's panel and the table)."""
     if not len(curves):
         return []
-    sel = flagged_curves(curves)
-    sel = sel.loc[findings_order(sel).sort_values(kind="stable").index]     # the order of Key findings
-    key = sel["finding"].fillna(sel["curve_id"]) if "finding" in sel else sel["curve_id"]
-    groups = sel.assign(_g=key + "\x1f" + sel["label"].astype(str)).groupby("_g", sort=False)
-    reps = groups.head(1)
+    groups = finding_cards(curves)
+    if not groups:
+        return []
+    sel = pd.concat(groups)
+    reps = pd.concat([g.head(1) for g in groups])
     fits_by = rows_by_curve(fits, reps["curve_id"])
     points_by = rows_by_curve(points.sort_values(["scale", "model"], kind="stable") if len(points) else points,
                               reps["curve_id"])
     cards = []
     # the records in one call: a frame of this width costs 10 ms per `to_dict`, one per card
     records = dict(zip(sel.index, sel.to_dict("records")))
-    for _, g in groups:
+    for g in groups:
         c, *others = (records[i] for i in g.index)
         cards.append({"c": c, "img": _data_uri(figures_dir / figure_name(c["curve_id"])), "alt": _alt(c),
                       "models": [_model_row(r) for r in fits_by.get(c["curve_id"], pd.DataFrame()).to_dict("records")],
@@ -343,7 +342,6 @@ def _flagged(curves: pd.DataFrame, fits: pd.DataFrame, points: pd.DataFrame, fig
                       **{kind: f"{figures_dir.name}/{figure_name(c['curve_id'])[:-4]}{suffix}"
                          for kind, suffix in zip(("svg", "print_png"), TAKE_AWAY)},
                       "others": [{"c": o, "anchor": figure_name(o["curve_id"])[:-4],
-                                  "figure": f"{figures_dir.name}/{figure_name(o['curve_id'])}",
                                   "bracket": _bracket(o.get("emergence_scale_low"), o.get("emergence_scale_high"))}
                                  for o in others]})
     return cards

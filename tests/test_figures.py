@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from analysis.figures import draw_figures, flagged_curves
+from analysis.figures import draw_figures, figure_name, finding_cards
 from analysis.pipeline import analyse_dataset, combine
 from analysis.settings import Settings
 from analysis.synthetic import simulate
@@ -33,7 +33,7 @@ def test_unchanged_figures_come_from_the_cache_byte_for_byte(run, tmp_path):
     assert draw_figures(relabelled, run.fits, run.points, tmp_path / "d", cache_dir=cache)[1] == 2
     # the cache keeps only the last run's figures: a PNG each, and a flagged curve's SVG and 300-dpi PNG
     assert len([p for p in cache.glob("*.png") if not p.stem.endswith("-300dpi")]) == total
-    assert len(list(cache.glob("*.svg"))) == len(list(cache.glob("*-300dpi.png"))) == len(flagged_curves(relabelled))
+    assert len(list(cache.glob("*.svg"))) == len(list(cache.glob("*-300dpi.png"))) == len(finding_cards(relabelled))
 
 
 def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
@@ -57,13 +57,15 @@ def test_near_duplicate_curves_share_one_card_with_one_figure(tmp_path):
     assert len(cards) == flagged.sum() - 1
     assert html.count('<div class="curve"') == html.count('src="data:image/png') - 2   # + label counts + map
     assert "1 more curve(s) of this finding" in html
+    # the card's curve has a figure; its near-duplicate is a row of the card, drawn in the task's panel
+    drawn = {p.name for p in (tmp_path / "figures").glob("*.png")}
+    assert sum(figure_name(cid) in drawn for cid in em["curve_id"]) == 1
     # each card links its SVG and 300-dpi PNG, files of the figures folder beside the report
     links = re.findall(r'<a href="(figures/[^"]+)" download>(SVG|PNG \(300 dpi\))</a>', html)
     assert len(links) == 2 * len(cards) and all((tmp_path / href).is_file() for href, _ in links)
     alts = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', html)
     assert any(a.startswith("emergent: emergent-0") and "leaves the floor between" in a for a in alts)
     assert any(a.startswith("inverse:") and "falls with scale, change -" in a for a in alts)
-    from analysis.figures import figure_name
     for cid in em["curve_id"]:
         assert f'id="{figure_name(cid)[:-4]}"' in html
 
