@@ -54,7 +54,18 @@ def descriptive_scores(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFrame:
-    """Predict each curve's largest model from the smaller ones with the smooth models.
+    """The leave-largest-out backtest (`backtest_*`), and the same prediction of the largest model from
+    the models below the two largest scales (`backtest2_*`: a longer extrapolation, nearer a forecast
+    at 10x)."""
+    one = held_out(batch, noise, settings, 1)
+    two = held_out(batch, noise, settings, 2)
+    return pd.concat([one, two[[c for c in two if c not in ("backtest_model", "backtest_trend")]]
+                      .rename(columns=lambda c: c.replace("backtest_", "backtest2_"))], axis=1)
+
+
+def held_out(batch: CurveBatch, noise: Noise, settings: Settings, drop: int) -> pd.DataFrame:
+    """Predict each curve's largest model from the models below its `drop` largest scales with the
+    smooth models.
 
     Needs at least min_scales + 1 distinct scales. The smooth models (role
     "smooth" in the registry) are fitted to the smaller models and averaged
@@ -72,6 +83,10 @@ def backtest(batch: CurveBatch, noise: Noise, settings: Settings) -> pd.DataFram
     held = batch.mask & (np.abs(x - xmax[:, None]) < 1e-12)
     train = CurveBatch(x, batch.y, batch.sigma, np.where(held, 0.0, batch.w), batch.chance,
                        batch.known_noise, batch.bounded, batch.n_items)
+    for _ in range(drop - 1):        # and the next largest scales, out of the training models only
+        below = train.mask & (np.abs(x - train.x_max[:, None]) < 1e-12)
+        train = CurveBatch(x, batch.y, batch.sigma, np.where(below, 0.0, train.w), batch.chance,
+                           batch.known_noise, batch.bounded, batch.n_items)
     # distinct training scales per curve: count the changes along each sorted row
     xs = np.sort(np.where(train.mask, x, np.inf), axis=1)
     with np.errstate(invalid="ignore"):                  # inf − inf past the last point

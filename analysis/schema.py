@@ -194,6 +194,16 @@ CURVES: tuple[Column, ...] = (
        _SCORE, step="stats"),
     _c("backtest_error_line", "number", "observed minus a naive forecast: a line in log size through the "
        "training models", _SCORE, step="stats"),
+    *(_c(f"backtest2_{name}", kind, f"{what}, the largest model predicted from the models below the two largest "
+         "scales (a longer extrapolation)", unit, step="stats")
+      for name, kind, what, unit in (("predicted", "number", "as backtest_predicted", _SCORE),
+                                     ("observed", "number", "as backtest_observed", _SCORE),
+                                     ("error", "number", "as backtest_error", _SCORE),
+                                     ("interval", "number", "as backtest_interval", _SCORE),
+                                     ("covered", "boolean", "as backtest_covered", ""),
+                                     ("error_last", "number", "as backtest_error_last (the third largest "
+                                      "scale's score)", _SCORE),
+                                     ("error_line", "number", "as backtest_error_line", _SCORE))),
     _c("forecast_trend", "text", "the trend on the models the forecast rests on (rising, falling, no trend): "
        "with their number of scales, the group whose backtest sets the widening", step="stats"),
     _c("forecast_sizes", "text", "the number of scales the forecast rests on, as the widening groups it "

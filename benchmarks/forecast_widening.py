@@ -34,6 +34,17 @@ def backtested(curves: pd.DataFrame) -> pd.DataFrame:
     return c
 
 
+def backtested_two(curves: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The leave-two-largest-out backtest, with each curve's factor from `table`."""
+    c = curves[np.isfinite(curves["backtest2_error"].astype(float)) & curves["bounded"].astype(bool)
+               & np.isfinite(curves["backtest2_interval"].astype(float))].copy()
+    c["trend"] = c["backtest_trend"]
+    c["sizes"] = size_group(c["n_scales"].to_numpy(int) - 2)
+    c["ratio"] = np.abs(c["backtest2_error"]) / c["backtest2_interval"]
+    c["covered"] = covered(c, table)
+    return c
+
+
 def factors(c: pd.DataFrame) -> pd.DataFrame:
     """Per group, the 95th percentile of |error| / half-width. It narrows an interval (a factor below 1)
     only where the group's curves come from two datasets or more: a narrowing no other dataset can
@@ -86,6 +97,19 @@ def main() -> None:
     for by, title in (("label", "By label"), ("n_scales", "By number of sizes (with the held-out one)"),
                       ("trend", "By trend on the training sizes"), ("dataset", "By dataset")):
         parts += [f"## {title}", "", summary(c, by).to_markdown(floatfmt=".3g"), ""]
+    two = backtested_two(pd.read_csv(args.curves), table)
+    parts += ["## Leave the two largest out", "",
+              f"{len(two):,} curves: the largest model predicted from the models below the two largest scales "
+              "(a longer extrapolation), its interval scaled by the factor of its group above (the trend on "
+              "the leave-largest-out training sizes, the size group of its own training scales).", ""]
+    for by, title in (("label", "By label"), ("n_scales", "By number of sizes")):
+        g = two.groupby(by)
+        parts += [f"### {title}", "", pd.DataFrame({
+            "curves": g.size(), "coverage before": g["ratio"].apply(lambda r: (r <= 1).mean()),
+            "coverage (in sample factors)": g["covered"].mean(),
+            **{f"median |error|, {k}": g[col].apply(lambda e: float(np.median(np.abs(e))))
+               for k, col in (("forecast", "backtest2_error"), ("last score", "backtest2_error_last"),
+                              ("line in log size", "backtest2_error_line"))}}).to_markdown(floatfmt=".3g"), ""]
     Path(args.doc).write_text("\n".join(parts))
     print(table.to_string(index=False))
     print(summary(c, "label").to_string())

@@ -126,3 +126,15 @@ def test_on_synthetic_families_the_widened_interval_covers_90_to_98_percent(tmp_
     c = _stress_backtest(tmp_path)
     coverage = c.groupby("sizes")["covered"].mean()
     assert ((coverage >= 0.90) & (coverage <= 0.98)).all(), coverage.to_dict()
+
+
+def test_the_two_largest_out_backtest_predicts_the_largest_from_the_models_below_them(tmp_path):
+    """`backtest2_*`: exact scores on a line in log size, eight sizes: the largest model predicted from
+    the six smallest lies on the line, the naive last score is the third largest's."""
+    x = np.log10(np.array([1.25e8, 3.5e8, 7.6e8, 1.3e9, 2.7e9, 6.7e9, 1.3e10, 1.75e11]))
+    y = np.round(0.10 + 0.06 * (x - x[0]), 4)
+    c = run(tmp_path, frame(y, 10 ** x)).curves.iloc[0]
+    assert c["backtest2_observed"] == pytest.approx(y[-1])
+    assert c["backtest2_error"] == pytest.approx(0.0, abs=2e-3) and c["backtest2_covered"]
+    assert c["backtest2_error_last"] == pytest.approx(y[-1] - y[-3])
+    assert c["backtest2_interval"] > c["backtest_interval"] > 0      # a longer extrapolation is less sure
