@@ -31,7 +31,7 @@ def verdicts():
     expected = pd.read_csv(REPO / "tests" / "data" / "literature_verdicts.csv", dtype=str, keep_default_na=False)
     m = expected.merge(curves.astype({"shots": str}), on=KEY, how="left", validate="one_to_one")
     assert m["label"].notna().all(), "a verdict's curve is missing from the analysis"
-    m["agrees"] = [label in accept.split("|") for label, accept in zip(m["label"], m["accept"])]
+    m = m.assign(agrees=[label in accept.split("|") for label, accept in zip(m["label"], m["accept"])])
     print("\n" + m[["family", "benchmark", "task", "accept", "label", "reason"]].to_string())
     return m
 
