@@ -31,7 +31,8 @@ def verdicts():
     expected = pd.read_csv(REPO / "tests" / "data" / "literature_verdicts.csv", dtype=str, keep_default_na=False)
     m = expected.merge(curves.astype({"shots": str}), on=KEY, how="left", validate="one_to_one")
     assert m["label"].notna().all(), "a verdict's curve is missing from the analysis"
-    m = m.assign(agrees=[label in accept.split("|") for label, accept in zip(m["label"], m["accept"])])
+    agrees = [label in accept.split("|") for label, accept in zip(m["label"], m["accept"])]
+    m = pd.concat([m, pd.Series(agrees, index=m.index, name="agrees")], axis=1)
     print("\n" + m[["family", "benchmark", "task", "accept", "label", "reason"]].to_string())
     return m
 
