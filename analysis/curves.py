@@ -54,6 +54,13 @@ class CurveBatch:
     def n(self) -> np.ndarray:
         return self.mask.sum(axis=1)
 
+    @property
+    def n_scales(self) -> np.ndarray:
+        """Distinct scales per curve (replicates at one scale count once)."""
+        xs = np.sort(np.where(self.mask, self.x, np.inf), axis=1)
+        with np.errstate(invalid="ignore"):                  # inf − inf past the last point
+            return np.isfinite(xs[:, 0]) + (np.isfinite(xs[:, 1:]) & (np.diff(xs, axis=1) != 0)).sum(1)
+
     def __len__(self) -> int:
         return self.x.shape[0]
 

@@ -87,11 +87,7 @@ def held_out(batch: CurveBatch, noise: Noise, settings: Settings, drop: int) -> 
         below = train.mask & (np.abs(x - train.x_max[:, None]) < 1e-12)
         train = CurveBatch(x, batch.y, batch.sigma, np.where(below, 0.0, train.w), batch.chance,
                            batch.known_noise, batch.bounded, batch.n_items)
-    # distinct training scales per curve: count the changes along each sorted row
-    xs = np.sort(np.where(train.mask, x, np.inf), axis=1)
-    with np.errstate(invalid="ignore"):                  # inf − inf past the last point
-        n_scales = np.isfinite(xs[:, 0]) + (np.isfinite(xs[:, 1:]) & (np.diff(xs, axis=1) != 0)).sum(1)
-    ok = n_scales >= settings.min_scales
+    ok = train.n_scales >= settings.min_scales
     scale, dof_t = noise.tests
     prediction = smooth_prediction(train, scale, xmax[:, None])
     ok &= prediction.ok

@@ -26,9 +26,9 @@ import pandas as pd
 from .curves import CurveBatch
 from .engine import prediction_se
 from .fitting import fit_model
-from .noise import Noise
+from .noise import LINE, Noise
 from .schema import FORECASTS, names
-from .stats.common import _crit
+from .stats.common import _crit, _segment
 from .stats.sharp_rise import SMOOTH
 
 #: the horizons forecast, as multiples of the largest model's scale
@@ -120,9 +120,6 @@ def widening(trend: np.ndarray, sizes: np.ndarray, path: Path = WIDENING_FILE) -
 
 def trend_of(batch: CurveBatch, fits: dict, scale: np.ndarray, dof: np.ndarray, alpha: float) -> np.ndarray:
     """"rising", "falling" or "no trend": the line's two-sided slope test on the models used."""
-    from .noise import LINE
-    from .stats.common import _segment
-
     _, sxx = _segment(batch.x, batch.y, batch.w)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = fits[LINE].params[:, 1] / np.sqrt(scale / sxx)
@@ -142,9 +139,7 @@ def forecast(batch: CurveBatch, noise: Noise, above_floor: np.ndarray, alpha: fl
     keep = batch.mask & (~emergent[:, None] | (batch.x >= above_floor[:, None] - 1e-9))
     used = CurveBatch(batch.x, batch.y, batch.sigma, np.where(keep, batch.w, 0.0), batch.chance,
                       batch.known_noise, batch.bounded, batch.n_items)
-    xs = np.sort(np.where(used.mask, used.x, np.inf), axis=1)
-    with np.errstate(invalid="ignore"):
-        n_scales = np.isfinite(xs[:, 0]) + (np.isfinite(xs[:, 1:]) & (np.diff(xs, axis=1) != 0)).sum(1)
+    n_scales = used.n_scales
     scale, dof = noise.tests
     xmax = used.x_max
     steps = np.linspace(0.0, REACH_LIMIT, int(REACH_LIMIT * _GRID_PER_DECADE) + 1)
@@ -245,8 +240,6 @@ def forecast_table(curves: pd.DataFrame, coverage: pd.DataFrame | None = None) -
     out = out.iloc[np.lexsort((out["target"].map({**{h: i for i, h in enumerate(HORIZONS)}, "reach": 9}),
                                out["curve_id"].map(order)))].reset_index(drop=True)
     return out[list(FORECAST_COLUMNS)]
-
-
 
 
 def _as_given(y: np.ndarray, c: pd.DataFrame) -> np.ndarray:
